@@ -1,0 +1,325 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/stableset/sskit/refnode/wire"
+)
+
+// Peer is one connection to one named peer and its single stream.
+type Peer struct {
+	ep       *Endpoint
+	name     wire.Name
+	conn     *quic.Conn
+	dialed   bool // this node opened the connection
+	counters *peerCounters
+
+	stream   *quic.Stream
+	hasStrm  atomic.Bool
+	ready    chan struct{} // closed once stream is set
+	done     chan struct{} // closed when the connection ends
+	failOnce sync.Once
+	err      error // why the connection ended; read after done is closed
+
+	wmu  sync.Mutex
+	wbuf []byte
+
+	nextID  atomic.Uint64
+	pmu     sync.Mutex
+	pending map[uint64]*waiter
+}
+
+func (e *Endpoint) newPeer(name wire.Name, conn *quic.Conn, dialed bool) *Peer {
+	p := &Peer{
+		ep: e, name: name, conn: conn, dialed: dialed,
+		counters: e.counters.peer(name),
+		ready:    make(chan struct{}),
+		done:     make(chan struct{}),
+		wbuf:     make([]byte, 0, 512),
+		pending:  map[uint64]*waiter{},
+	}
+	go func() { // the connection can also end under us: idle timeout, the peer's close
+		select {
+		case <-conn.Context().Done():
+			p.fail(connError(context.Cause(conn.Context())))
+		case <-p.done:
+		}
+	}()
+	return p
+}
+
+// Name is the peer's proven name.
+func (p *Peer) Name() wire.Name { return p.name }
+
+// Done is closed when the connection has ended; Err then says why.
+func (p *Peer) Done() <-chan struct{} { return p.done }
+
+// Err is why the connection ended, or nil while it is alive.
+func (p *Peer) Err() error {
+	select {
+	case <-p.done:
+		return p.err
+	default:
+		return nil
+	}
+}
+
+func (p *Peer) alive() bool { return p.Err() == nil }
+
+func (p *Peer) replaced() bool {
+	var ae *quic.ApplicationError
+	return errors.Is(p.Err(), errDuplicateRun) || (errors.As(p.Err(), &ae) && wire.Code(ae.ErrorCode) == wire.CodeDuplicateConnection)
+}
+
+func (p *Peer) setStream(s *quic.Stream) {
+	p.stream = s
+	p.hasStrm.Store(true)
+	close(p.ready)
+}
+
+// fail ends the peer once: pending requests wake up with err. It reports whether this call did it.
+func (p *Peer) fail(err error) (first bool) {
+	p.failOnce.Do(func() {
+		first = true
+		p.err = err
+		close(p.done)
+		p.ep.unregister(p)
+	})
+	return first
+}
+
+// close ends the connection with an application error code and records who closed it.
+func (p *Peer) close(code wire.Code, reason string) {
+	err := error(&quic.ApplicationError{ErrorCode: quic.ApplicationErrorCode(code), ErrorMessage: reason})
+	if code == wire.CodeDuplicateConnection {
+		err = errDuplicateRun
+	}
+	if p.fail(err) {
+		p.ep.counters.closedByUs(code)
+	}
+	_ = p.conn.CloseWithError(quic.ApplicationErrorCode(code), reason)
+}
+
+func connError(cause error) error {
+	var ae *quic.ApplicationError
+	if errors.As(cause, &ae) && !ae.Remote {
+		return cause
+	}
+	if cause == nil {
+		return ErrPeerClosed
+	}
+	return cause
+}
+
+// readLoop reads frames until the connection ends. A frame the codec rejects closes the
+// connection with that error's code (WIRE-9); the node carries on with its other peers.
+func (p *Peer) readLoop() {
+	fr := wire.NewFrameReader(p.stream)
+	for {
+		h, body, err := fr.Next()
+		if err != nil {
+			var werr *wire.Error
+			switch {
+			case errors.As(err, &werr):
+				p.ep.cfg.Logger.Warn("closing connection: bad frame", "peer", p.name, "code", werr.Code.String(), "reason", werr.Reason)
+				p.close(werr.Code, werr.Reason)
+			case errors.Is(err, io.EOF):
+				p.close(wire.CodeNoError, "stream ended")
+			default:
+				var ae *quic.ApplicationError
+				if errors.As(err, &ae) && ae.Remote {
+					p.ep.counters.closedByPeer(wire.Code(ae.ErrorCode))
+				}
+				p.fail(err)
+			}
+			return
+		}
+		p.counters.received[h.Type].Add(1)
+		switch {
+		case h.Type.IsResponse():
+			if err := p.deliver(h, body); err != nil {
+				p.close(wire.CodeProtocolViolation, err.Error())
+				return
+			}
+		case h.Type == wire.TypePing:
+			if err := p.Respond(h.ID, wire.TypePong, body); err != nil {
+				return
+			}
+		default:
+			p.ep.cfg.Handler(p, h, body)
+		}
+	}
+}
+
+// Send writes a one-way frame.
+func (p *Peer) Send(ctx context.Context, typ wire.Type, body []byte) error {
+	return p.write(ctx, typ, p.nextID.Add(1), body)
+}
+
+// Respond answers the request with message id id.
+func (p *Peer) Respond(id uint64, typ wire.Type, body []byte) error {
+	return p.write(context.Background(), typ, id, body)
+}
+
+// SendRaw writes bytes to the stream as they are, for tests of how peers treat bad frames.
+func (p *Peer) SendRaw(ctx context.Context, b []byte) error {
+	if err := p.awaitStream(ctx); err != nil {
+		return err
+	}
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	_, err := p.stream.Write(b)
+	return err
+}
+
+func (p *Peer) awaitStream(ctx context.Context) error {
+	if p.hasStrm.Load() {
+		return nil
+	}
+	select { // an accepted peer's stream appears with its first frame
+	case <-p.ready:
+		return nil
+	case <-p.done:
+		return p.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *Peer) write(ctx context.Context, typ wire.Type, id uint64, body []byte) error {
+	if err := p.awaitStream(ctx); err != nil {
+		return err
+	}
+	h := wire.Header{Type: typ, ID: id, Stableset: p.ep.stablesetID()}
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	var err error
+	if p.wbuf, err = wire.AppendFrame(p.wbuf[:0], h, body); err != nil {
+		return err
+	}
+	if _, err := p.stream.Write(p.wbuf); err != nil {
+		return err
+	}
+	p.counters.sent[typ].Add(1)
+	return nil
+}
+
+// waiter is one outstanding request; waiters are reused so a round trip allocates nothing.
+type waiter struct {
+	wake  chan struct{}
+	timer *time.Timer
+	want  wire.Type
+	dst   []byte
+	err   error
+}
+
+var waiters = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &waiter{wake: make(chan struct{}, 1), timer: t}
+}}
+
+// Request sends a request and appends the response body to dst. It waits for the response, the
+// request timeout, ctx, or the end of the connection, whichever comes first.
+func (p *Peer) Request(ctx context.Context, typ wire.Type, body, dst []byte) ([]byte, error) {
+	want, ok := answerTo(typ)
+	if !ok {
+		return dst, ErrNotARequest
+	}
+	w := waiters.Get().(*waiter)
+	w.want, w.dst, w.err = want, dst, nil
+	id := p.nextID.Add(1)
+	p.pmu.Lock()
+	p.pending[id] = w
+	p.pmu.Unlock()
+
+	if err := p.write(ctx, typ, id, body); err != nil {
+		if p.forget(id) {
+			p.release(w)
+			return dst, err
+		}
+		<-w.wake // the response raced the failure and is being delivered
+		return p.finish(w)
+	}
+	w.timer.Reset(p.ep.cfg.RequestTimeout)
+	var cause error
+	select {
+	case <-w.wake:
+		w.timer.Stop()
+		return p.finish(w)
+	case <-w.timer.C:
+		cause = ErrTimeout
+	case <-ctx.Done():
+		cause = ctx.Err()
+	case <-p.done:
+		cause = p.err
+	}
+	w.timer.Stop()
+	if p.forget(id) {
+		p.release(w)
+		return dst, cause
+	}
+	<-w.wake
+	return p.finish(w)
+}
+
+func (p *Peer) finish(w *waiter) ([]byte, error) {
+	resp, err := w.dst, w.err
+	p.release(w)
+	return resp, err
+}
+
+func (p *Peer) release(w *waiter) {
+	w.dst = nil
+	waiters.Put(w)
+}
+
+// forget removes a pending request; false means the reader already took it to deliver.
+func (p *Peer) forget(id uint64) bool {
+	p.pmu.Lock()
+	defer p.pmu.Unlock()
+	if _, ok := p.pending[id]; !ok {
+		return false
+	}
+	delete(p.pending, id)
+	return true
+}
+
+// deliver hands a response to its request. A response to no outstanding request (it timed out)
+// is dropped; a response of the wrong type for its request is a protocol violation.
+func (p *Peer) deliver(h wire.Header, body []byte) error {
+	p.pmu.Lock()
+	w := p.pending[h.ID]
+	delete(p.pending, h.ID)
+	p.pmu.Unlock()
+	if w == nil {
+		p.ep.counters.unmatchedResponses.Add(1)
+		return nil
+	}
+	if h.Type != w.want {
+		w.err = ErrWrongAnswer
+		w.wake <- struct{}{}
+		return ErrWrongAnswer
+	}
+	w.dst = append(w.dst, body...)
+	w.wake <- struct{}{}
+	return nil
+}
+
+// answerTo is the response type for each request type (WIRE-7).
+func answerTo(t wire.Type) (wire.Type, bool) {
+	switch t {
+	case wire.TypePing:
+		return wire.TypePong, true
+	case wire.TypeWitnessRequest:
+		return wire.TypeWitness, true
+	}
+	return 0, false
+}

@@ -1,0 +1,232 @@
+package wire
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"net/netip"
+	"os"
+	"reflect"
+	"testing"
+)
+
+// The golden vectors live beside SPEC.md so that other implementations can use them too.
+const vectorsPath = "../../conformance/vectors/frames.json"
+
+var updateVectors = flag.Bool("update", false, "rewrite conformance/vectors/frames.json from the table in this file")
+
+type vectorMember struct {
+	Name    string `json:"name"`
+	Ordinal uint64 `json:"ordinal"`
+	Addr    string `json:"addr"`
+}
+
+type vectorFields struct {
+	Type      string          `json:"type"`
+	TypeCode  uint8           `json:"type_code"`
+	ID        uint64          `json:"id"`
+	Stableset string          `json:"stableset"`
+	Payload   *string         `json:"payload,omitempty"` // PING and PONG, hex
+	Kind      string          `json:"kind,omitempty"`    // WITNESS_REQUEST and WITNESS
+	Member    *vectorMember   `json:"member,omitempty"`
+	Members   *[]vectorMember `json:"members,omitempty"` // STABLESET
+	Joining   *[]vectorMember `json:"joining,omitempty"`
+	Leaving   *[]vectorMember `json:"leaving,omitempty"`
+}
+
+type vector struct {
+	Name   string        `json:"name"`
+	Hex    string        `json:"hex"`
+	Fields *vectorFields `json:"fields,omitempty"` // valid frames
+	Error  string        `json:"error,omitempty"`  // invalid frames: the error code name
+	Code   *Code         `json:"code,omitempty"`
+}
+
+type vectorFile struct {
+	Comment string   `json:"comment"`
+	Valid   []vector `json:"valid"`
+	Invalid []vector `json:"invalid"`
+}
+
+func toVectorMember(m Member) vectorMember {
+	return vectorMember{Name: m.Name.String(), Ordinal: m.Ordinal, Addr: m.Addr.String()}
+}
+
+func toVectorMembers(v *StablesetView, list int) *[]vectorMember {
+	out := []vectorMember{}
+	for i := 0; i < v.Len(list); i++ {
+		var m Member
+		v.Entry(list, i, &m)
+		out = append(out, toVectorMember(m))
+	}
+	return &out
+}
+
+// fieldsOf decodes a frame into the vector's field form.
+func fieldsOf(t *testing.T, frame []byte) *vectorFields {
+	t.Helper()
+	h, body, n, err := DecodeFrame(frame)
+	if err != nil || n != len(frame) {
+		t.Fatalf("decode: n=%d of %d, err=%v", n, len(frame), err)
+	}
+	f := &vectorFields{Type: h.Type.String(), TypeCode: uint8(h.Type), ID: h.ID, Stableset: hex.EncodeToString(h.Stableset[:])}
+	switch h.Type {
+	case TypePing, TypePong:
+		p := hex.EncodeToString(body)
+		f.Payload = &p
+	case TypeWitnessRequest, TypeWitness:
+		var o Observation
+		if err := o.Decode(body); err != nil {
+			t.Fatal(err)
+		}
+		m := toVectorMember(o.Member)
+		f.Kind, f.Member = o.Kind.String(), &m
+	case TypeStableset:
+		var v StablesetView
+		if err := v.Decode(body); err != nil {
+			t.Fatal(err)
+		}
+		f.Members, f.Joining, f.Leaving = toVectorMembers(&v, ListMembers), toVectorMembers(&v, ListJoining), toVectorMembers(&v, ListLeaving)
+	}
+	return f
+}
+
+func memberFromVector(t *testing.T, vm vectorMember) Member {
+	t.Helper()
+	n, err := ParseName(vm.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Member{Name: n, Ordinal: vm.Ordinal, Addr: netip.MustParseAddrPort(vm.Addr)}
+}
+
+// encodeFields builds the frame from the vector's fields, independently of its bytes.
+func encodeFields(t *testing.T, f *vectorFields) []byte {
+	t.Helper()
+	h := Header{Type: Type(f.TypeCode), ID: f.ID}
+	if _, err := hex.Decode(h.Stableset[:], []byte(f.Stableset)); err != nil {
+		t.Fatal(err)
+	}
+	var body []byte
+	switch h.Type {
+	case TypePing, TypePong:
+		body, _ = hex.DecodeString(*f.Payload)
+	case TypeWitnessRequest, TypeWitness:
+		kind := map[string]ChangeKind{"JOIN": ChangeJoin, "LEAVE": ChangeLeave}[f.Kind]
+		o := Observation{Kind: kind, Member: memberFromVector(t, *f.Member)}
+		body = o.Append(nil)
+	case TypeStableset:
+		lists := [3][]Member{}
+		for i, vl := range []*[]vectorMember{f.Members, f.Joining, f.Leaving} {
+			for _, vm := range *vl {
+				lists[i] = append(lists[i], memberFromVector(t, vm))
+			}
+		}
+		body = AppendStableset(nil, lists[0], lists[1], lists[2])
+	}
+	return encode(t, h, body)
+}
+
+// vectorTable is the source of frames.json, used only with -update.
+func vectorTable(t *testing.T) vectorFile {
+	a, b, c := testMember(0x11, 0, "127.0.0.1:4001"), testMember(0x22, 0, "127.0.0.2:4001"), testMember(0x33, 1, "[2001:db8::33]:4003")
+	obs := Observation{Kind: ChangeJoin, Member: c}
+	leave := Observation{Kind: ChangeLeave, Member: b}
+	valid := []struct {
+		name  string
+		frame []byte
+	}{
+		{"ping-empty", encode(t, Header{Type: TypePing, ID: 1}, nil)},
+		{"ping-payload", encode(t, testHeader(TypePing), []byte("stableset"))},
+		{"pong-payload", encode(t, testHeader(TypePong), []byte("stableset"))},
+		{"witness-request-join-ipv6", encode(t, testHeader(TypeWitnessRequest), obs.Append(nil))},
+		{"witness-leave-ipv4", encode(t, Header{Type: TypeWitness, ID: 0xffffffffffffffff}, leave.Append(nil))},
+		{"stableset-empty", encode(t, Header{Type: TypeStableset, ID: 1}, AppendStableset(nil, nil, nil, nil))},
+		{"stableset-full", encode(t, testHeader(TypeStableset), AppendStableset(nil, []Member{a, b}, []Member{c}, []Member{b}))},
+	}
+	okObs := obs.Append(nil)
+	badKind := append([]byte{9}, okObs[1:]...)
+	portZero := append(append([]byte{}, okObs[:len(okObs)-2]...), 0, 0)
+	invalid := []struct {
+		name  string
+		frame []byte
+		err   *Error
+	}{
+		{"length-above-maximum", []byte{0x00, 0x01, 0x00, 0x01}, ErrFrameTooLarge},
+		{"shorter-than-header", []byte{0, 0, 0, 1, byte(TypePing)}, ErrShortFrame},
+		{"truncated-body", encode(t, testHeader(TypeWitness), okObs)[:60], ErrFrameTruncated},
+		{"unknown-type-0x7f", encode(t, Header{Type: 0x7f, ID: 7}, nil), ErrUnknownType},
+		{"witness-body-too-long", encode(t, testHeader(TypeWitness), append(okObs, 0)), ErrBodyLength},
+		{"witness-bad-kind", encode(t, testHeader(TypeWitnessRequest), badKind), ErrChangeKind},
+		{"witness-port-zero", encode(t, testHeader(TypeWitnessRequest), portZero), ErrPortZero},
+		{"stableset-unsorted", encode(t, testHeader(TypeStableset), AppendStableset(nil, []Member{b, a}, nil, nil)), ErrStablesetOrder},
+	}
+
+	vf := vectorFile{Comment: "Golden frames for SPEC.md v0. hex is the whole frame with its length prefix. " +
+		"Valid frames must decode to fields and re-encode to the same bytes; invalid frames must be rejected with the named error code."}
+	for _, v := range valid {
+		vf.Valid = append(vf.Valid, vector{Name: v.name, Hex: hex.EncodeToString(v.frame), Fields: fieldsOf(t, v.frame)})
+	}
+	for _, v := range invalid {
+		code := v.err.Code
+		vf.Invalid = append(vf.Invalid, vector{Name: v.name, Hex: hex.EncodeToString(v.frame), Error: code.String(), Code: &code})
+	}
+	return vf
+}
+
+func TestGoldenVectors(t *testing.T) {
+	if *updateVectors {
+		out, err := json.MarshalIndent(vectorTable(t), "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(vectorsPath, append(out, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw, err := os.ReadFile(vectorsPath)
+	if err != nil {
+		t.Fatalf("read vectors (run go test ./refnode/wire -update to create them): %v", err)
+	}
+	var vf vectorFile
+	if err := json.Unmarshal(raw, &vf); err != nil {
+		t.Fatal(err)
+	}
+	if len(vf.Valid) == 0 || len(vf.Invalid) == 0 {
+		t.Fatal("vector file has no valid or no invalid frames")
+	}
+	seen := map[Type]bool{}
+	for _, v := range vf.Valid {
+		t.Run(v.Name, func(t *testing.T) {
+			frame, err := hex.DecodeString(v.Hex)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fieldsOf(t, frame); !reflect.DeepEqual(got, v.Fields) {
+				gj, _ := json.Marshal(got)
+				wj, _ := json.Marshal(v.Fields)
+				t.Fatalf("decoded fields differ\n got %s\nwant %s", gj, wj)
+			}
+			if again := encodeFields(t, v.Fields); hex.EncodeToString(again) != v.Hex {
+				t.Fatalf("re-encoding gave different bytes\n got %x\nwant %s", again, v.Hex)
+			}
+			seen[Type(v.Fields.TypeCode)] = true
+		})
+	}
+	for _, typ := range Types {
+		if !seen[typ] {
+			t.Errorf("no golden vector for %v", typ)
+		}
+	}
+	for _, v := range vf.Invalid {
+		t.Run(v.Name, func(t *testing.T) {
+			frame, _ := hex.DecodeString(v.Hex)
+			_, _, _, err := DecodeFrame(frame)
+			var werr *Error
+			if !errors.As(err, &werr) || werr.Code.String() != v.Error || werr.Code != *v.Code {
+				t.Fatalf("got %v, want code %s", err, v.Error)
+			}
+		})
+	}
+}
