@@ -1,0 +1,195 @@
+// Command refnode runs the sskit reference node: a stableset node over QUIC with an HTTP admin API.
+// Run refnode --help for the flags; every flag can also come from an SSKIT_* environment variable
+// (for container images), and a flag wins over its variable.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/stableset/sskit/refnode/identity"
+	"github.com/stableset/sskit/refnode/node"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+// Exit codes that scripts and harnesses can rely on (SPEC.md NC-6).
+const (
+	exitOK      = 0
+	exitRuntime = 1
+	exitUsage   = 2
+)
+
+const usageText = `refnode — the sskit reference stableset node
+
+Usage:
+  refnode --listen IP:PORT --admin IP:PORT [--seed HEX | --key-file PATH] [--bootstrap NAME@IP:PORT ...]
+
+The node speaks the stableset protocol over QUIC on --listen (UDP) and serves its admin API
+over HTTP on --admin (GET /healthz, /v1/node, /v1/counters, /v1/stableset). Its name is its
+ed25519 public key: from --seed, from --key-file (created if missing), or freshly generated.
+
+Flags (environment variable in brackets; a flag overrides its variable):
+`
+
+const usageFooter = `
+Exit codes: 0 after a graceful shutdown (SIGTERM or SIGINT), 1 when the node fails at run time,
+2 for bad flags or settings.
+
+Example, two nodes on one machine:
+  refnode --listen 127.0.0.1:7001 --admin 127.0.0.1:8001 --seed 1111111111111111111111111111111111111111111111111111111111111111
+  refnode --listen 127.0.0.1:7002 --admin 127.0.0.1:8002 \
+          --bootstrap <name of the first node>@127.0.0.1:7001
+  curl -s 127.0.0.1:8001/v1/counters
+`
+
+type options struct {
+	listen, admin, seed, keyFile, logLevel string
+	bootstrap                              multiFlag
+	elderSize                              int
+	showVersion                            bool
+}
+
+// multiFlag collects a repeatable flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	opts, cfg, err := parse(args, getenv, stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "refnode: %v\nRun refnode --help for usage.\n", err)
+		return exitUsage
+	}
+	if opts.showVersion {
+		fmt.Fprintf(stdout, "refnode %s (spec %s)\n", version, node.SpecVersion)
+		return exitOK
+	}
+	n, err := node.Start(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "refnode: %v\n", err)
+		return exitRuntime
+	}
+	fmt.Fprintf(stderr, "refnode %s name=%s listen=%s admin=%s\n", version, cfg.Identity.Name, n.Addr(), n.AdminAddr())
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	got := <-sig
+	cfg.Logger.Info("shutting down", "signal", got.String())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := n.Shutdown(ctx); err != nil {
+		fmt.Fprintf(stderr, "refnode: shutdown: %v\n", err)
+		return exitRuntime
+	}
+	return exitOK
+}
+
+// parse reads flags over SSKIT_* environment defaults and builds the node's configuration.
+func parse(args []string, getenv func(string) string, stdout, stderr io.Writer) (options, node.Config, error) {
+	var o options
+	fs := flag.NewFlagSet("refnode", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported once, by run; help is printed below
+	fs.Usage = func() {}
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&o.listen, "listen", env("SSKIT_LISTEN", "127.0.0.1:7000"), "UDP `IP:PORT` for QUIC [SSKIT_LISTEN]")
+	fs.StringVar(&o.admin, "admin", env("SSKIT_ADMIN", "127.0.0.1:8000"), "TCP `IP:PORT` for the HTTP admin API [SSKIT_ADMIN]")
+	fs.StringVar(&o.seed, "seed", env("SSKIT_SEED", ""), "ed25519 seed as 64 hex characters; fixes the node's name [SSKIT_SEED]")
+	fs.StringVar(&o.keyFile, "key-file", env("SSKIT_KEY_FILE", ""), "`PATH` of a file holding the hex seed; created with a new key if missing [SSKIT_KEY_FILE]")
+	fs.Var(&o.bootstrap, "bootstrap", "peer to contact at start, `NAME@IP:PORT`; repeatable [SSKIT_BOOTSTRAP, comma-separated]")
+	elderDefault, elderErr := strconv.Atoi(env("SSKIT_ELDER_SIZE", "4"))
+	fs.IntVar(&o.elderSize, "elder-size", elderDefault, "number of elders in a stableset [SSKIT_ELDER_SIZE]")
+	fs.StringVar(&o.logLevel, "log-level", env("SSKIT_LOG_LEVEL", "info"), "debug, info, warn or error [SSKIT_LOG_LEVEL]")
+	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usageText)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			fmt.Fprint(stdout, usageFooter)
+		}
+		return o, node.Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return o, node.Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if elderErr != nil {
+		return o, node.Config{}, fmt.Errorf("SSKIT_ELDER_SIZE: not a number")
+	}
+	if o.showVersion {
+		return o, node.Config{}, nil
+	}
+	cfg, err := buildConfig(o, getenv, stderr)
+	return o, cfg, err
+}
+
+func buildConfig(o options, getenv func(string) string, stderr io.Writer) (node.Config, error) {
+	cfg := node.Config{Listen: o.listen, Admin: o.admin, ElderSize: o.elderSize, Version: version}
+	if o.elderSize < 1 || o.elderSize > 64 {
+		return cfg, fmt.Errorf("--elder-size must be between 1 and 64, got %d", o.elderSize)
+	}
+	for flagName, addr := range map[string]string{"--listen": o.listen, "--admin": o.admin} {
+		if _, err := netip.ParseAddrPort(addr); err != nil {
+			return cfg, fmt.Errorf("%s %q: want IP:PORT", flagName, addr)
+		}
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return cfg, fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	var err error
+	switch {
+	case o.seed != "" && o.keyFile != "":
+		return cfg, errors.New("give --seed or --key-file, not both")
+	case o.seed != "":
+		cfg.Identity, err = identity.FromHexSeed(o.seed)
+	case o.keyFile != "":
+		cfg.Identity, err = identity.LoadOrCreate(o.keyFile)
+	default:
+		cfg.Identity, err = identity.Generate()
+	}
+	if err != nil {
+		return cfg, fmt.Errorf("identity: %w", err)
+	}
+	bootstraps := []string(o.bootstrap)
+	if len(bootstraps) == 0 && getenv("SSKIT_BOOTSTRAP") != "" {
+		bootstraps = strings.FieldsFunc(getenv("SSKIT_BOOTSTRAP"), func(r rune) bool { return r == ',' || r == ' ' })
+	}
+	for _, s := range bootstraps {
+		b, err := node.ParseBootstrap(s)
+		if err != nil {
+			return cfg, err
+		}
+		if b.Name == cfg.Identity.Name {
+			return cfg, fmt.Errorf("bootstrap %q is this node itself", s)
+		}
+		cfg.Bootstrap = append(cfg.Bootstrap, b)
+	}
+	return cfg, nil
+}
