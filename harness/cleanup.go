@@ -1,0 +1,127 @@
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"sync"
+	"syscall"
+)
+
+var (
+	openMu       sync.Mutex
+	openClusters = map[*Cluster]bool{}
+	signalOnce   sync.Once
+)
+
+// track registers a cluster so that SIGINT or SIGTERM closes it before the process exits.
+func track(c *Cluster) {
+	openMu.Lock()
+	openClusters[c] = true
+	openMu.Unlock()
+	signalOnce.Do(func() {
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+		go func() {
+			s := <-sig
+			fmt.Fprintf(os.Stderr, "sskit: %v: stopping every node and removing what the harness made\n", s)
+			CloseAll()
+			os.Exit(130)
+		}()
+	})
+}
+
+func untrack(c *Cluster) {
+	openMu.Lock()
+	delete(openClusters, c)
+	openMu.Unlock()
+}
+
+// CloseAll closes every open cluster.
+func CloseAll() {
+	openMu.Lock()
+	clusters := make([]*Cluster, 0, len(openClusters))
+	for c := range openClusters {
+		clusters = append(clusters, c)
+	}
+	openMu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range clusters {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = c.Close() }()
+	}
+	wg.Wait()
+}
+
+// Leftovers lists what earlier harness runs that no longer live left behind: node processes
+// and iptables chains. (Containers and networks: see DockerLeftovers.)
+func Leftovers() (pids []int, chains []string) {
+	procs, _ := filepath.Glob("/proc/[0-9]*/environ")
+	for _, env := range procs {
+		b, err := os.ReadFile(env)
+		if err != nil {
+			continue
+		}
+		for _, kv := range bytes.Split(b, []byte{0}) {
+			if owner, ok := bytes.CutPrefix(kv, []byte(harnessEnv+"=")); ok && !alive(string(owner)) {
+				pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(env)))
+				pids = append(pids, pid)
+			}
+		}
+	}
+	for _, m := range staleRules() {
+		chains = append(chains, m[2])
+	}
+	return pids, chains
+}
+
+// Sweep removes what Leftovers finds.
+func Sweep(ctx context.Context) error {
+	pids, _ := Leftovers()
+	for _, pid := range pids {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	for _, m := range staleRules() {
+		if err := removeChain(ctx, 0, m[2], m[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sskitRule matches the jump rule of a cluster's chain: comment sskit:<harness pid>:<cluster>.
+var sskitRule = regexp.MustCompile(`--comment "?(sskit:(\d+):[0-9a-f]+)"? -j (SSKIT-[0-9a-f]+)`)
+
+// staleRules returns [rule, comment, chain] for chains whose harness process is gone.
+func staleRules() [][3]string {
+	if NetworkFaultsSupported() != nil {
+		return nil
+	}
+	out, err := exec.Command("iptables", "-w", "-S", "INPUT").Output()
+	if err != nil {
+		return nil
+	}
+	var found [][3]string
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		if m := sskitRule.FindStringSubmatch(sc.Text()); m != nil && !alive(m[2]) {
+			found = append(found, [3]string{m[0], m[1], m[3]})
+		}
+	}
+	return found
+}
+
+func alive(pidText string) bool {
+	pid, err := strconv.Atoi(pidText)
+	if err != nil {
+		return false
+	}
+	return syscall.Kill(pid, 0) == nil
+}

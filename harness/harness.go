@@ -1,0 +1,469 @@
+// Package harness runs clusters of stableset nodes for conformance tests and benchmarks. It starts
+// any implementation through the node contract of conformance/SPEC.md §6 (a command template or a
+// container image, with settings as placeholders and SSKIT_* variables), waits for readiness on
+// /healthz, keeps every node's log, injects real faults (kill, restart, pause, partitions and
+// packet loss) and always cleans up after itself. It treats nodes as black boxes: it talks to them
+// only through the wire protocol and the admin API.
+package harness
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stableset/sskit/refnode/wire"
+)
+
+// Implementation says how to start the node under test: a command template or a container image.
+type Implementation struct {
+	Name    string   // label used in reports and result paths, e.g. "refnode"
+	Command []string // argv template with {listen} {admin} {seed} {bootstrap} {elder_size} {data_dir}
+	Image   string   // container image, for the docker backend
+}
+
+// ParseCommand splits a NODE_CMD value on white space (no shell quoting: a template is an
+// argument list, SPEC.md §6).
+func ParseCommand(s string) []string { return strings.Fields(s) }
+
+// Settings are one node's values for the node contract.
+type Settings struct {
+	Listen    netip.AddrPort
+	Admin     netip.AddrPort
+	Seed      string   // 64 hex characters
+	Bootstrap []string // NAME@IP:PORT
+	ElderSize int
+	DataDir   string
+}
+
+// Env returns the settings as SSKIT_* variables.
+func (s Settings) Env() []string {
+	return []string{
+		"SSKIT_LISTEN=" + s.Listen.String(),
+		"SSKIT_ADMIN=" + s.Admin.String(),
+		"SSKIT_SEED=" + s.Seed,
+		"SSKIT_BOOTSTRAP=" + strings.Join(s.Bootstrap, ","),
+		"SSKIT_ELDER_SIZE=" + strconv.Itoa(s.ElderSize),
+		"SSKIT_DATA_DIR=" + s.DataDir,
+	}
+}
+
+// Expand fills the placeholders of a command template.
+func (s Settings) Expand(template []string) []string {
+	r := strings.NewReplacer(
+		"{listen}", s.Listen.String(), "{admin}", s.Admin.String(), "{seed}", s.Seed,
+		"{bootstrap}", strings.Join(s.Bootstrap, ","), "{elder_size}", strconv.Itoa(s.ElderSize),
+		"{data_dir}", s.DataDir,
+	)
+	out := make([]string, len(template))
+	for i, arg := range template {
+		out[i] = r.Replace(arg)
+	}
+	return out
+}
+
+// Ports every node uses on its own IP address.
+const (
+	QUICPort  = 7000
+	AdminPort = 8000
+)
+
+// Backend starts node instances somewhere: local processes or containers.
+type Backend interface {
+	// Kind is "process" or "docker".
+	Kind() string
+	// IP is the address node index will listen on.
+	IP(index int) netip.Addr
+	// Start starts one node with its settings and log file, without waiting for readiness.
+	Start(ctx context.Context, n *Node) (Instance, error)
+	// Close removes everything the backend made (processes, containers, networks, rules).
+	Close(ctx context.Context) error
+}
+
+// Instance is one running node: a process or a container.
+type Instance interface {
+	// Stop sends SIGTERM and waits up to timeout for the exit, then kills. It returns the exit code.
+	Stop(ctx context.Context, timeout time.Duration) (int, error)
+	// Kill ends the node at once (SIGKILL).
+	Kill(ctx context.Context) error
+	// Pause and Resume freeze and thaw the node (SIGSTOP/SIGCONT, docker pause).
+	Pause(ctx context.Context) error
+	Resume(ctx context.Context) error
+	// Exited reports whether the node has ended, and its exit code.
+	Exited() (bool, int)
+	// NetNS is the pid whose network namespace holds the node, or 0 for the harness's own.
+	NetNS() int
+}
+
+// ErrUnsupported is returned for a fault the backend cannot inject.
+var ErrUnsupported = errors.New("harness: fault not supported by this backend")
+
+// Node is one member of a cluster as the harness sees it.
+type Node struct {
+	Index    int
+	Name     wire.Name
+	Settings Settings
+	LogPath  string
+
+	cluster *Cluster
+	inst    Instance
+}
+
+// QUIC is the node's protocol address.
+func (n *Node) QUIC() netip.AddrPort { return n.Settings.Listen }
+
+// Bootstrap is the node in the NAME@IP:PORT form of --bootstrap.
+func (n *Node) Bootstrap() string { return n.Name.String() + "@" + n.Settings.Listen.String() }
+
+// Label is a short name for logs and reports: node-<index> and the start of its name.
+func (n *Node) Label() string { return fmt.Sprintf("node-%d(%s)", n.Index, n.Name.String()[:8]) }
+
+// Exited reports whether the node's process or container has ended, and its exit code.
+func (n *Node) Exited() (bool, int) { return n.inst.Exited() }
+
+// Options configure a cluster.
+type Options struct {
+	Impl         Implementation
+	Backend      string // "process" (default) or "docker"
+	ElderSize    int    // default 4
+	Seed         int64  // node keys derive from it, so a run can be repeated exactly
+	LogDir       string // node logs; default a new temporary directory
+	ReadyTimeout time.Duration
+	Progress     io.Writer // one line per step; nil for silence
+}
+
+// Cluster is a set of nodes of one implementation on one backend.
+type Cluster struct {
+	ID      string
+	opts    Options
+	backend Backend
+	faults  *netFaults
+
+	mu     sync.Mutex
+	nodes  []*Node
+	closed bool
+}
+
+// NewCluster prepares a backend; start nodes with Start or AddNode. Close it when done: the
+// harness also closes every open cluster on SIGINT or SIGTERM.
+func NewCluster(ctx context.Context, opts Options) (*Cluster, error) {
+	if opts.ElderSize == 0 {
+		opts.ElderSize = 4
+	}
+	if opts.ReadyTimeout == 0 {
+		opts.ReadyTimeout = 10 * time.Second
+	}
+	if opts.Backend == "" {
+		opts.Backend = "process"
+	}
+	if opts.LogDir == "" {
+		dir, err := os.MkdirTemp("", "sskit-logs-")
+		if err != nil {
+			return nil, err
+		}
+		opts.LogDir = dir
+	}
+	if err := os.MkdirAll(opts.LogDir, 0o755); err != nil {
+		return nil, err
+	}
+	c := &Cluster{ID: newClusterID(), opts: opts}
+	var err error
+	switch opts.Backend {
+	case "process":
+		if len(opts.Impl.Command) == 0 {
+			return nil, errors.New("harness: the process backend needs a command (NODE_CMD)")
+		}
+		c.backend, err = newProcessBackend(c.ID, opts.Impl.Command)
+	case "docker":
+		c.backend, err = newDockerBackend(ctx, c.ID, opts.Impl)
+	default:
+		return nil, fmt.Errorf("harness: unknown backend %q (want process or docker)", opts.Backend)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.faults = newNetFaults(c.ID)
+	track(c)
+	c.progress("cluster %s: %s backend, logs in %s", c.ID, opts.Backend, opts.LogDir)
+	return c, nil
+}
+
+func newClusterID() string {
+	var b [4]byte
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())))
+	copy(b[:], sum[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (c *Cluster) progress(format string, args ...any) {
+	if c.opts.Progress != nil {
+		fmt.Fprintf(c.opts.Progress, "sskit: "+format+"\n", args...)
+	}
+}
+
+// Backend is the kind of backend in use.
+func (c *Cluster) Backend() string { return c.backend.Kind() }
+
+// Nodes returns the nodes started so far, in start order.
+func (c *Cluster) Nodes() []*Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*Node(nil), c.nodes...)
+}
+
+// Node returns node i.
+func (c *Cluster) Node(i int) *Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nodes[i]
+}
+
+// SeedFor is the key seed of node index i; it depends only on the cluster's Seed option.
+func (c *Cluster) SeedFor(i int) []byte {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("sskit node seed %d/%d", c.opts.Seed, i)))
+	return sum[:]
+}
+
+// NameFromSeed is the name a node must have for a seed (SPEC.md ID-3).
+func NameFromSeed(seed []byte) wire.Name {
+	var n wire.Name
+	copy(n[:], ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey))
+	return n
+}
+
+// Start starts n nodes: the first alone, every other one with the first as bootstrap peer.
+func (c *Cluster) Start(ctx context.Context, n int) error {
+	var first *Node
+	for i := 0; i < n; i++ {
+		var boot []*Node
+		if first != nil {
+			boot = []*Node{first}
+		}
+		node, err := c.AddNode(ctx, boot...)
+		if err != nil {
+			return err
+		}
+		if first == nil {
+			first = node
+		}
+	}
+	return nil
+}
+
+// AddNode starts one more node with the given bootstrap peers and waits until it is ready.
+func (c *Cluster) AddNode(ctx context.Context, bootstrap ...*Node) (*Node, error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, errors.New("harness: cluster closed")
+	}
+	i := len(c.nodes)
+	seed := c.SeedFor(i)
+	n := &Node{Index: i, Name: NameFromSeed(seed), cluster: c,
+		LogPath: filepath.Join(c.opts.LogDir, fmt.Sprintf("node-%d.log", i))}
+	ip := c.backend.IP(i)
+	n.Settings = Settings{
+		Listen: netip.AddrPortFrom(ip, QUICPort), Admin: netip.AddrPortFrom(ip, AdminPort),
+		Seed: hex.EncodeToString(seed), ElderSize: c.opts.ElderSize,
+		DataDir: filepath.Join(c.opts.LogDir, fmt.Sprintf("node-%d.data", i)),
+	}
+	for _, b := range bootstrap {
+		n.Settings.Bootstrap = append(n.Settings.Bootstrap, b.Bootstrap())
+	}
+	c.nodes = append(c.nodes, n)
+	c.mu.Unlock()
+	if err := os.MkdirAll(n.Settings.DataDir, 0o755); err != nil {
+		return nil, err
+	}
+	return n, c.launch(ctx, n)
+}
+
+// launch starts n's instance and waits for readiness.
+func (c *Cluster) launch(ctx context.Context, n *Node) error {
+	inst, err := c.backend.Start(ctx, n)
+	if err != nil {
+		return fmt.Errorf("start %s: %w", n.Label(), err)
+	}
+	c.mu.Lock()
+	n.inst = inst
+	c.mu.Unlock()
+	start := time.Now()
+	if err := n.AwaitReady(ctx, c.opts.ReadyTimeout); err != nil {
+		return err
+	}
+	c.progress("%s ready at %s (admin %s) in %v", n.Label(), n.Settings.Listen, n.Settings.Admin, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// StartError says why a node never became ready, with the end of its log.
+type StartError struct {
+	Node     string
+	Exited   bool
+	ExitCode int
+	LogTail  string
+	Err      error
+}
+
+func (e *StartError) Error() string {
+	msg := fmt.Sprintf("%s did not become ready: %v", e.Node, e.Err)
+	if e.Exited {
+		msg = fmt.Sprintf("%s exited with code %d before it was ready", e.Node, e.ExitCode)
+	}
+	return msg + "\n--- end of its log ---\n" + e.LogTail
+}
+
+// AwaitReady polls GET /healthz until it answers 200 (SPEC.md NC-3), the node exits, or timeout.
+func (n *Node) AwaitReady(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		if exited, code := n.inst.Exited(); exited {
+			return &StartError{Node: n.Label(), Exited: true, ExitCode: code, LogTail: n.LogTail(20)}
+		}
+		if status, err := n.get(ctx, "/healthz", nil); err == nil && status == 200 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return &StartError{Node: n.Label(), LogTail: n.LogTail(20), Err: ctx.Err()}
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+// LogTail returns the last lines of the node's log.
+func (n *Node) LogTail(lines int) string {
+	b, err := os.ReadFile(n.LogPath)
+	if err != nil {
+		return "(no log: " + err.Error() + ")"
+	}
+	all := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(all) > lines {
+		all = all[len(all)-lines:]
+	}
+	return strings.Join(all, "\n")
+}
+
+// Kill ends node i at once.
+func (c *Cluster) Kill(ctx context.Context, n *Node) error {
+	c.progress("fault: kill %s", n.Label())
+	return n.inst.Kill(ctx)
+}
+
+// Stop shuts node i down gracefully (SIGTERM) and returns its exit code.
+func (c *Cluster) Stop(ctx context.Context, n *Node) (int, error) {
+	c.progress("stop %s (SIGTERM)", n.Label())
+	return n.inst.Stop(ctx, 5*time.Second)
+}
+
+// Restart stops a node if it still runs and starts it again with the same settings and key.
+func (c *Cluster) Restart(ctx context.Context, n *Node) error {
+	c.progress("fault: restart %s", n.Label())
+	if exited, _ := n.inst.Exited(); !exited {
+		if _, err := n.inst.Stop(ctx, 5*time.Second); err != nil {
+			return err
+		}
+	}
+	return c.launch(ctx, n)
+}
+
+// Pause freezes a node; it keeps its sockets but answers nothing.
+func (c *Cluster) Pause(ctx context.Context, n *Node) error {
+	c.progress("fault: pause %s", n.Label())
+	return n.inst.Pause(ctx)
+}
+
+// Resume thaws a paused node.
+func (c *Cluster) Resume(ctx context.Context, n *Node) error {
+	c.progress("fault: resume %s", n.Label())
+	return n.inst.Resume(ctx)
+}
+
+// Partition drops every packet between nodes of different groups until Heal.
+func (c *Cluster) Partition(ctx context.Context, groups ...[]*Node) error {
+	c.progress("fault: partition %s", describeGroups(groups))
+	for gi, g := range groups {
+		for _, other := range groups[gi+1:] {
+			for _, a := range g {
+				for _, b := range other {
+					if err := c.faults.block(ctx, a, b); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Loss drops the given fraction (0 to 1) of the packets a node sends and receives.
+func (c *Cluster) Loss(ctx context.Context, n *Node, fraction float64) error {
+	c.progress("fault: %.0f%% packet loss at %s", fraction*100, n.Label())
+	return c.faults.loss(ctx, n, fraction)
+}
+
+// Delay holds back every packet a node sends by d (docker backend only).
+func (c *Cluster) Delay(ctx context.Context, n *Node, d time.Duration) error {
+	c.progress("fault: %v delay at %s", d, n.Label())
+	return c.faults.delay(ctx, n, d)
+}
+
+// Heal removes every partition, loss and delay.
+func (c *Cluster) Heal(ctx context.Context) error {
+	c.progress("fault: heal")
+	return c.faults.heal(ctx, c.Nodes())
+}
+
+func describeGroups(groups [][]*Node) string {
+	parts := make([]string, len(groups))
+	for i, g := range groups {
+		idx := make([]string, len(g))
+		for j, n := range g {
+			idx[j] = strconv.Itoa(n.Index)
+		}
+		parts[i] = "{" + strings.Join(idx, ",") + "}"
+	}
+	return strings.Join(parts, " | ")
+}
+
+// Close stops every node (SIGTERM, then SIGKILL) and removes what the backend made. It is safe
+// to call more than once.
+func (c *Cluster) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	nodes := append([]*Node(nil), c.nodes...)
+	c.mu.Unlock()
+	defer untrack(c)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, n := range nodes {
+		if n.inst == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = n.inst.Resume(ctx) // a paused node cannot act on SIGTERM
+			_, _ = n.inst.Stop(ctx, 3*time.Second)
+		}()
+	}
+	wg.Wait()
+	err := errors.Join(c.faults.heal(ctx, nodes), c.backend.Close(ctx))
+	c.progress("cluster %s closed", c.ID)
+	return err
+}

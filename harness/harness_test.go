@@ -1,0 +1,303 @@
+package harness
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func testContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func newTestCluster(t *testing.T, n int) *Cluster {
+	t.Helper()
+	ctx := testContext(t)
+	impl, err := Refnode(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewCluster(ctx, Options{Impl: impl, LogDir: t.TempDir(), Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	if err := c.Start(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestClusterStartsNodesWithContractSettings(t *testing.T) {
+	c := newTestCluster(t, 3)
+	ctx := testContext(t)
+	seen := map[string]bool{}
+	for _, n := range c.Nodes() {
+		info, err := n.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The node took its name from the seed and its address from the settings (NC-1, NC-2).
+		if info.Name != n.Name.String() || info.Addr != n.QUIC().String() {
+			t.Fatalf("%s reports name %s addr %s; harness expected %s %s", n.Label(), info.Name, info.Addr, n.Name, n.QUIC())
+		}
+		if seen[n.QUIC().Addr().String()] {
+			t.Fatal("two nodes share an IP address")
+		}
+		seen[n.QUIC().Addr().String()] = true
+	}
+	// Nodes 1 and 2 bootstrap to node 0 and ping it: the accounting sees it from node 0's side.
+	first := c.Node(0)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		cnt, err := first.Counters(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cnt.Peers[c.Node(1).Name.String()].Received["PING"] >= 1 && cnt.Peers[c.Node(2).Name.String()].Received["PING"] >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node 0 never counted PINGs from nodes 1 and 2: %+v", cnt.Peers)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestSameSeedGivesSameNames(t *testing.T) {
+	a, _ := NewCluster(context.Background(), Options{Impl: Implementation{Command: []string{"true"}}, Seed: 5, LogDir: t.TempDir()})
+	b, _ := NewCluster(context.Background(), Options{Impl: Implementation{Command: []string{"true"}}, Seed: 5, LogDir: t.TempDir()})
+	defer a.Close()
+	defer b.Close()
+	if NameFromSeed(a.SeedFor(3)) != NameFromSeed(b.SeedFor(3)) || NameFromSeed(a.SeedFor(3)) == NameFromSeed(a.SeedFor(4)) {
+		t.Fatal("node keys are not a function of (seed, index)")
+	}
+}
+
+func TestKillRestartPauseResume(t *testing.T) {
+	c := newTestCluster(t, 1)
+	ctx := testContext(t)
+	n := c.Node(0)
+	if err := c.Pause(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	_, err := n.Info(short)
+	cancel()
+	if err == nil {
+		t.Fatal("a paused node answered its admin API")
+	}
+	if err := c.Resume(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Info(ctx); err != nil {
+		t.Fatalf("resumed node does not answer: %v", err)
+	}
+	if err := c.Kill(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	if exited, code := n.Exited(); !exited || code != 128+int(syscall.SIGKILL) {
+		t.Fatalf("after kill: exited=%v code=%d", exited, code)
+	}
+	if err := c.Restart(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	info, err := n.Info(ctx)
+	if err != nil || info.Name != n.Name.String() {
+		t.Fatalf("restarted node: %+v %v", info, err)
+	}
+	if code, err := c.Stop(ctx, n); err != nil || code != 0 {
+		t.Fatalf("graceful stop: code %d err %v (SPEC NC-7 wants 0)", code, err)
+	}
+	if !strings.Contains(n.LogTail(100), "starting node-0") {
+		t.Fatal("log does not record the starts")
+	}
+}
+
+func TestStartErrorShowsExitAndLog(t *testing.T) {
+	ctx := testContext(t)
+	impl, err := Refnode(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	impl.Command = append(impl.Command, "--elder-size", "0") // refnode exits 2 on bad settings
+	c, err := NewCluster(ctx, Options{Impl: impl, LogDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.AddNode(ctx)
+	var se *StartError
+	if !errors.As(err, &se) || !se.Exited || se.ExitCode != 2 || !strings.Contains(se.LogTail, "elder-size") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// udpReaches reports whether a datagram from one address reaches a socket on the other.
+func udpReaches(t *testing.T, from, to string) bool {
+	t.Helper()
+	rx, err := net.ListenPacket("udp", to+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	tx, err := net.ListenPacket("udp", from+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	if _, err := tx.WriteTo([]byte("probe"), rx.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	_ = rx.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	buf := make([]byte, 16)
+	_, _, err = rx.ReadFrom(buf)
+	return err == nil
+}
+
+func TestPartitionDropsPacketsBetweenGroupsOnly(t *testing.T) {
+	if err := NetworkFaultsSupported(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI must be able to inject packet faults: %v", err)
+		}
+		t.Skip(err)
+	}
+	c := newTestCluster(t, 3)
+	ctx := testContext(t)
+	ip := func(i int) string { return c.Node(i).QUIC().Addr().String() }
+	if !udpReaches(t, ip(0), ip(1)) {
+		t.Fatal("no connectivity before the partition")
+	}
+	if err := c.Partition(ctx, c.Nodes()[:1], c.Nodes()[1:2]); err != nil {
+		t.Fatal(err)
+	}
+	if udpReaches(t, ip(0), ip(1)) || udpReaches(t, ip(1), ip(0)) {
+		t.Fatal("packets cross the partition")
+	}
+	if !udpReaches(t, ip(0), ip(2)) || !udpReaches(t, ip(2), ip(1)) {
+		t.Fatal("the partition cut nodes outside it")
+	}
+	if err := c.Heal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !udpReaches(t, ip(0), ip(1)) {
+		t.Fatal("packets still dropped after heal")
+	}
+	if err := c.Loss(ctx, c.Node(2), 1.0); err != nil {
+		t.Fatal(err)
+	}
+	if udpReaches(t, ip(0), ip(2)) || udpReaches(t, ip(2), ip(0)) {
+		t.Fatal("100% loss let a packet through")
+	}
+	if err := c.Heal(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The interrupt test runs a cluster in a child process, interrupts or kills that process, and
+// checks that nothing of it is left.
+func TestMain(m *testing.M) {
+	if os.Getenv("SSKIT_TEST_CHILD_CLUSTER") == "1" {
+		runChildCluster()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func runChildCluster() {
+	ctx := context.Background()
+	impl, err := Refnode(ctx)
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	c, err := NewCluster(ctx, Options{Impl: impl})
+	if err == nil {
+		err = c.Start(ctx, 3)
+	}
+	if err == nil && NetworkFaultsSupported() == nil {
+		err = c.Partition(ctx, c.Nodes()[:1], c.Nodes()[1:])
+	}
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	fmt.Println("ready")
+	select {}
+}
+
+func TestNothingLeftAfterInterruptOrCrash(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			exe, _ := os.Executable()
+			child := exec.Command(exe, "-test.run", "^$")
+			child.Env = append(os.Environ(), "SSKIT_TEST_CHILD_CLUSTER=1")
+			out, _ := child.StdoutPipe()
+			child.Stderr = os.Stderr
+			if err := child.Start(); err != nil {
+				t.Fatal(err)
+			}
+			line, _ := bufio.NewReader(out).ReadString('\n')
+			if strings.TrimSpace(line) != "ready" {
+				_ = child.Process.Kill()
+				t.Fatalf("child cluster did not start: %q", line)
+			}
+			owned := nodesOf(child.Process.Pid)
+			if len(owned) != 3 {
+				t.Fatalf("child runs %d node processes, want 3", len(owned))
+			}
+			_ = child.Process.Signal(sig)
+			_ = child.Wait()
+			if sig == syscall.SIGKILL { // a crash: nothing ran the harness's cleanup
+				if err := Sweep(testContext(t)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for len(nodesOf(child.Process.Pid)) > 0 {
+				if time.Now().After(deadline) {
+					t.Fatalf("node processes left behind: %v", nodesOf(child.Process.Pid))
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if pids, chains := Leftovers(); len(pids) > 0 || len(chains) > 0 {
+				t.Fatalf("leftovers: processes %v, iptables chains %v", pids, chains)
+			}
+		})
+	}
+}
+
+// nodesOf lists live processes started by the harness in process pid.
+func nodesOf(pid int) []int {
+	var pids []int
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		b, err := os.ReadFile("/proc/" + p.Name() + "/environ")
+		if err != nil {
+			continue
+		}
+		if strings.Contains(string(b), fmt.Sprintf("\x00%s=%d\x00", harnessEnv, pid)) || strings.HasSuffix(string(b), fmt.Sprintf("%s=%d\x00", harnessEnv, pid)) {
+			stat, _ := os.ReadFile("/proc/" + p.Name() + "/stat")
+			if !strings.Contains(string(stat), ") Z ") { // zombies are already dead
+				var n int
+				fmt.Sscan(p.Name(), &n)
+				pids = append(pids, n)
+			}
+		}
+	}
+	return pids
+}

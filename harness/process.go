@@ -1,0 +1,151 @@
+package harness
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// harnessEnv marks every node process with the harness's pid, so that a later run can find and
+// end nodes that a crashed run left behind (see Sweep).
+const harnessEnv = "SSKIT_HARNESS_PID"
+
+// processBackend runs nodes as local processes, each on its own loopback address
+// 127.A.B.(index+1), so that faults can target one node.
+type processBackend struct {
+	command []string
+	a, b    byte
+}
+
+func newProcessBackend(clusterID string, command []string) (*processBackend, error) {
+	path, err := exec.LookPath(command[0])
+	if err != nil {
+		return nil, fmt.Errorf("node command %q: %w", command[0], err)
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	// Each cluster gets its own /24 inside 127.64.0.0-127.254.255.255; the cluster id (random)
+	// picks it, so parallel clusters rarely collide, and a collision fails loudly at bind.
+	sum := sha256.Sum256([]byte(clusterID))
+	return &processBackend{
+		command: append([]string{path}, command[1:]...),
+		a:       64 + sum[0]%190, b: sum[1],
+	}, nil
+}
+
+func (p *processBackend) Kind() string { return "process" }
+
+func (p *processBackend) IP(index int) netip.Addr {
+	return netip.AddrFrom4([4]byte{127, p.a, p.b, byte(index + 1)})
+}
+
+func (p *processBackend) Start(ctx context.Context, n *Node) (Instance, error) {
+	if n.Index > 253 {
+		return nil, errors.New("process backend: at most 254 nodes per cluster")
+	}
+	logf, err := os.OpenFile(n.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(logf, "=== sskit: starting %s at %s ===\n", n.Label(), time.Now().UTC().Format(time.RFC3339Nano))
+	argv := n.Settings.Expand(p.command)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(append(os.Environ(), n.Settings.Env()...), harnessEnv+"="+strconv.Itoa(os.Getpid()))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Own process group: Ctrl-C in a terminal reaches the harness, which then stops the nodes in
+	// order, rather than every node at once. Pdeathsig ends a node if the harness dies.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, err
+	}
+	inst := &process{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		inst.mu.Lock()
+		inst.code = cmd.ProcessState.ExitCode()
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			inst.code = 128 + int(ws.Signal())
+		}
+		inst.mu.Unlock()
+		logf.Close()
+		close(inst.done)
+	}()
+	return inst, nil
+}
+
+func (p *processBackend) Close(ctx context.Context) error { return nil } // nodes are stopped by Cluster.Close
+
+type process struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	mu   sync.Mutex
+	code int
+}
+
+func (p *process) signal(sig syscall.Signal) error {
+	select {
+	case <-p.done:
+		return nil
+	default:
+	}
+	err := p.cmd.Process.Signal(sig)
+	if errors.Is(err, os.ErrProcessDone) {
+		return nil
+	}
+	return err
+}
+
+func (p *process) Stop(ctx context.Context, timeout time.Duration) (int, error) {
+	if err := p.signal(syscall.SIGTERM); err != nil {
+		return -1, err
+	}
+	select {
+	case <-p.done:
+	case <-time.After(timeout):
+		_ = p.signal(syscall.SIGKILL)
+		<-p.done
+	case <-ctx.Done():
+		_ = p.signal(syscall.SIGKILL)
+		<-p.done
+	}
+	_, code := p.Exited()
+	return code, nil
+}
+
+func (p *process) Kill(ctx context.Context) error {
+	if err := p.signal(syscall.SIGKILL); err != nil {
+		return err
+	}
+	select {
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *process) Pause(ctx context.Context) error  { return p.signal(syscall.SIGSTOP) }
+func (p *process) Resume(ctx context.Context) error { return p.signal(syscall.SIGCONT) }
+func (p *process) NetNS() int                       { return 0 }
+
+func (p *process) Exited() (bool, int) {
+	select {
+	case <-p.done:
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return true, p.code
+	default:
+		return false, 0
+	}
+}
