@@ -14,8 +14,9 @@ help: ## list the targets
 build: ## build bin/refnode, static (CGO_ENABLED=0)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/refnode ./refnode/cmd/refnode
 
-test: lint ## run the whole test suite (race detector on)
+test: lint ## run the whole test suite (race detector on; allocation tests once more without it)
 	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run 'Alloc' ./refnode/... ./bench/...
 
 bench: ## run benchmarks with -benchmem, BENCH_COUNT times each (benchstat-readable)
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(BENCH_COUNT) ./refnode/... ./bench/...

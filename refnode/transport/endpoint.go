@@ -278,9 +278,10 @@ func (e *Endpoint) dial(ctx context.Context, name wire.Name, addr netip.AddrPort
 	return nil, fmt.Errorf("dial %s@%s after %d attempts: %w", name, addr, e.cfg.DialAttempts, lastErr)
 }
 
-// register makes p the connection for its name. When one already exists, the pair keeps the
-// connection dialed by the node with the lower name (TRN-3), so both ends choose the same one.
-// It reports whether p was kept.
+// register makes p the connection for its name. When one already exists and the two were
+// dialed by different ends, the pair keeps the one dialed by the node with the lower name, so
+// both ends choose the same one; when the same end dialed both, the newer one wins, since the
+// older is most likely stale (TRN-3). It reports whether p was kept.
 func (e *Endpoint) register(p *Peer) bool {
 	e.mu.Lock()
 	if e.closed {
@@ -289,7 +290,7 @@ func (e *Endpoint) register(p *Peer) bool {
 		return false
 	}
 	old := e.peers[p.name]
-	if old != nil && old.alive() {
+	if old != nil && old.alive() && old.dialed != p.dialed {
 		self := e.Name()
 		selfLower := bytes.Compare(self[:], p.name[:]) < 0
 		if p.dialed != selfLower { // p was dialed by the higher name: it loses

@@ -200,3 +200,30 @@ func TestRedialAfterPeerRestart(t *testing.T) {
 		t.Fatalf("request after restart: %v", err)
 	}
 }
+
+func TestReconnectFromSameSideReplacesOldConnection(t *testing.T) {
+	a, b := newEndpoint(t, nil, nil), newEndpoint(t, nil, nil)
+	old, err := a.Connect(ctx(t), b.Name(), b.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Request(ctx(t), wire.TypePing, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	// a dials again as if it had lost track of the first connection (a restart would do this).
+	fresh, err := a.dial(ctx(t), b.Name(), b.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fresh.Request(ctx(t), wire.TypePing, nil, nil); err != nil {
+		t.Fatalf("new connection refused: %v", err)
+	}
+	select {
+	case <-old.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("old connection still open")
+	}
+	if b.Peer(a.Name()) == nil || a.Peer(b.Name()) != fresh {
+		t.Fatal("the newer connection is not the one kept")
+	}
+}
