@@ -142,7 +142,7 @@ func (n *Node) greet(b Bootstrap) {
 }
 
 // handle receives requests and one-way frames. Spec v0 gives WITNESS_REQUEST and STABLESET no
-// effect yet: a well-formed frame the node has no use for is counted and ignored (WIRE-10).
+// effect yet: a well-formed frame the node has no use for is counted and ignored (WIRE-9).
 func (n *Node) handle(p *transport.Peer, h wire.Header, body []byte) {
 	n.cfg.Logger.Debug("frame ignored", "peer", p.Name(), "type", h.Type)
 }

@@ -119,7 +119,7 @@ func connError(cause error) error {
 }
 
 // readLoop reads frames until the connection ends. A frame the codec rejects closes the
-// connection with that error's code (WIRE-9); the node carries on with its other peers.
+// connection with that error's code (WIRE-8); the node carries on with its other peers.
 func (p *Peer) readLoop() {
 	fr := wire.NewFrameReader(p.stream)
 	for {
@@ -131,7 +131,7 @@ func (p *Peer) readLoop() {
 				p.ep.cfg.Logger.Warn("closing connection: bad frame", "peer", p.name, "code", werr.Code.String(), "reason", werr.Reason)
 				p.close(werr.Code, werr.Reason)
 			case errors.Is(err, io.EOF):
-				p.close(wire.CodeNoError, "stream ended")
+				p.endOrderly()
 			default:
 				var ae *quic.ApplicationError
 				if errors.As(err, &ae) && ae.Remote {
@@ -156,6 +156,24 @@ func (p *Peer) readLoop() {
 			p.ep.cfg.Handler(p, h, body)
 		}
 	}
+}
+
+// orderlyCloseGrace is how long a node waits, after answering a peer that ended its stream, for
+// that peer to close the connection before closing it itself.
+const orderlyCloseGrace = 2 * time.Second
+
+// endOrderly handles a peer that ended its stream between frames (WIRE-4): every answer already
+// written is flushed ahead of our own end of stream, and the peer, which ended first, closes the
+// connection once it has read everything. Closing at once would discard answers not yet sent.
+func (p *Peer) endOrderly() {
+	p.wmu.Lock()
+	_ = p.stream.Close()
+	p.wmu.Unlock()
+	select {
+	case <-p.conn.Context().Done():
+	case <-time.After(orderlyCloseGrace):
+	}
+	p.close(wire.CodeNoError, "stream ended")
 }
 
 // Send writes a one-way frame.

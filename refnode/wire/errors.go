@@ -10,7 +10,7 @@ const (
 	CodeFrameTruncated      Code = 0x02 // stream ended inside a frame
 	CodeUnknownType         Code = 0x03 // type not in the catalogue
 	CodeMalformed           Code = 0x04 // body does not match its type's layout, or frame shorter than a header
-	CodeProtocolViolation   Code = 0x05 // well-formed frames used against the rules (e.g. a second stream)
+	CodeProtocolViolation   Code = 0x05 // well-formed frames used against the rules (e.g. a response of the wrong type)
 	CodeDuplicateConnection Code = 0x06 // a second connection between the same pair; the other one is kept
 	CodeShutdown            Code = 0x07 // the node is shutting down
 	CodeInternal            Code = 0x08 // the node failed; not the peer's fault

@@ -19,7 +19,7 @@ const (
 	MaxWireSize      = LengthPrefixSize + MaxFrameSize // largest frame on the stream
 )
 
-// ALPN names the protocol version in the TLS handshake (ID-5).
+// ALPN names the protocol version in the TLS handshake (ID-7).
 const ALPN = "stableset/0"
 
 // Name is a node's 32-byte ed25519 public key.

@@ -1,0 +1,61 @@
+package conformance
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stableset/sskit"
+)
+
+func loadSuite(t *testing.T) (*Spec, []Scenario) {
+	t.Helper()
+	text, err := sskit.Suite.ReadFile("conformance/SPEC.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := ParseSpec(string(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scenarios, err := LoadScenarios(sskit.Suite, "features")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec, scenarios
+}
+
+// Every MUST rule of SPEC.md has a scenario, and every scenario cites real rules and a level.
+func TestEveryMustRuleHasAScenario(t *testing.T) {
+	spec, scenarios := loadSuite(t)
+	if spec.Version != "0" {
+		t.Fatalf("spec version %q", spec.Version)
+	}
+	for _, p := range CoverageProblems(spec, scenarios) {
+		t.Error(p)
+	}
+}
+
+func TestCoverageProblemsAreFound(t *testing.T) {
+	spec, err := ParseSpec("# Spec — version 9\n## 1. A\n- **A-1** (MUST) one.\n- **A-2** (SHOULD) two.\n- **A-3** (MUST) three.\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems := strings.Join(CoverageProblems(spec, []Scenario{
+		{Name: "covers A-1", Rules: []string{"A-1"}, Level: "must"},
+		{Name: "no level", Rules: []string{"A-2"}},
+		{Name: "unknown rule", Rules: []string{"B-7"}, Level: "must"},
+		{Name: "no rule", Level: "should"},
+		{Name: "weak", Rules: []string{"A-1"}, Level: "should"},
+	}), "\n")
+	for _, want := range []string{"MUST rule A-3 has no scenario", `"no level" is tagged neither`, "B-7, which SPEC.md does not define", `"no rule" is tagged with no`, `"weak" is @should but checks MUST rule A-1`} {
+		if !strings.Contains(problems, want) {
+			t.Errorf("missing problem %q in:\n%s", want, problems)
+		}
+	}
+	if strings.Contains(problems, "A-1 has no scenario") || strings.Contains(problems, "A-2 has no") {
+		t.Errorf("false problems:\n%s", problems)
+	}
+	if _, err := ParseSpec("- **A-1** (MUST) x\n- **A-1** (SHOULD) y\n"); err == nil {
+		t.Error("a rule defined twice was accepted")
+	}
+}
