@@ -78,11 +78,50 @@ func ParseSpec(text string) (*Spec, error) {
 
 // Scenario is one scenario (one example row for outlines) as the features declare it.
 type Scenario struct {
-	Name  string
-	File  string
-	Rules []string // rule IDs from its tags
-	Level string   // "must" or "should" from its tags
-	Tags  []string
+	Name    string
+	Variant string // "column=value, ..." of the example row, for outlines
+	File    string
+	Rules   []string // rule IDs from its tags
+	Level   string   // "must" or "should" from its tags
+	Tags    []string
+	key     string // matches the pickle godog runs
+	index   int    // position in its file
+}
+
+// pickleKey identifies a compiled scenario by file, name and step texts (example values included).
+func pickleKey(uri, name string, steps []*messages.PickleStep) string {
+	var b strings.Builder
+	b.WriteString(uri + "\x00" + name)
+	for _, st := range steps {
+		b.WriteString("\x00" + st.Text)
+	}
+	return b.String()
+}
+
+// exampleRows maps every example row's id to "column=value, ..." text.
+func exampleRows(doc *messages.GherkinDocument) map[string]string {
+	rows := map[string]string{}
+	if doc.Feature == nil {
+		return rows
+	}
+	for _, child := range doc.Feature.Children {
+		if child.Scenario == nil {
+			continue
+		}
+		for _, ex := range child.Scenario.Examples {
+			if ex.TableHeader == nil {
+				continue
+			}
+			for _, row := range ex.TableBody {
+				var parts []string
+				for i, cell := range row.Cells {
+					parts = append(parts, ex.TableHeader.Cells[i].Value+"="+cell.Value)
+				}
+				rows[row.Id] = strings.Join(parts, ", ")
+			}
+		}
+	}
+	return rows
 }
 
 // LoadScenarios compiles every feature in fsys (under dir) into scenarios with their tags,
@@ -104,8 +143,12 @@ func LoadScenarios(fsys fs.FS, dir string) ([]Scenario, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		for _, p := range gherkin.Pickles(*doc, path, ids.NewId) {
-			sc := Scenario{Name: p.Name, File: path}
+		rows := exampleRows(doc)
+		for i, p := range gherkin.Pickles(*doc, path, ids.NewId) {
+			sc := Scenario{Name: p.Name, File: path, key: pickleKey(path, p.Name, p.Steps), index: i}
+			if len(p.AstNodeIds) > 1 {
+				sc.Variant = rows[p.AstNodeIds[1]]
+			}
 			for _, t := range p.Tags {
 				sc.Tags = append(sc.Tags, t.Name)
 				if m := ruleTag.FindStringSubmatch(t.Name); m != nil {

@@ -44,6 +44,7 @@ Feature: Transport — one QUIC connection and one stream per pair of nodes
   @TRN-5 @NC-7 @must
   Scenario: SIGTERM closes every connection with SHUTDOWN and the node exits 0
     When scripted peer "alice" connects to the node
+    And peer "alice" gets a PONG for a PING
     And the node is stopped with SIGTERM
     Then the node exits with code 0 within 5 seconds
     And the node closes peer "alice"'s connection with SHUTDOWN

@@ -1,0 +1,69 @@
+package conformance
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stableset/sskit"
+	"github.com/stableset/sskit/harness"
+)
+
+// TestConformance certifies refnode on local processes, or the implementation named by
+// NODE_CMD or NODE_IMAGE (with BACKEND, TAGS, SEED), and fails when a MUST rule fails.
+func TestConformance(t *testing.T) {
+	opts := optionsFromEnv(t)
+	runSuite(t, opts)
+}
+
+func optionsFromEnv(t *testing.T) Options {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	impl, err := ImplementationFromEnv(ctx, os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := time.Now().UnixNano() % 1_000_000
+	if s := os.Getenv("SEED"); s != "" {
+		if seed, err = strconv.ParseInt(s, 10, 64); err != nil {
+			t.Fatalf("SEED=%q: %v", s, err)
+		}
+	}
+	root, err := harness.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Options{
+		Impl: impl, Backend: os.Getenv("BACKEND"), Tags: os.Getenv("TAGS"), Seed: seed,
+		ResultsDir: filepath.Join(root, "results", "conformance"), Suite: sskit.Suite, Progress: testWriter{t},
+	}
+}
+
+func runSuite(t *testing.T, opts Options) *Result {
+	t.Helper()
+	res, err := Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range res.Scenarios {
+		if sc.Status == Failed && sc.Level == "must" {
+			t.Errorf("%s: %s\n    step:  %s\n    error: %s", sc.File, sc.Title(), sc.FailedStep, sc.Error)
+		}
+	}
+	if res.MustFailures() > 0 {
+		t.Errorf("%s. Replay with SEED=%d; report: %s", res.Verdict(), res.Seed, filepath.Join(res.Dir, "report.html"))
+	}
+	return res
+}
+
+// testWriter sends progress lines to the test log, so that go test -v shows them as they come.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p[:len(p)-1]))
+	return len(p), nil
+}
