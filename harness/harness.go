@@ -44,27 +44,42 @@ type Settings struct {
 	Bootstrap []string // NAME@IP:PORT
 	ElderSize int
 	DataDir   string
+	// Raw replaces the text of a setting (listen, admin, seed, bootstrap, elder_size, data_dir)
+	// as given to the node, to test how a node treats values it cannot use (SPEC.md NC-6).
+	Raw map[string]string
+}
+
+// values are the settings as the text a node receives, keyed by placeholder name.
+func (s Settings) values() [][2]string {
+	v := [][2]string{
+		{"listen", s.Listen.String()}, {"admin", s.Admin.String()}, {"seed", s.Seed},
+		{"bootstrap", strings.Join(s.Bootstrap, ",")}, {"elder_size", strconv.Itoa(s.ElderSize)},
+		{"data_dir", s.DataDir},
+	}
+	for i := range v {
+		if raw, ok := s.Raw[v[i][0]]; ok {
+			v[i][1] = raw
+		}
+	}
+	return v
 }
 
 // Env returns the settings as SSKIT_* variables.
 func (s Settings) Env() []string {
-	return []string{
-		"SSKIT_LISTEN=" + s.Listen.String(),
-		"SSKIT_ADMIN=" + s.Admin.String(),
-		"SSKIT_SEED=" + s.Seed,
-		"SSKIT_BOOTSTRAP=" + strings.Join(s.Bootstrap, ","),
-		"SSKIT_ELDER_SIZE=" + strconv.Itoa(s.ElderSize),
-		"SSKIT_DATA_DIR=" + s.DataDir,
+	var env []string
+	for _, kv := range s.values() {
+		env = append(env, "SSKIT_"+strings.ToUpper(kv[0])+"="+kv[1])
 	}
+	return env
 }
 
 // Expand fills the placeholders of a command template.
 func (s Settings) Expand(template []string) []string {
-	r := strings.NewReplacer(
-		"{listen}", s.Listen.String(), "{admin}", s.Admin.String(), "{seed}", s.Seed,
-		"{bootstrap}", strings.Join(s.Bootstrap, ","), "{elder_size}", strconv.Itoa(s.ElderSize),
-		"{data_dir}", s.DataDir,
-	)
+	var pairs []string
+	for _, kv := range s.values() {
+		pairs = append(pairs, "{"+kv[0]+"}", kv[1])
+	}
+	r := strings.NewReplacer(pairs...)
 	out := make([]string, len(template))
 	for i, arg := range template {
 		out[i] = r.Replace(arg)
@@ -114,6 +129,7 @@ type Node struct {
 	Name     wire.Name
 	Settings Settings
 	LogPath  string
+	ReadyIn  time.Duration // how long the last start took to answer /healthz
 
 	cluster *Cluster
 	inst    Instance
@@ -262,6 +278,23 @@ func (c *Cluster) Start(ctx context.Context, n int) error {
 
 // AddNode starts one more node with the given bootstrap peers and waits until it is ready.
 func (c *Cluster) AddNode(ctx context.Context, bootstrap ...*Node) (*Node, error) {
+	return c.AddNodeWith(ctx, func(s *Settings) {
+		for _, b := range bootstrap {
+			s.Bootstrap = append(s.Bootstrap, b.Bootstrap())
+		}
+	})
+}
+
+// NextName is the name the next node added will have.
+func (c *Cluster) NextName() wire.Name {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return NameFromSeed(c.SeedFor(len(c.nodes)))
+}
+
+// AddNodeWith starts one more node whose settings modify may change first (bootstrap entries
+// for scripted peers, or values the node cannot use) and waits until it is ready.
+func (c *Cluster) AddNodeWith(ctx context.Context, modify func(*Settings)) (*Node, error) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -277,8 +310,8 @@ func (c *Cluster) AddNode(ctx context.Context, bootstrap ...*Node) (*Node, error
 		Seed: hex.EncodeToString(seed), ElderSize: c.opts.ElderSize,
 		DataDir: filepath.Join(c.opts.LogDir, fmt.Sprintf("node-%d.data", i)),
 	}
-	for _, b := range bootstrap {
-		n.Settings.Bootstrap = append(n.Settings.Bootstrap, b.Bootstrap())
+	if modify != nil {
+		modify(&n.Settings)
 	}
 	c.nodes = append(c.nodes, n)
 	c.mu.Unlock()
@@ -301,6 +334,7 @@ func (c *Cluster) launch(ctx context.Context, n *Node) error {
 	if err := n.AwaitReady(ctx, c.opts.ReadyTimeout); err != nil {
 		return err
 	}
+	n.ReadyIn = time.Since(start)
 	c.progress("%s ready at %s (admin %s) in %v", n.Label(), n.Settings.Listen, n.Settings.Admin, time.Since(start).Round(time.Millisecond))
 	return nil
 }

@@ -517,3 +517,20 @@ func (c *Conn) Close(code wire.Code) error {
 	})
 	return nil
 }
+
+// State is the connection's QUIC and TLS state: the certificates the node showed, the ALPN and
+// TLS version agreed on, the QUIC version (ID-4, ID-7, TRN-1).
+func (c *Conn) State() quic.ConnectionState { return c.qc.ConnectionState() }
+
+// TryOpenStream tries to open one more bidirectional stream without waiting for the node to
+// allow it. A node that keeps TRN-2 allows none beyond the first, so this fails at once with
+// quic-go's *StreamLimitReachedError. A stream that does open is reset straight away.
+func (c *Conn) TryOpenStream() error {
+	s, err := c.qc.OpenStream()
+	if err != nil {
+		return err
+	}
+	s.CancelWrite(quic.StreamErrorCode(wire.CodeProtocolViolation))
+	s.CancelRead(quic.StreamErrorCode(wire.CodeProtocolViolation))
+	return nil
+}

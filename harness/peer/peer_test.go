@@ -567,3 +567,16 @@ func TestPeerRecordsBadFramesFromTheOtherSide(t *testing.T) {
 		t.Fatalf("Ping on a closed connection: %v, want the close error", err)
 	}
 }
+
+func TestNodeAllowsNoSecondStream(t *testing.T) {
+	n := startNode(t)
+	c := dial(t, n)
+	var limit *quic.StreamLimitReachedError // quic-go returns a pointer
+	if err := c.TryOpenStream(); !errors.As(err, &limit) {
+		t.Fatalf("second stream: err = %v, want StreamLimitReachedError", err)
+	}
+	st := c.State()
+	if st.TLS.NegotiatedProtocol != wire.ALPN || st.Version != quic.Version1 || len(st.TLS.PeerCertificates) != 1 {
+		t.Fatalf("state: alpn %q version %v certs %d", st.TLS.NegotiatedProtocol, st.Version, len(st.TLS.PeerCertificates))
+	}
+}
