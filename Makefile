@@ -6,13 +6,17 @@ BENCH_COUNT ?= 6
 BENCH       ?= .
 FUZZTIME    ?= 60s
 
-.PHONY: help build test bench fuzz lint
+.PHONY: help build conformance test bench fuzz lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-build: ## build bin/refnode, static (CGO_ENABLED=0)
+build: ## build bin/refnode (static, CGO_ENABLED=0) and bin/sskit
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/refnode ./refnode/cmd/refnode
+	$(GO) build -trimpath -o bin/sskit ./cmd/sskit
+
+conformance: build ## certify refnode, or NODE_CMD=... / NODE_IMAGE=..., (BACKEND, TAGS, SEED) and write reports
+	bin/sskit conformance
 
 test: lint ## run the whole test suite (race detector on; allocation tests once more without it)
 	$(GO) test -race -count=1 ./...

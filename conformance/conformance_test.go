@@ -19,6 +19,25 @@ func TestConformance(t *testing.T) {
 	runSuite(t, opts)
 }
 
+// TestConformanceDocker runs the whole suite again with every node in its own container. In CI
+// (CI set) it must run; elsewhere it skips when no Docker daemon answers.
+func TestConformanceDocker(t *testing.T) {
+	if os.Getenv("BACKEND") != "" || os.Getenv("NODE_CMD") != "" || os.Getenv("NODE_IMAGE") != "" {
+		t.Skip("BACKEND or NODE_* chose one run; TestConformance does it")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := harness.DockerAvailable(ctx); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI must run the docker backend, but no Docker daemon answers: %v", err)
+		}
+		t.Skipf("no Docker daemon answers, so the docker backend is not tested: %v", err)
+	}
+	opts := optionsFromEnv(t)
+	opts.Backend = "docker"
+	runSuite(t, opts)
+}
+
 func optionsFromEnv(t *testing.T) Options {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -40,6 +59,7 @@ func optionsFromEnv(t *testing.T) Options {
 	return Options{
 		Impl: impl, Backend: os.Getenv("BACKEND"), Tags: os.Getenv("TAGS"), Seed: seed,
 		ResultsDir: filepath.Join(root, "results", "conformance"), Suite: sskit.Suite, Progress: testWriter{t},
+		Concurrency: 2,
 	}
 }
 

@@ -97,9 +97,9 @@ func markdown(r *Result) string {
 }
 
 var htmlReport = template.Must(template.New("report").Funcs(template.FuncMap{
-	"join":  strings.Join,
-	"round": func(d time.Duration) time.Duration { return d.Round(time.Millisecond) },
-	"lower": func(s Status) string { return string(s) },
+	"join":     strings.Join,
+	"round":    func(d time.Duration) time.Duration { return d.Round(time.Millisecond) },
+	"lower":    func(s Status) string { return string(s) },
 	"scenario": func(r *Result, i int) ScenarioResult { return r.Scenarios[i] },
 	"rfc3339":  func(t time.Time) string { return t.Format(time.RFC3339) },
 }).Parse(`<!DOCTYPE html>

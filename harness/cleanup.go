@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -124,4 +125,14 @@ func alive(pidText string) bool {
 		return false
 	}
 	return syscall.Kill(pid, 0) == nil
+}
+
+// SweepAll removes what crashed runs left: node processes, iptables chains, and (when a Docker
+// daemon answers) containers, networks and images labelled by the harness.
+func SweepAll(ctx context.Context) error {
+	err := Sweep(ctx)
+	if DockerAvailable(ctx) == nil {
+		err = errors.Join(err, SweepDocker(ctx))
+	}
+	return err
 }

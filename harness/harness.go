@@ -99,6 +99,9 @@ type Backend interface {
 	Kind() string
 	// IP is the address node index will listen on.
 	IP(index int) netip.Addr
+	// HostIP is an address of the harness's machine that nodes can reach and send to, for
+	// scripted peers.
+	HostIP() netip.Addr
 	// Start starts one node with its settings and log file, without waiting for readiness.
 	Start(ctx context.Context, n *Node) (Instance, error)
 	// Close removes everything the backend made (processes, containers, networks, rules).
@@ -227,6 +230,9 @@ func (c *Cluster) progress(format string, args ...any) {
 	}
 }
 
+// HostIP is where scripted peers bind so that nodes can reach them and they can reach nodes.
+func (c *Cluster) HostIP() netip.Addr { return c.backend.HostIP() }
+
 // Backend is the kind of backend in use.
 func (c *Cluster) Backend() string { return c.backend.Kind() }
 
@@ -330,6 +336,9 @@ func (c *Cluster) launch(ctx context.Context, n *Node) error {
 	c.mu.Lock()
 	n.inst = inst
 	c.mu.Unlock()
+	if err := c.faults.restarted(ctx, n); err != nil {
+		return fmt.Errorf("restore faults at %s: %w", n.Label(), err)
+	}
 	start := time.Now()
 	if err := n.AwaitReady(ctx, c.opts.ReadyTimeout); err != nil {
 		return err
@@ -364,7 +373,11 @@ func (n *Node) AwaitReady(ctx context.Context, timeout time.Duration) error {
 		if exited, code := n.inst.Exited(); exited {
 			return &StartError{Node: n.Label(), Exited: true, ExitCode: code, LogTail: n.LogTail(20)}
 		}
-		if status, err := n.get(ctx, "/healthz", nil); err == nil && status == 200 {
+		// Each poll is short: a container that died leaves an address that never answers.
+		poll, cancelPoll := context.WithTimeout(ctx, 500*time.Millisecond)
+		status, err := n.get(poll, "/healthz", nil)
+		cancelPoll()
+		if err == nil && status == 200 {
 			return nil
 		}
 		select {
@@ -443,7 +456,7 @@ func (c *Cluster) Partition(ctx context.Context, groups ...[]*Node) error {
 // Loss drops the given fraction (0 to 1) of the packets a node sends and receives.
 func (c *Cluster) Loss(ctx context.Context, n *Node, fraction float64) error {
 	c.progress("fault: %.0f%% packet loss at %s", fraction*100, n.Label())
-	return c.faults.loss(ctx, n, fraction)
+	return c.faults.loss(ctx, n, fraction, c.Nodes())
 }
 
 // Delay holds back every packet a node sends by d (docker backend only).

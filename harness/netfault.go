@@ -13,21 +13,19 @@ import (
 
 // netFaults drops packets with iptables: in the harness's own network namespace for local
 // processes, and inside each container's namespace (through nsenter) for containers. Rules sit
-// on the receiving side (INPUT), so a sender sees no error and the packet simply vanishes, as in
-// a real partition. All rules live in one chain per cluster and namespace, so healing is
-// dropping the chain. Containers also get tc netem on their interface for loss and delay of
-// what they send.
+// on the receiving side (INPUT), which every arriving packet passes once, so a sender sees no
+// error and the packet simply vanishes, as in a real partition. All rules live in one chain per
+// cluster and namespace, so healing is dropping the chain. Active faults are remembered and put
+// back into a container that restarts, since its new namespace starts empty.
 type netFaults struct {
 	chain   string
 	comment string
-	mu      sync.Mutex
-	hooked  map[int]bool          // namespaces (0 = ours) where the chain exists
-	netem   map[int]netemSettings // container namespaces with a netem qdisc
-}
 
-type netemSettings struct {
-	loss  float64
-	delay time.Duration
+	mu     sync.Mutex
+	hooked map[int]bool // namespaces (0 = the harness's own) where the chain exists
+	blocks [][2]*Node
+	losses map[*Node]float64
+	delays map[*Node]time.Duration
 }
 
 func newNetFaults(clusterID string) *netFaults {
@@ -35,7 +33,8 @@ func newNetFaults(clusterID string) *netFaults {
 		chain:   "SSKIT-" + clusterID,
 		comment: fmt.Sprintf("sskit:%d:%s", os.Getpid(), clusterID),
 		hooked:  map[int]bool{},
-		netem:   map[int]netemSettings{},
+		losses:  map[*Node]float64{},
+		delays:  map[*Node]time.Duration{},
 	}
 }
 
@@ -50,8 +49,8 @@ func NetworkFaultsSupported() error {
 	return nil
 }
 
-func iptables(ctx context.Context, netns int, args ...string) error {
-	argv := append([]string{"iptables", "-w"}, args...)
+// inNamespace runs argv in the network namespace of pid (0: the harness's own).
+func inNamespace(ctx context.Context, netns int, argv ...string) error {
 	if netns != 0 {
 		argv = append([]string{"nsenter", "-t", strconv.Itoa(netns), "-n"}, argv...)
 	}
@@ -62,9 +61,17 @@ func iptables(ctx context.Context, netns int, args ...string) error {
 	return nil
 }
 
-// hooks are the built-in chains that jump to ours: INPUT, which every arriving packet passes
-// once (on loopback too), while a drop in OUTPUT would fail the sender's sendto with EPERM.
-func hooks(int) []string { return []string{"INPUT"} }
+func iptables(ctx context.Context, netns int, args ...string) error {
+	return inNamespace(ctx, netns, append([]string{"iptables", "-w"}, args...)...)
+}
+
+// nsOf is the namespace a node runs in: 0 for the harness's own, -1 when it is not running.
+func nsOf(n *Node) int {
+	if n.inst == nil {
+		return -1
+	}
+	return n.inst.NetNS()
+}
 
 func (f *netFaults) ensureChain(ctx context.Context, netns int) error {
 	if f.hooked[netns] {
@@ -76,133 +83,182 @@ func (f *netFaults) ensureChain(ctx context.Context, netns int) error {
 	if err := iptables(ctx, netns, "-N", f.chain); err != nil {
 		return err
 	}
-	for _, h := range hooks(netns) {
-		if err := iptables(ctx, netns, "-I", h, "-m", "comment", "--comment", f.comment, "-j", f.chain); err != nil {
-			return err
-		}
+	if err := iptables(ctx, netns, "-I", "INPUT", "-m", "comment", "--comment", f.comment, "-j", f.chain); err != nil {
+		return err
 	}
 	f.hooked[netns] = true
 	return nil
 }
 
-func namespaces(nodes ...*Node) []int {
-	seen := map[int]bool{}
-	var out []int
-	for _, n := range nodes {
-		ns := n.inst.NetNS()
-		if !seen[ns] {
-			seen[ns] = true
-			out = append(out, ns)
-		}
+func (f *netFaults) drop(ctx context.Context, netns int, match ...string) error {
+	if err := f.ensureChain(ctx, netns); err != nil {
+		return err
 	}
-	return out
+	return iptables(ctx, netns, append(append([]string{"-A", f.chain}, match...), "-j", "DROP")...)
 }
 
-// block drops packets between a and b in both directions.
+func ipOf(n *Node) string { return n.Settings.Listen.Addr().String() }
+
+// blockIn drops packets between a and b, both ways, in one namespace.
+func (f *netFaults) blockIn(ctx context.Context, netns int, a, b *Node) error {
+	if err := f.drop(ctx, netns, "-s", ipOf(a), "-d", ipOf(b)); err != nil {
+		return err
+	}
+	return f.drop(ctx, netns, "-s", ipOf(b), "-d", ipOf(a))
+}
+
+// block cuts a from b until heal. A node that is not running gets the rules when it restarts.
 func (f *netFaults) block(ctx context.Context, a, b *Node) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	ipa, ipb := a.Settings.Listen.Addr().String(), b.Settings.Listen.Addr().String()
-	for _, ns := range namespaces(a, b) {
-		if err := f.ensureChain(ctx, ns); err != nil {
-			return err
+	if err := NetworkFaultsSupported(); err != nil {
+		return err
+	}
+	f.blocks = append(f.blocks, [2]*Node{a, b})
+	seen := map[int]bool{}
+	for _, ns := range []int{nsOf(a), nsOf(b)} {
+		if ns < 0 || seen[ns] {
+			continue
 		}
-		for _, pair := range [][2]string{{ipa, ipb}, {ipb, ipa}} {
-			if err := iptables(ctx, ns, "-A", f.chain, "-s", pair[0], "-d", pair[1], "-j", "DROP"); err != nil {
-				return err
-			}
+		seen[ns] = true
+		if err := f.blockIn(ctx, ns, a, b); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// loss drops a random fraction of n's packets, both ways. On loopback one INPUT rule per
-// direction does it; a container's namespace sees only what arrives, so what it sends goes
-// through netem.
-func (f *netFaults) loss(ctx context.Context, n *Node, fraction float64) error {
+// lossIn adds, in one namespace, the rules that drop a fraction of n's traffic arriving there:
+// what reaches n in n's own namespace, and what comes from n everywhere else. On loopback all
+// nodes share one namespace, which gets both.
+func (f *netFaults) lossIn(ctx context.Context, netns int, n *Node, fraction float64) error {
+	p := strconv.FormatFloat(fraction, 'f', 4, 64)
+	stat := []string{"-m", "statistic", "--mode", "random", "--probability", p}
+	if netns == nsOf(n) {
+		if err := f.drop(ctx, netns, append([]string{"-d", ipOf(n)}, stat...)...); err != nil {
+			return err
+		}
+	}
+	if netns != nsOf(n) || netns == 0 {
+		return f.drop(ctx, netns, append([]string{"-s", ipOf(n)}, stat...)...)
+	}
+	return nil
+}
+
+// loss drops a random fraction of the packets n sends and receives; each packet gets one chance.
+func (f *netFaults) loss(ctx context.Context, n *Node, fraction float64, nodes []*Node) error {
 	if fraction <= 0 || fraction > 1 {
 		return fmt.Errorf("loss fraction %v is not in (0, 1]", fraction)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	ns := n.inst.NetNS()
-	if err := f.ensureChain(ctx, ns); err != nil {
+	if err := NetworkFaultsSupported(); err != nil {
 		return err
 	}
-	ip := n.Settings.Listen.Addr().String()
-	p := strconv.FormatFloat(fraction, 'f', 4, 64)
-	dirs := []string{"-s", "-d"}
-	if ns != 0 {
-		dirs = []string{"-d"}
-		s := f.netem[ns]
-		s.loss = fraction
-		if err := f.setNetem(ctx, ns, s); err != nil {
-			return err
+	f.losses[n] = fraction
+	seen := map[int]bool{}
+	for _, m := range nodes {
+		ns := nsOf(m)
+		if ns < 0 || seen[ns] {
+			continue
 		}
-	}
-	for _, dir := range dirs {
-		if err := iptables(ctx, ns, "-A", f.chain, dir, ip, "-m", "statistic", "--mode", "random", "--probability", p, "-j", "DROP"); err != nil {
+		seen[ns] = true
+		if err := f.lossIn(ctx, ns, n, fraction); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// delay holds back what a container sends by d. Loopback is shared by every local process, so
-// the process backend cannot delay one node alone.
+// delay holds back what a container sends by d with netem. Loopback is shared by every local
+// process, so the process backend cannot delay one node alone, and a kernel without netem
+// cannot delay at all.
 func (f *netFaults) delay(ctx context.Context, n *Node, d time.Duration) error {
-	ns := n.inst.NetNS()
+	ns := nsOf(n)
 	if ns == 0 {
 		return fmt.Errorf("%w: delay needs a node in its own network namespace (docker backend)", ErrUnsupported)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	s := f.netem[ns]
-	s.delay = d
-	return f.setNetem(ctx, ns, s)
+	f.delays[n] = d
+	if ns < 0 {
+		return nil // put in place when the node starts again
+	}
+	return setNetem(ctx, ns, d)
 }
 
-func (f *netFaults) setNetem(ctx context.Context, ns int, s netemSettings) error {
+func setNetem(ctx context.Context, ns int, d time.Duration) error {
 	if _, err := exec.LookPath("tc"); err != nil {
 		return fmt.Errorf("%w: tc (iproute2) is not installed", ErrUnsupported)
 	}
-	args := []string{"nsenter", "-t", strconv.Itoa(ns), "-n", "tc", "qdisc", "replace", "dev", "eth0", "root", "netem"}
-	if s.delay > 0 {
-		args = append(args, "delay", fmt.Sprintf("%dms", s.delay.Milliseconds()))
+	err := inNamespace(ctx, ns, "tc", "qdisc", "replace", "dev", "eth0", "root", "netem", "delay", fmt.Sprintf("%dms", d.Milliseconds()))
+	if err != nil && strings.Contains(err.Error(), "qdisc kind is unknown") {
+		return fmt.Errorf("%w: this kernel has no netem (CONFIG_NET_SCH_NETEM): %v", ErrUnsupported, err)
 	}
-	if s.loss > 0 {
-		args = append(args, "loss", strconv.FormatFloat(s.loss*100, 'f', 2, 64)+"%")
+	return err
+}
+
+// restarted puts every active fault that concerns n back into n's new namespace.
+func (f *netFaults) restarted(ctx context.Context, n *Node) error {
+	ns := nsOf(n)
+	if ns <= 0 {
+		return nil // loopback rules are keyed by address and survived
 	}
-	if out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput(); err != nil {
-		return fmt.Errorf("%s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.hooked, ns) // a fresh namespace, whatever its pid was before
+	for _, pair := range f.blocks {
+		if pair[0] == n || pair[1] == n {
+			if err := f.blockIn(ctx, ns, pair[0], pair[1]); err != nil {
+				return err
+			}
+		}
 	}
-	f.netem[ns] = s
+	for m, fraction := range f.losses {
+		if err := f.lossIn(ctx, ns, m, fraction); err != nil {
+			return err
+		}
+	}
+	if d, ok := f.delays[n]; ok {
+		return setNetem(ctx, ns, d)
+	}
 	return nil
 }
 
-// heal removes the chain from every namespace it was put in. Namespaces of containers that are
-// already gone took their rules with them.
+// heal removes every rule and delay from the namespaces of running nodes. A stopped container
+// took its rules with it, and a namespace no running node owns is never entered: its pid may
+// belong to another process by now.
 func (f *netFaults) heal(ctx context.Context, nodes []*Node) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	live := map[int]bool{}
+	for _, n := range nodes {
+		if ns := nsOf(n); ns >= 0 {
+			live[ns] = true
+		}
+	}
 	var firstErr error
 	for ns := range f.hooked {
-		if err := removeChain(ctx, ns, f.chain, f.comment); err != nil && ns == 0 && firstErr == nil {
-			firstErr = err
+		if live[ns] {
+			if err := removeChain(ctx, ns, f.chain, f.comment); err != nil && firstErr == nil {
+				firstErr = err
+			}
 		}
-		delete(f.hooked, ns)
 	}
-	for ns := range f.netem {
-		_ = exec.CommandContext(ctx, "nsenter", "-t", strconv.Itoa(ns), "-n", "tc", "qdisc", "del", "dev", "eth0", "root").Run()
-		delete(f.netem, ns)
+	for n := range f.delays {
+		if ns := nsOf(n); ns > 0 {
+			_ = inNamespace(ctx, ns, "tc", "qdisc", "del", "dev", "eth0", "root")
+		}
 	}
+	f.hooked = map[int]bool{}
+	f.blocks = nil
+	f.losses = map[*Node]float64{}
+	f.delays = map[*Node]time.Duration{}
 	return firstErr
 }
 
 func removeChain(ctx context.Context, netns int, chain, comment string) error {
-	for _, h := range hooks(netns) {
-		_ = iptables(ctx, netns, "-D", h, "-m", "comment", "--comment", comment, "-j", chain)
-	}
+	_ = iptables(ctx, netns, "-D", "INPUT", "-m", "comment", "--comment", comment, "-j", chain)
 	if err := iptables(ctx, netns, "-F", chain); err != nil {
 		return err
 	}

@@ -45,6 +45,8 @@ func newProcessBackend(clusterID string, command []string) (*processBackend, err
 
 func (p *processBackend) Kind() string { return "process" }
 
+func (p *processBackend) HostIP() netip.Addr { return netip.MustParseAddr("127.0.0.1") }
+
 func (p *processBackend) IP(index int) netip.Addr {
 	return netip.AddrFrom4([4]byte{127, p.a, p.b, byte(index + 1)})
 }

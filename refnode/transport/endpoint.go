@@ -35,8 +35,11 @@ type Config struct {
 	RequestTimeout time.Duration // default 2s
 	KeepAlive      time.Duration // default 2s
 	IdleTimeout    time.Duration // default 10s
-	DialAttempts   int           // default 3
-	DialRetryWait  time.Duration // default 100ms
+	// HandshakeTimeout bounds a dial to a peer that does not answer; default 2s (a handshake
+	// with mutual authentication takes about 2 ms on loopback).
+	HandshakeTimeout time.Duration
+	DialAttempts     int           // default 3
+	DialRetryWait    time.Duration // default 100ms
 }
 
 func (c *Config) setDefaults() {
@@ -48,6 +51,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = 10 * time.Second
+	}
+	if c.HandshakeTimeout == 0 {
+		c.HandshakeTimeout = 2 * time.Second
 	}
 	if c.DialAttempts == 0 {
 		c.DialAttempts = 3
@@ -127,7 +133,8 @@ func Listen(cfg Config) (*Endpoint, error) {
 	ep.ctx, ep.cancel = context.WithCancel(context.Background())
 	// The dialer opens the pair's one stream, so a dialer accepts none and an acceptor accepts
 	// one, which is never replaced once it ends (TRN-2).
-	base := quic.Config{KeepAlivePeriod: cfg.KeepAlive, MaxIdleTimeout: cfg.IdleTimeout, MaxIncomingUniStreams: -1}
+	base := quic.Config{KeepAlivePeriod: cfg.KeepAlive, MaxIdleTimeout: cfg.IdleTimeout, MaxIncomingUniStreams: -1,
+		HandshakeIdleTimeout: cfg.HandshakeTimeout}
 	ep.dialCfg = &base
 	ep.dialCfg.MaxIncomingStreams = -1
 	listenCfg := base

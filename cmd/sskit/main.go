@@ -1,0 +1,324 @@
+// Command sskit is the Stableset Conformance Kit's command line: it certifies a node
+// implementation against conformance/SPEC.md and runs clusters of nodes by hand.
+//
+//	sskit conformance [flags]        run the conformance suite and write its reports
+//	sskit cluster up -n N [flags]    start N nodes, print them, stop them on Ctrl-C
+//	sskit cluster ls                 list the clusters running on this machine
+//	sskit cluster down [ID|--all]    stop clusters and remove whatever earlier runs left
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/stableset/sskit"
+	"github.com/stableset/sskit/conformance"
+	"github.com/stableset/sskit/harness"
+)
+
+const (
+	exitOK      = 0
+	exitFailed  = 1 // a MUST rule failed, or the command could not do its job
+	exitUsage   = 2
+	exitAborted = 130
+)
+
+const usage = `sskit — the Stableset Conformance Kit
+
+Usage:
+  sskit conformance [flags]        certify a node implementation (default: refnode)
+  sskit cluster up -n N [flags]    start N nodes and keep them running until Ctrl-C
+  sskit cluster ls                 list running clusters
+  sskit cluster down [ID | --all]  stop clusters; also removes what crashed runs left behind
+
+Run "sskit <command> --help" for the flags of a command. The node under test is chosen with
+--node-cmd or --node-image (or NODE_CMD / NODE_IMAGE); see README.md, "The node contract".
+
+Exit codes: 0 success, 1 a MUST rule failed or the command failed, 2 bad usage, 130 interrupted.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	switch args[0] {
+	case "conformance":
+		return cmdConformance(args[1:], stdout, stderr)
+	case "cluster":
+		if len(args) < 2 {
+			fmt.Fprintln(stderr, "sskit cluster: want up, ls or down")
+			return exitUsage
+		}
+		switch args[1] {
+		case "up":
+			return cmdClusterUp(args[2:], stdout, stderr)
+		case "ls":
+			return cmdClusterLs(stdout, stderr)
+		case "down":
+			return cmdClusterDown(args[2:], stdout, stderr)
+		}
+		fmt.Fprintf(stderr, "sskit cluster: unknown command %q (want up, ls or down)\n", args[1])
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "sskit: unknown command %q\n\n%s", args[0], usage)
+	return exitUsage
+}
+
+// nodeFlags are the flags that choose the implementation and backend, defaulting to the
+// environment variables that make passes through.
+type nodeFlags struct {
+	cmd, image, name, backend string
+	seed                      int64
+}
+
+func (n *nodeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&n.cmd, "node-cmd", os.Getenv("NODE_CMD"), "command template of the node under test, e.g. './mynode --quic {listen} --http {admin} --key {seed}' [NODE_CMD]")
+	fs.StringVar(&n.image, "node-image", os.Getenv("NODE_IMAGE"), "container image of the node under test (docker backend) [NODE_IMAGE]")
+	fs.StringVar(&n.name, "impl-name", os.Getenv("IMPL_NAME"), "name of the implementation in reports [IMPL_NAME]")
+	fs.StringVar(&n.backend, "backend", envOr("BACKEND", "process"), "process (local processes) or docker (containers) [BACKEND]")
+	seed := time.Now().UnixNano() % 1_000_000
+	if s, err := strconv.ParseInt(os.Getenv("SEED"), 10, 64); err == nil {
+		seed = s
+	}
+	fs.Int64Var(&n.seed, "seed", seed, "seed for node keys and scenario order; reuse it to repeat a run [SEED]")
+}
+
+func (n *nodeFlags) implementation(ctx context.Context) (harness.Implementation, error) {
+	env := map[string]string{"NODE_CMD": n.cmd, "NODE_IMAGE": n.image, "IMPL_NAME": n.name}
+	return conformance.ImplementationFromEnv(ctx, func(k string) string { return env[k] })
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (int, bool) {
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "sskit %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return exitUsage, false
+	}
+	return 0, true
+}
+
+// interruptible returns a context that ends on SIGINT or SIGTERM.
+func interruptible() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+}
+
+func cmdConformance(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("conformance", flag.ContinueOnError)
+	var nf nodeFlags
+	nf.register(fs)
+	tags := fs.String("tags", os.Getenv("TAGS"), "run only scenarios with these tags: '@WIRE-2' (one rule), '@WIRE-2,@ADM-4' (either), '@must && ~@TRN-3' (and, not) [TAGS]")
+	results := fs.String("results", envOr("RESULTS", filepath.Join("results", "conformance")), "directory for reports; each run gets <dir>/<implementation>/<time>/ [RESULTS]")
+	parallel := fs.Int("parallel", 1, "scenarios to run at once")
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
+	}
+	ctx, cancel := interruptible()
+	defer cancel()
+	impl, err := nf.implementation(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "sskit conformance:", err)
+		return exitFailed
+	}
+	res, err := conformance.Run(ctx, conformance.Options{
+		Impl: impl, Backend: nf.backend, Tags: *tags, Seed: nf.seed, ResultsDir: *results,
+		Suite: sskit.Suite, Progress: stdout, Concurrency: *parallel,
+	})
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "sskit conformance: interrupted")
+		return exitAborted
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "sskit conformance:", err)
+		return exitFailed
+	}
+	fmt.Fprintln(stdout, res.Verdict())
+	if res.MustFailures() > 0 {
+		fmt.Fprintf(stdout, "Replay this run with --seed %d (SEED=%d).\n", res.Seed, res.Seed)
+		return exitFailed
+	}
+	return exitOK
+}
+
+// clusterRecord is what "cluster up" leaves in the state directory for ls and down.
+type clusterRecord struct {
+	ID      string       `json:"id"`
+	PID     int          `json:"pid"`
+	Backend string       `json:"backend"`
+	Impl    string       `json:"implementation"`
+	Started time.Time    `json:"started"`
+	Nodes   []nodeRecord `json:"nodes"`
+}
+
+type nodeRecord struct {
+	Index int    `json:"index"`
+	Name  string `json:"name"`
+	QUIC  string `json:"quic"`
+	Admin string `json:"admin"`
+	Log   string `json:"log"`
+}
+
+func stateDir() string {
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		return filepath.Join(d, "sskit", "clusters")
+	}
+	return filepath.Join(os.TempDir(), "sskit-clusters")
+}
+
+func cmdClusterUp(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("cluster up", flag.ContinueOnError)
+	var nf nodeFlags
+	nf.register(fs)
+	n := fs.Int("n", 4, "number of nodes; node 0 starts alone and the others bootstrap to it")
+	logs := fs.String("logs", "", "directory for node logs (default: a new temporary directory)")
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
+	}
+	if *n < 1 {
+		fmt.Fprintln(stderr, "sskit cluster up: -n must be at least 1")
+		return exitUsage
+	}
+	ctx, cancel := interruptible()
+	defer cancel()
+	impl, err := nf.implementation(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "sskit cluster up:", err)
+		return exitFailed
+	}
+	c, err := harness.NewCluster(ctx, harness.Options{Impl: impl, Backend: nf.backend, Seed: nf.seed, LogDir: *logs, Progress: stderr})
+	if err != nil {
+		fmt.Fprintln(stderr, "sskit cluster up:", err)
+		return exitFailed
+	}
+	defer c.Close()
+	if err := c.Start(ctx, *n); err != nil {
+		fmt.Fprintln(stderr, "sskit cluster up:", err)
+		return exitFailed
+	}
+	rec := clusterRecord{ID: c.ID, PID: os.Getpid(), Backend: c.Backend(), Impl: impl.Name, Started: time.Now().UTC()}
+	for _, node := range c.Nodes() {
+		rec.Nodes = append(rec.Nodes, nodeRecord{Index: node.Index, Name: node.Name.String(), QUIC: node.QUIC().String(),
+			Admin: "http://" + node.Settings.Admin.String(), Log: node.LogPath})
+	}
+	path := filepath.Join(stateDir(), c.ID+".json")
+	if err := os.MkdirAll(stateDir(), 0o755); err == nil {
+		b, _ := json.MarshalIndent(rec, "", "  ")
+		_ = os.WriteFile(path, b, 0o644)
+		defer os.Remove(path)
+	}
+	printNodes(stdout, []clusterRecord{rec})
+	fmt.Fprintf(stdout, "\ncluster %s is up; Ctrl-C (or sskit cluster down %s) stops it\n", c.ID, c.ID)
+	<-ctx.Done()
+	fmt.Fprintln(stderr, "sskit: stopping the cluster")
+	if err := c.Close(); err != nil {
+		fmt.Fprintln(stderr, "sskit cluster up: close:", err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+func printNodes(w io.Writer, clusters []clusterRecord) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLUSTER\tNODE\tNAME\tQUIC\tADMIN\tLOG")
+	for _, c := range clusters {
+		for _, n := range c.Nodes {
+			fmt.Fprintf(tw, "%s\t%d\t%s…\t%s\t%s\t%s\n", c.ID, n.Index, n.Name[:16], n.QUIC, n.Admin, n.Log)
+		}
+	}
+	tw.Flush()
+}
+
+// liveClusters reads the state directory and drops records of processes that are gone.
+func liveClusters() []clusterRecord {
+	files, _ := filepath.Glob(filepath.Join(stateDir(), "*.json"))
+	var out []clusterRecord
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		var rec clusterRecord
+		if err != nil || json.Unmarshal(b, &rec) != nil {
+			continue
+		}
+		if syscall.Kill(rec.PID, 0) != nil {
+			_ = os.Remove(f)
+			continue
+		}
+		out = append(out, rec)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Started.Before(out[j].Started) })
+	return out
+}
+
+func cmdClusterLs(stdout, stderr io.Writer) int {
+	clusters := liveClusters()
+	if len(clusters) == 0 {
+		fmt.Fprintln(stdout, "no clusters running")
+		return exitOK
+	}
+	printNodes(stdout, clusters)
+	return exitOK
+}
+
+func cmdClusterDown(args []string, stdout, stderr io.Writer) int {
+	all := len(args) == 1 && args[0] == "--all"
+	if len(args) > 1 || (len(args) == 1 && !all && strings.HasPrefix(args[0], "-")) {
+		fmt.Fprintln(stderr, "sskit cluster down: want an ID, --all, or nothing (leftovers only)")
+		return exitUsage
+	}
+	found := len(args) == 0
+	for _, c := range liveClusters() {
+		if all || (len(args) == 1 && args[0] == c.ID) {
+			found = true
+			fmt.Fprintf(stdout, "stopping cluster %s (pid %d)\n", c.ID, c.PID)
+			_ = syscall.Kill(c.PID, syscall.SIGTERM)
+			deadline := time.Now().Add(30 * time.Second)
+			for syscall.Kill(c.PID, 0) == nil && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+	}
+	if !found && !all {
+		fmt.Fprintf(stderr, "sskit cluster down: no running cluster %s\n", args[0])
+		return exitFailed
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := harness.SweepAll(ctx); err != nil {
+		fmt.Fprintln(stderr, "sskit cluster down:", err)
+		return exitFailed
+	}
+	fmt.Fprintln(stdout, "removed what earlier runs left behind")
+	return exitOK
+}
