@@ -37,6 +37,7 @@ Feature: Transport — one QUIC connection and one stream per pair of nodes
   @TRN-3 @must
   Scenario: A peer that connects again replaces its older connection
     When scripted peer "alice" connects to the node
+    And peer "alice" gets a PONG for a PING
     And scripted peer "alice" connects to the node again
     Then the node closes peer "alice"'s first connection with DUPLICATE_CONNECTION
     And peer "alice" gets a PONG for a PING
