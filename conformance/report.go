@@ -102,6 +102,7 @@ var htmlReport = template.Must(template.New("report").Funcs(template.FuncMap{
 	"lower":    func(s Status) string { return string(s) },
 	"scenario": func(r *Result, i int) ScenarioResult { return r.Scenarios[i] },
 	"rfc3339":  func(t time.Time) string { return t.Format(time.RFC3339) },
+	"code":     codeSpans,
 }).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>sskit conformance: {{.Implementation}}</title>
@@ -141,7 +142,7 @@ code{font-size:.92em}
 {{range .Rules}}{{$rule := .}}
 <tr id="{{.ID}}"><td><b>{{.ID}}</b><br><span class="level">{{.Level}}</span></td>
 <td class="{{lower .Status}}">{{.Status}}</td>
-<td><blockquote>{{.Text}}</blockquote>
+<td><blockquote>{{code .Text}}</blockquote>
 {{range .Scenarios}}{{with scenario $ .}}
 <details {{if eq .Status "fail"}}open{{end}}><summary><span class="{{lower .Status}}">{{.Status}}</span> {{.Title}} <span class="level">({{round .Duration}})</span></summary>
 <div>file <code>{{.File}}</code>{{if .FailedStep}}<br>failing step: <code>{{.FailedStep}}</code>{{end}}
@@ -153,3 +154,20 @@ code{font-size:.92em}
 <p class="level">Files beside this page: results.json, report.md, junit.xml, cucumber.json, logs/.</p>
 </body></html>
 `))
+
+// codeSpans renders the spec's `code` spans as <code> and escapes everything else.
+func codeSpans(s string) template.HTML {
+	parts := strings.Split(s, "`")
+	var b strings.Builder
+	for i, p := range parts {
+		if i%2 == 1 && i < len(parts)-1 {
+			b.WriteString("<code>" + template.HTMLEscapeString(p) + "</code>")
+			continue
+		}
+		if i%2 == 1 { // an unpaired backtick stays as it was
+			b.WriteString("`")
+		}
+		b.WriteString(template.HTMLEscapeString(p))
+	}
+	return template.HTML(b.String())
+}
