@@ -72,12 +72,15 @@ func (w *world) stablesetAlone() error {
 	return nil
 }
 
-func (w *world) counters() (harness.Counters, error) {
+// countersOf reads a node's counters; a 501 makes the scenario unsupported.
+func (w *world) countersOf(n *harness.Node) (harness.Counters, error) {
 	ctx, cancel := stepContext()
 	defer cancel()
-	c, err := w.node.Counters(ctx)
+	c, err := n.Counters(ctx)
 	return c, w.admin(err)
 }
+
+func (w *world) counters() (harness.Counters, error) { return w.countersOf(w.node) }
 
 func (w *world) countersShowPing(pings int, name string, pongs int) error {
 	return await(func() error {

@@ -351,11 +351,9 @@ func (w *world) connectionEndsWith(name, code string) error {
 
 func (w *world) nodeCountsClosed(n int, code string) error {
 	return await(func() error {
-		ctx, cancel := stepContext()
-		defer cancel()
-		c, err := w.node.Counters(ctx)
+		c, err := w.counters()
 		if err != nil {
-			return w.admin(err)
+			return err
 		}
 		if got := c.ClosedByUs[code]; got != int64(n) {
 			return fmt.Errorf("expected connections_closed_by_us.%s = %d, got %d", code, n, got)

@@ -108,13 +108,6 @@ func (w *world) peerNegotiated(name, alpn string) error {
 	return nil
 }
 
-func (w *world) secondCounters() (harness.Counters, error) {
-	ctx, cancel := stepContext()
-	defer cancel()
-	c, err := w.second.Counters(ctx)
-	return c, w.admin(err)
-}
-
 // await polls check until it returns nil or the step timeout passes, and returns its last error.
 func await(check func() error) error {
 	deadline := time.Now().Add(stepTimeout)
@@ -129,7 +122,7 @@ func await(check func() error) error {
 
 func (w *world) secondNodeCountsFailedHandshake() error {
 	return await(func() error {
-		c, err := w.secondCounters()
+		c, err := w.countersOf(w.second)
 		if err != nil {
 			return err
 		}
@@ -146,7 +139,7 @@ func (w *world) secondNodeCountsFailedHandshake() error {
 
 func (w *world) secondNodeCountsNameMismatches(n int) error {
 	return await(func() error {
-		c, err := w.secondCounters()
+		c, err := w.countersOf(w.second)
 		if err != nil {
 			return err
 		}
@@ -421,11 +414,9 @@ func (w *world) nodeAnswersNewPeer() error {
 
 func (w *world) nodeCountsPingFromSecond() error {
 	return await(func() error {
-		ctx, cancel := stepContext()
-		defer cancel()
-		c, err := w.node.Counters(ctx)
+		c, err := w.counters()
 		if err != nil {
-			return w.admin(err)
+			return err
 		}
 		if got := c.Peers[w.second.Name.String()].Received["PING"]; got < 1 {
 			return fmt.Errorf("expected a PING from the second node in the node's counters, got %d", got)

@@ -132,21 +132,7 @@ func TestDockerKillRestartPauseResume(t *testing.T) {
 	c := newDockerCluster(t, 1)
 	ctx := testContext(t)
 	n := c.Node(0)
-	if err := c.Pause(ctx, n); err != nil {
-		t.Fatal(err)
-	}
-	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-	_, err := n.Info(short)
-	cancel()
-	if err == nil {
-		t.Fatal("a paused node answered its admin API")
-	}
-	if err := c.Resume(ctx, n); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := n.Info(ctx); err != nil {
-		t.Fatalf("resumed node does not answer: %v", err)
-	}
+	checkPauseResume(t, c, n)
 	pid := n.inst.NetNS()
 	if err := c.Kill(ctx, n); err != nil {
 		t.Fatal(err)

@@ -88,10 +88,10 @@ func TestSameSeedGivesSameNames(t *testing.T) {
 	}
 }
 
-func TestKillRestartPauseResume(t *testing.T) {
-	c := newTestCluster(t, 1)
+// checkPauseResume pauses n, sees that it stops answering, and resumes it (any backend).
+func checkPauseResume(t *testing.T, c *Cluster, n *Node) {
+	t.Helper()
 	ctx := testContext(t)
-	n := c.Node(0)
 	if err := c.Pause(ctx, n); err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +107,13 @@ func TestKillRestartPauseResume(t *testing.T) {
 	if _, err := n.Info(ctx); err != nil {
 		t.Fatalf("resumed node does not answer: %v", err)
 	}
+}
+
+func TestKillRestartPauseResume(t *testing.T) {
+	c := newTestCluster(t, 1)
+	ctx := testContext(t)
+	n := c.Node(0)
+	checkPauseResume(t, c, n)
 	if err := c.Kill(ctx, n); err != nil {
 		t.Fatal(err)
 	}
