@@ -1,22 +1,38 @@
 # sskit — Stableset Conformance Kit. `make help` lists the targets.
 GO          ?= go
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT      ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS     := -s -w -X main.version=$(VERSION)
+SSKIT_FLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BENCH_COUNT ?= 6
 BENCH       ?= .
 FUZZTIME    ?= 60s
 
-.PHONY: help build conformance test bench fuzz lint
+IMAGE       ?= sskit-refnode:local
+
+.PHONY: help build image conformance certify mutation test bench fuzz lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## build bin/refnode (static, CGO_ENABLED=0) and bin/sskit
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/refnode ./refnode/cmd/refnode
-	$(GO) build -trimpath -o bin/sskit ./cmd/sskit
+	$(GO) build -trimpath -ldflags '$(SSKIT_FLAGS)' -o bin/sskit ./cmd/sskit
 
-conformance: build ## certify refnode, or NODE_CMD=... / NODE_IMAGE=..., (BACKEND, TAGS, SEED) and write reports
+image: build ## build refnode's container image IMAGE (default sskit-refnode:local) FROM scratch
+	@ctx=$$(mktemp -d) && cp bin/refnode refnode/Dockerfile $$ctx/ && \
+	  if docker build -q -t $(IMAGE) $$ctx >$$ctx/out 2>&1; then echo "built $(IMAGE)"; rm -rf $$ctx; \
+	  else cat $$ctx/out; rm -rf $$ctx; exit 1; fi
+
+conformance: build ## check refnode, or NODE_CMD=... / NODE_IMAGE=... (BACKEND, TAGS, SEED, KNOWN_FAILURES), write reports
 	bin/sskit conformance
+
+certify: build ## run the whole suite RUNS times (default 3) on NODE_CMD / NODE_IMAGE / refnode; write a certificate
+	bin/sskit certify $(if $(RUNS),--runs $(RUNS))
+
+mutation: build ## run the suite against every refnode mutant; fails if one survives
+	CGO_ENABLED=0 $(GO) build -trimpath -tags mutants -o bin/refnode-mutants ./refnode/cmd/refnode
+	bin/sskit mutation --binary bin/refnode-mutants
 
 test: lint ## run the whole test suite (race detector on; allocation tests once more without it)
 	$(GO) test -race -count=1 ./...

@@ -87,3 +87,29 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p[:len(p)-1]))
 	return len(p), nil
 }
+
+// TestNoFlakes runs the whole suite ten times on refnode, each time in another scenario order:
+// a conformance kit must pass a correct node every time (issue: certification and suite strength).
+func TestNoFlakes(t *testing.T) {
+	if testing.Short() || os.Getenv("NODE_CMD") != "" || os.Getenv("NODE_IMAGE") != "" || os.Getenv("BACKEND") != "" {
+		t.Skip("-short, or another implementation or backend was chosen")
+	}
+	opts := optionsFromEnv(t)
+	opts.Progress = nil
+	opts.ResultsDir = t.TempDir()
+	for run := range 10 {
+		opts.Seed = int64(run + 1)
+		res, err := Run(context.Background(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.MustFailures() > 0 || res.Count("", Failed) > 0 {
+			for _, sc := range res.Scenarios {
+				if sc.Status == Failed {
+					t.Errorf("run %d (seed %d): %s: %s", run+1, opts.Seed, sc.Title(), sc.Error)
+				}
+			}
+			t.Fatalf("run %d of 10 failed; replay with SEED=%d", run+1, opts.Seed)
+		}
+	}
+}

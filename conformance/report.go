@@ -42,6 +42,8 @@ func (r *Result) Verdict() string {
 	switch {
 	case r.MustFailures() > 0:
 		return fmt.Sprintf("FAILED: %d MUST rule(s) broken", r.MustFailures())
+	case r.Count("MUST", Known) > 0:
+		return fmt.Sprintf("PASSED apart from %d known failure(s)", r.Count("MUST", Known))
 	case r.Tags != "":
 		return "PASSED (partial run: only scenarios tagged " + r.Tags + ")"
 	case r.Count("MUST", Unsupported) > 0 || r.Count("MUST", Untested) > 0:
@@ -62,6 +64,13 @@ func markdown(r *Result) string {
 	fmt.Fprintf(&b, "\nMUST rules: %d pass, %d fail, %d unsupported, %d untested. SHOULD rules: %d pass, %d fail, %d untested.\n\n",
 		r.Count("MUST", Passed), r.Count("MUST", Failed), r.Count("MUST", Unsupported), r.Count("MUST", Untested),
 		r.Count("SHOULD", Passed), r.Count("SHOULD", Failed), r.Count("SHOULD", Untested))
+	if len(r.KnownFailures) > 0 {
+		fmt.Fprintf(&b, "Known failures (listed, not counted): %s.", strings.Join(r.KnownFailures, ", "))
+		if now := r.NowPassing(); len(now) > 0 {
+			fmt.Fprintf(&b, " **Now passing, remove from the list: %s.**", strings.Join(now, ", "))
+		}
+		b.WriteString("\n\n")
+	}
 	b.WriteString("## Rules\n\n| rule | level | verdict | scenarios |\n|---|---|---|---|\n")
 	for _, rr := range r.Rules {
 		fmt.Fprintf(&b, "| %s | %s | %s | %d |\n", rr.ID, rr.Level, rr.Status, len(rr.Scenarios))
@@ -116,7 +125,7 @@ th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid #e3e6ec;vertica
 th{background:#f4f6f9;font-weight:600}
 .meta td:first-child{color:#5a6275;width:9em}
 .pass{color:#145a2a;font-weight:600}.fail{color:#8a1c1c;font-weight:700}
-.unsupported{color:#8a5a00;font-weight:600}.untested{color:#7a8090}
+.unsupported{color:#8a5a00;font-weight:600}.untested{color:#7a8090}.known{color:#8a5a00;font-weight:700}
 .level{font-size:.8em;color:#5a6275}
 details{margin:.2em 0}summary{cursor:pointer}
 blockquote{margin:.4em 0;padding:.3em .8em;border-left:3px solid #c9ced8;color:#333}
@@ -133,6 +142,7 @@ code{font-size:.92em}
 <tr><td>started</td><td>{{rfc3339 .Started}}</td></tr>
 <tr><td>suite time</td><td>{{round .Duration}}</td></tr>
 {{if .Tags}}<tr><td>tags</td><td><code>{{.Tags}}</code></td></tr>{{end}}
+{{if .KnownFailures}}<tr><td>known failures</td><td>{{join .KnownFailures ", "}} (shown as <span class="known">known</span>, not counted){{with .NowPassing}}<br><b>now passing, remove from the list: {{join . ", "}}</b>{{end}}</td></tr>{{end}}
 <tr><td>MUST rules</td><td>{{.N "MUST" "pass"}} pass · {{.N "MUST" "fail"}} fail · {{.N "MUST" "unsupported"}} unsupported · {{.N "MUST" "untested"}} untested</td></tr>
 <tr><td>SHOULD rules</td><td>{{.N "SHOULD" "pass"}} pass · {{.N "SHOULD" "fail"}} fail · {{.N "SHOULD" "untested"}} untested</td></tr>
 </table>

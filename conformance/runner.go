@@ -29,6 +29,8 @@ type Options struct {
 	Suite       fs.FS  // holds conformance/SPEC.md and features/*.feature
 	Progress    io.Writer
 	Concurrency int // scenarios run at once; default 1
+	// KnownFailures are rule IDs expected to fail: they are shown apart and do not fail the run.
+	KnownFailures map[string]bool
 }
 
 // Status is the outcome of a scenario or the verdict on a rule.
@@ -39,6 +41,7 @@ const (
 	Failed      Status = "fail"
 	Unsupported Status = "unsupported" // the node answered 501 for what the scenario needs
 	Untested    Status = "untested"    // no scenario checks the rule, or none ran
+	Known       Status = "known"       // failed, and listed as a known failure
 )
 
 // ScenarioResult is one scenario's outcome.
@@ -81,6 +84,7 @@ type Result struct {
 	Tags           string           `json:"tags,omitempty"`
 	Started        time.Time        `json:"started"`
 	Duration       time.Duration    `json:"duration_ns"`
+	KnownFailures  []string         `json:"known_failures,omitempty"`
 	Rules          []RuleResult     `json:"rules"`
 	Scenarios      []ScenarioResult `json:"scenarios"`
 	Dir            string           `json:"-"`
@@ -170,7 +174,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}
 		return a.index < b.index
 	})
-	res.Rules = verdicts(spec, res.Scenarios)
+	res.Rules = verdicts(spec, res.Scenarios, opts.KnownFailures)
+	for id := range opts.KnownFailures {
+		res.KnownFailures = append(res.KnownFailures, id)
+	}
+	sort.Strings(res.KnownFailures)
 	if err := writeReports(res); err != nil {
 		return res, err
 	}
@@ -201,9 +209,10 @@ func countSelected(declared []Scenario, tags string) int {
 	return len(declared)
 }
 
-// verdicts decides each rule from the scenarios that check it: any failure fails it; otherwise
-// any unsupported makes it unsupported; it passes when at least one scenario passed.
-func verdicts(spec *Spec, scenarios []ScenarioResult) []RuleResult {
+// verdicts decides each rule from the scenarios that check it: any failure fails it (or makes it
+// a known failure when listed); otherwise any unsupported makes it unsupported; it passes when at
+// least one scenario passed.
+func verdicts(spec *Spec, scenarios []ScenarioResult, known map[string]bool) []RuleResult {
 	var out []RuleResult
 	for _, r := range spec.Rules {
 		rr := RuleResult{Rule: r, Status: Untested}
@@ -223,9 +232,47 @@ func verdicts(spec *Spec, scenarios []ScenarioResult) []RuleResult {
 				}
 			}
 		}
+		if rr.Status == Failed && known[r.ID] {
+			rr.Status = Known
+		}
 		out = append(out, rr)
 	}
 	return out
+}
+
+// NowPassing lists the known failures that passed in this run: the list can shrink.
+func (r *Result) NowPassing() []string {
+	known := map[string]bool{}
+	for _, id := range r.KnownFailures {
+		known[id] = true
+	}
+	var out []string
+	for _, rr := range r.Rules {
+		if known[rr.ID] && rr.Status == Passed {
+			out = append(out, rr.ID)
+		}
+	}
+	return out
+}
+
+// ReadKnownFailures reads a known-failures file: one rule ID per line; '#' starts a comment. An
+// ID that SPEC.md does not define is an error, so that a typo cannot hide a failure.
+func ReadKnownFailures(text string, spec *Spec) (map[string]bool, error) {
+	known := map[string]bool{}
+	for i, line := range strings.Split(text, "\n") {
+		if j := strings.IndexByte(line, '#'); j >= 0 {
+			line = line[:j]
+		}
+		id := strings.TrimSpace(line)
+		if id == "" {
+			continue
+		}
+		if _, ok := spec.Rule(id); !ok {
+			return nil, fmt.Errorf("known failures, line %d: SPEC.md has no rule %q", i+1, id)
+		}
+		known[id] = true
+	}
+	return known, nil
 }
 
 // suiteRun collects results while godog runs scenarios, possibly several at once.

@@ -203,6 +203,20 @@ func (w *world) aNodeUnderTest() error {
 	if err == nil {
 		w.run.noteVersion(ctx, n)
 	}
+	return w.started(err)
+}
+
+// exitUnsupported is the exit code with which a node says it does not support what it was asked
+// to do (SPEC.md NC-5; the convention of command-not-found).
+const exitUnsupported = 127
+
+// started turns a node that exited with 127 before it was ready into "unsupported".
+func (w *world) started(err error) error {
+	var se *harness.StartError
+	if errors.As(err, &se) && se.Exited && se.ExitCode == exitUnsupported {
+		w.unsupported = "the node exited with code 127 (unsupported)"
+		return fmt.Errorf("%w: %v", godog.ErrSkip, err)
+	}
 	return err
 }
 
@@ -211,7 +225,7 @@ func (w *world) startSecond(modify func(*harness.Settings)) error {
 	defer cancel()
 	n, err := w.cluster.AddNodeWith(ctx, modify)
 	w.second = n
-	return err
+	return w.started(err)
 }
 
 func (w *world) secondNodeBootstrapsToPeer(name string) error {

@@ -2,6 +2,8 @@
 // implementation against conformance/SPEC.md and runs clusters of nodes by hand.
 //
 //	sskit conformance [flags]        run the conformance suite and write its reports
+//	sskit certify [flags]            run the whole suite several times and write a certificate
+//	sskit mutation [flags]           prove the suite fails every deliberately broken refnode
 //	sskit cluster up -n N [flags]    start N nodes, print them, stop them on Ctrl-C
 //	sskit cluster ls                 list the clusters running on this machine
 //	sskit cluster down [ID|--all]    stop clusters and remove whatever earlier runs left
@@ -39,7 +41,9 @@ const (
 const usage = `sskit — the Stableset Conformance Kit
 
 Usage:
-  sskit conformance [flags]        certify a node implementation (default: refnode)
+  sskit conformance [flags]        check a node implementation (default: refnode), write reports
+  sskit certify [flags]            run the whole suite 3 times and write a certificate
+  sskit mutation [flags]           run the suite against every refnode mutant; all must fail
   sskit cluster up -n N [flags]    start N nodes and keep them running until Ctrl-C
   sskit cluster ls                 list running clusters
   sskit cluster down [ID | --all]  stop clusters; also removes what crashed runs left behind
@@ -65,6 +69,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "conformance":
 		return cmdConformance(args[1:], stdout, stderr)
+	case "certify":
+		return cmdCertify(args[1:], stdout, stderr)
+	case "mutation":
+		return cmdMutation(args[1:], stdout, stderr)
 	case "cluster":
 		if len(args) < 2 {
 			fmt.Fprintln(stderr, "sskit cluster: want up, ls or down")
@@ -105,6 +113,15 @@ func (n *nodeFlags) register(fs *flag.FlagSet) {
 }
 
 func (n *nodeFlags) implementation(ctx context.Context) (harness.Implementation, error) {
+	if n.image != "" {
+		switch n.backend {
+		case "process":
+			if os.Getenv("BACKEND") == "process" {
+				return harness.Implementation{}, errors.New("a container image (NODE_IMAGE) needs the docker backend, not BACKEND=process")
+			}
+			n.backend = "docker" // an image implies containers
+		}
+	}
 	env := map[string]string{"NODE_CMD": n.cmd, "NODE_IMAGE": n.image, "IMPL_NAME": n.name}
 	return conformance.ImplementationFromEnv(ctx, func(k string) string { return env[k] })
 }
@@ -142,9 +159,25 @@ func cmdConformance(args []string, stdout, stderr io.Writer) int {
 	nf.register(fs)
 	tags := fs.String("tags", os.Getenv("TAGS"), "run only scenarios with these tags: '@WIRE-2' (one rule), '@WIRE-2,@ADM-4' (either), '@must && ~@TRN-3' (and, not) [TAGS]")
 	results := fs.String("results", envOr("RESULTS", filepath.Join("results", "conformance")), "directory for reports; each run gets <dir>/<implementation>/<time>/ [RESULTS]")
-	parallel := fs.Int("parallel", 1, "scenarios to run at once")
+	parallel := fs.Int("parallel", 2, "scenarios to run at once")
+	knownFile := fs.String("known-failures", os.Getenv("KNOWN_FAILURES"), "file of rule IDs expected to fail (one per line, # comments): shown apart, not failing the run [KNOWN_FAILURES]")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
+	}
+	var known map[string]bool
+	if *knownFile != "" {
+		text, err := os.ReadFile(*knownFile)
+		if err == nil {
+			var spec *conformance.Spec
+			specText, _ := sskit.Suite.ReadFile("conformance/SPEC.md")
+			if spec, err = conformance.ParseSpec(string(specText)); err == nil {
+				known, err = conformance.ReadKnownFailures(string(text), spec)
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "sskit conformance:", err)
+			return exitUsage
+		}
 	}
 	ctx, cancel := interruptible()
 	defer cancel()
@@ -155,7 +188,7 @@ func cmdConformance(args []string, stdout, stderr io.Writer) int {
 	}
 	res, err := conformance.Run(ctx, conformance.Options{
 		Impl: impl, Backend: nf.backend, Tags: *tags, Seed: nf.seed, ResultsDir: *results,
-		Suite: sskit.Suite, Progress: stdout, Concurrency: *parallel,
+		Suite: sskit.Suite, Progress: stdout, Concurrency: *parallel, KnownFailures: known,
 	})
 	if ctx.Err() != nil {
 		fmt.Fprintln(stderr, "sskit conformance: interrupted")
@@ -166,6 +199,9 @@ func cmdConformance(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	fmt.Fprintln(stdout, res.Verdict())
+	if now := res.NowPassing(); len(now) > 0 {
+		fmt.Fprintf(stdout, "Known failures that now pass (remove them from %s): %s\n", *knownFile, strings.Join(now, ", "))
+	}
 	if res.MustFailures() > 0 {
 		fmt.Fprintf(stdout, "Replay this run with --seed %d (SEED=%d).\n", res.Seed, res.Seed)
 		return exitFailed
