@@ -43,39 +43,7 @@ func newTestCluster(t *testing.T, n int) *Cluster {
 }
 
 func TestClusterStartsNodesWithContractSettings(t *testing.T) {
-	c := newTestCluster(t, 3)
-	ctx := testContext(t)
-	seen := map[string]bool{}
-	for _, n := range c.Nodes() {
-		info, err := n.Info(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// The node took its name from the seed and its address from the settings (NC-1, NC-2).
-		if info.Name != n.Name.String() || info.Addr != n.QUIC().String() {
-			t.Fatalf("%s reports name %s addr %s; harness expected %s %s", n.Label(), info.Name, info.Addr, n.Name, n.QUIC())
-		}
-		if seen[n.QUIC().Addr().String()] {
-			t.Fatal("two nodes share an IP address")
-		}
-		seen[n.QUIC().Addr().String()] = true
-	}
-	// Nodes 1 and 2 bootstrap to node 0 and ping it: the accounting sees it from node 0's side.
-	first := c.Node(0)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		cnt, err := first.Counters(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cnt.Peers[c.Node(1).Name.String()].Received["PING"] >= 1 && cnt.Peers[c.Node(2).Name.String()].Received["PING"] >= 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node 0 never counted PINGs from nodes 1 and 2: %+v", cnt.Peers)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	checkContractSettings(t, newTestCluster(t, 3))
 }
 
 func TestSameSeedGivesSameNames(t *testing.T) {
