@@ -10,7 +10,11 @@ FUZZTIME    ?= 60s
 
 IMAGE       ?= sskit-refnode:local
 
-.PHONY: help build image conformance certify mutation test bench fuzz lint
+BASELINE    ?= results/baseline/bench.txt
+GATE_UNITS  ?= sskit/rawquic,allocs/op
+THRESHOLD   ?= 0.15
+
+.PHONY: help build image conformance certify mutation test bench bench-quick bench-check bench-baseline fuzz lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -40,6 +44,23 @@ test: lint ## run the whole test suite (race detector on; allocation tests once 
 
 bench: ## run benchmarks with -benchmem, BENCH_COUNT times each (benchstat-readable)
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(BENCH_COUNT) ./refnode/... ./bench/...
+
+bench-quick: # the gate's subset: same-run ratio of our witness round trip to raw quic-go's, codec allocations
+	@$(GO) test -run '^$$' -bench 'WitnessRatio' -benchtime 3000x -count 10 ./bench/
+	@$(GO) test -run '^$$' -bench 'Encode|Decode' -benchtime 20000x -benchmem -count 6 ./refnode/wire/
+
+bench-check: build ## quick benchmarks (about a minute) against BASELINE; fails on a significant regression beyond THRESHOLD
+	$(MAKE) -s bench-quick > results/bench-check.txt
+	bin/sskit bench compare --units '$(GATE_UNITS)' --threshold $(THRESHOLD) $(BASELINE) results/bench-check.txt
+
+bench-baseline: ## measure the gate's subset again into BASELINE (do it on a quiet machine, then commit)
+	@mkdir -p $(dir $(BASELINE))
+	$(MAKE) -s bench-quick > $(BASELINE)
+	@{ echo "# Machine of $(BASELINE)"; echo; echo "- measured: $$(date -u +%Y-%m-%dT%H:%MZ) at commit $$(git rev-parse --short HEAD)"; \
+	  echo "- cpu: $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $$(nproc) cores"; \
+	  echo "- memory: $$(free -g | awk '/Mem:/{print $$2}') GiB"; echo "- kernel: $$(uname -r)"; echo "- go: $$(go version | cut -d' ' -f3-)"; \
+	  echo "- command: make bench-baseline"; } > $(dir $(BASELINE))MACHINE.md
+	@echo "wrote $(BASELINE) and $(dir $(BASELINE))MACHINE.md"
 
 fuzz: ## fuzz the frame decoder for FUZZTIME (default 60s)
 	$(GO) test ./refnode/wire -run '^$$' -fuzz FuzzDecodeFrame -fuzztime $(FUZZTIME)

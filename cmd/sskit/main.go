@@ -4,6 +4,7 @@
 //	sskit conformance [flags]        run the conformance suite and write its reports
 //	sskit certify [flags]            run the whole suite several times and write a certificate
 //	sskit mutation [flags]           prove the suite fails every deliberately broken refnode
+//	sskit bench compare OLD NEW      gate benchmark results against a baseline
 //	sskit cluster up -n N [flags]    start N nodes, print them, stop them on Ctrl-C
 //	sskit cluster ls                 list the clusters running on this machine
 //	sskit cluster down [ID|--all]    stop clusters and remove whatever earlier runs left
@@ -44,6 +45,7 @@ Usage:
   sskit conformance [flags]        check a node implementation (default: refnode), write reports
   sskit certify [flags]            run the whole suite 3 times and write a certificate
   sskit mutation [flags]           run the suite against every refnode mutant; all must fail
+  sskit bench compare OLD NEW      compare benchmark files like benchstat; exit 1 on a regression
   sskit cluster up -n N [flags]    start N nodes and keep them running until Ctrl-C
   sskit cluster ls                 list running clusters
   sskit cluster down [ID | --all]  stop clusters; also removes what crashed runs left behind
@@ -73,6 +75,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdCertify(args[1:], stdout, stderr)
 	case "mutation":
 		return cmdMutation(args[1:], stdout, stderr)
+	case "bench":
+		return cmdBench(args[1:], stdout, stderr)
 	case "cluster":
 		if len(args) < 2 {
 			fmt.Fprintln(stderr, "sskit cluster: want up, ls or down")
