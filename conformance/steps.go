@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,6 +46,7 @@ type world struct {
 // scriptedPeer is a named peer with the connections it dialed and the ones nodes dialed to it.
 type scriptedPeer struct {
 	id       *peer.Identity
+	reserved netip.AddrPort // where it will listen once told to; unset for a peer that listens at once
 	dialed   []*peer.Conn
 	dialErr  error
 	listener *peer.Listener
@@ -123,6 +125,11 @@ func (w *world) register(sc *godog.ScenarioContext) {
 	sc.Step(`^scripted peer "([^"]+)" connects to the node with a certificate signed by another key$`, w.peerConnectsWithForeignSignature)
 	sc.Step(`^scripted peer "([^"]+)" connects to the node offering ALPN "([^"]+)"$`, w.peerConnectsWithALPN)
 	sc.Step(`^scripted peer "([^"]+)" listens for connections$`, w.peerListens)
+	sc.Step(`^scripted peer "([^"]+)" has an address but does not listen yet$`, w.peerReservesAddress)
+	sc.Step(`^scripted peer "([^"]+)" starts listening$`, w.peerStartsListening)
+	sc.Step(`^the second node counts a failed attempt to reach its bootstrap peer$`, w.secondNodeCountsFailedHandshake)
+	sc.Step(`^scripted peer "([^"]+)" connects to the node without keep-alives$`, w.peerConnectsWithoutKeepAlive)
+	sc.Step(`^once the connection is quiet, peer "([^"]+)" receives a packet from the node within (\d+) seconds$`, w.peerReceivesKeepAlive)
 	sc.Step(`^scripted peer "([^"]+)" with a name (lower|higher) than the second node's listens for connections$`, w.peerWithOrderedNameListens)
 	sc.Step(`^peer "([^"]+)" connects to the second node$`, w.peerConnectsToSecond)
 	sc.Step(`^peer "([^"]+)" has received no frame$`, w.peerReceivedNoFrame)
@@ -229,11 +236,14 @@ func (w *world) startSecond(modify func(*harness.Settings)) error {
 }
 
 func (w *world) secondNodeBootstrapsToPeer(name string) error {
-	p, err := w.listening(name)
-	if err != nil {
-		return err
+	p := w.peer(name)
+	boot := p.id.Name().String() + "@" + p.reserved.String()
+	if p.listener != nil {
+		boot = p.listener.Bootstrap()
+	} else if !p.reserved.IsValid() {
+		return fmt.Errorf("peer %q neither listens nor has an address", name)
 	}
-	return w.startSecond(func(s *harness.Settings) { s.Bootstrap = []string{p.listener.Bootstrap()} })
+	return w.startSecond(func(s *harness.Settings) { s.Bootstrap = []string{boot} })
 }
 
 func (w *world) secondNodeBootstrapsToPeerUnderAnotherName(name string) error {

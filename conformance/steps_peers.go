@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"regexp"
 	"time"
@@ -224,6 +225,43 @@ func (w *world) peerConnectsWithForeignSignature(name string) error {
 	return nil // the outcome is checked by "the handshake fails"
 }
 
+func (w *world) peerConnectsWithoutKeepAlive(name string) error {
+	return w.dial(name, w.node, peer.WithoutKeepAlive())
+}
+
+// quietFor is how long nothing may arrive before the connection counts as quiet: longer than any
+// delayed acknowledgement, shorter than the 2 s keep-alive period of TRN-6.
+const quietFor = 500 * time.Millisecond
+
+// peerReceivesKeepAlive waits for the connection to fall quiet (the handshake's last packets and
+// acknowledgements have arrived), then, with neither side sending anything, for the node's next
+// packet: only a keep-alive can be it.
+func (w *world) peerReceivesKeepAlive(name string, seconds int) error {
+	c, err := w.conn(name)
+	if err != nil {
+		return err
+	}
+	last, quietSince := c.PacketsReceived(), time.Now()
+	settle := time.Now().Add(stepTimeout)
+	for time.Since(quietSince) < quietFor {
+		if time.Now().After(settle) {
+			return fmt.Errorf("the connection never fell quiet for %v", quietFor)
+		}
+		time.Sleep(20 * time.Millisecond)
+		if n := c.PacketsReceived(); n != last {
+			last, quietSince = n, time.Now()
+		}
+	}
+	deadline := quietSince.Add(time.Duration(seconds) * time.Second)
+	for time.Now().Before(deadline) {
+		if c.PacketsReceived() > last {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("expected a keep-alive from the node within %ds of silence; none arrived", seconds)
+}
+
 func (w *world) peerConnectsWithALPN(name, alpn string) error {
 	_ = w.dial(name, w.node, peer.WithALPN(alpn))
 	return nil
@@ -244,9 +282,30 @@ func (w *world) peerListens(name string) error {
 	return w.listen(w.peer(name))
 }
 
-// listen opens the peer's listener on the loopback and accepts connections in the background.
+// peerReservesAddress picks a free UDP address for the peer without listening on it yet, so
+// that a node can be told to contact a peer that is not there.
+func (w *world) peerReservesAddress(name string) error {
+	if err := w.newCluster(); err != nil {
+		return err
+	}
+	probe, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(w.cluster.HostIP(), 0)))
+	if err != nil {
+		return err
+	}
+	w.peer(name).reserved = probe.LocalAddr().(*net.UDPAddr).AddrPort()
+	return probe.Close()
+}
+
+func (w *world) peerStartsListening(name string) error { return w.listen(w.peer(name)) }
+
+// listen opens the peer's listener (on its reserved address, if it has one) and accepts
+// connections in the background.
 func (w *world) listen(p *scriptedPeer) error {
-	l, err := peer.Listen(p.id, netip.AddrPortFrom(w.cluster.HostIP(), 0))
+	addr := netip.AddrPortFrom(w.cluster.HostIP(), 0)
+	if p.reserved.IsValid() {
+		addr = p.reserved
+	}
+	l, err := peer.Listen(p.id, addr)
 	if err != nil {
 		return err
 	}

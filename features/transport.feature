@@ -49,3 +49,17 @@ Feature: Transport — one QUIC connection and one stream per pair of nodes
     And the node is stopped with SIGTERM
     Then the node exits with code 0 within 5 seconds
     And the node closes peer "alice"'s connection with SHUTDOWN
+
+  @TRN-6 @should
+  Scenario: A silent connection is kept alive by the node
+    When scripted peer "alice" connects to the node without keep-alives
+    And peer "alice" gets a PONG for a PING
+    Then once the connection is quiet, peer "alice" receives a packet from the node within 3 seconds
+
+  @NC-8 @should
+  Scenario: A node keeps contacting a bootstrap peer until it answers
+    Given scripted peer "bob" has an address but does not listen yet
+    When a second node starts with bootstrap peer "bob"
+    And the second node counts a failed attempt to reach its bootstrap peer
+    And scripted peer "bob" starts listening
+    Then peer "bob" receives a PING on the stream the second node opened

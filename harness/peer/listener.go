@@ -43,7 +43,7 @@ func Listen(id *Identity, addr netip.AddrPort, opts ...Option) (*Listener, error
 		return nil, fmt.Errorf("peer: listen on %s: %w", addr, err)
 	}
 	l := &Listener{id: id, opts: o, udp: udp, tr: &quic.Transport{Conn: udp}, addr: udp.LocalAddr().(*net.UDPAddr).AddrPort()}
-	l.ln, err = l.tr.Listen(id.tlsConfig(true, cert, o.alpn, wire.Name{}, true), quicConfig(true))
+	l.ln, err = l.tr.Listen(id.tlsConfig(true, cert, o.alpn, wire.Name{}, true), quicConfig(true, o))
 	if err != nil {
 		_ = udp.Close()
 		return nil, fmt.Errorf("peer: quic listen on %s: %w", addr, err)

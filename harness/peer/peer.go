@@ -37,7 +37,7 @@ const (
 // quicConfig is the QUIC configuration of TRN-2 and TRN-6. The dialer opens the one stream and
 // allows the acceptor none; the acceptor allows the dialer exactly one bidirectional stream,
 // ever (its credit is not given back when the stream ends).
-func quicConfig(acceptor bool) *quic.Config {
+func quicConfig(acceptor bool, o options) *quic.Config {
 	c := &quic.Config{
 		KeepAlivePeriod:       KeepAlivePeriod,
 		MaxIdleTimeout:        IdleTimeout,
@@ -47,6 +47,9 @@ func quicConfig(acceptor bool) *quic.Config {
 	if acceptor {
 		c.MaxIncomingStreams = 1
 		c.RequireStreamCreditRelease = true
+	}
+	if o.noKeepAlive {
+		c.KeepAlivePeriod = 0
 	}
 	return c
 }
@@ -60,6 +63,7 @@ type options struct {
 	alpn        []string
 	cert        CertKind
 	answerPings bool
+	noKeepAlive bool
 }
 
 func buildOptions(opts []Option) options {
@@ -89,6 +93,10 @@ func WithCertificate(kind CertKind) Option { return func(o *options) { o.cert = 
 // AnswerPings makes the Conn answer every PING the node sends with a PONG carrying the PING's id
 // and body (MSG-1), from its reader, right after recording the PING.
 func AnswerPings() Option { return func(o *options) { o.answerPings = true } }
+
+// WithoutKeepAlive makes the peer send no QUIC keep-alives, so that any packet arriving while
+// both sides are silent is the node's own keep-alive (TRN-6).
+func WithoutKeepAlive() Option { return func(o *options) { o.noKeepAlive = true } }
 
 // Frame is one frame the node sent, as the peer decoded it.
 type Frame struct {
@@ -243,7 +251,7 @@ func Dial(ctx context.Context, id *Identity, name wire.Name, addr netip.AddrPort
 		_ = udp.Close()
 	}
 	tlsConf := id.tlsConfig(false, cert, o.alpn, name, o.anyName)
-	qc, err := tr.Dial(ctx, net.UDPAddrFromAddrPort(addr), tlsConf, quicConfig(false))
+	qc, err := tr.Dial(ctx, net.UDPAddrFromAddrPort(addr), tlsConf, quicConfig(false, o))
 	if err != nil {
 		release()
 		return nil, fmt.Errorf("peer: dial %s@%s: %w", name, addr, err)
@@ -534,3 +542,7 @@ func (c *Conn) TryOpenStream() error {
 	s.CancelRead(quic.StreamErrorCode(wire.CodeProtocolViolation))
 	return nil
 }
+
+// PacketsReceived is how many QUIC packets the node has sent on this connection that arrived,
+// keep-alives and acknowledgements included.
+func (c *Conn) PacketsReceived() uint64 { return c.qc.ConnectionStats().PacketsReceived }
