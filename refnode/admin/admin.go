@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/stableset/sskit/refnode/mutant"
 	"github.com/stableset/sskit/refnode/transport"
 	"github.com/stableset/sskit/refnode/wire"
 )
@@ -75,11 +76,20 @@ func Handler(n Node, log *slog.Logger) http.Handler {
 		"/healthz": {"GET": func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 		}},
-		"/v1/node":      {"GET": func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, n.Info()) }},
+		"/v1/node": {"GET": func(w http.ResponseWriter, r *http.Request) {
+			info := n.Info()
+			if mutant.Is("spec-version-1") {
+				info.SpecVersion = "1"
+			}
+			writeJSON(w, http.StatusOK, info)
+		}},
 		"/v1/counters":  {"GET": func(w http.ResponseWriter, r *http.Request) { counters(w, r, n) }},
 		"/v1/stableset": {"GET": func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, n.Stableset()) }},
 	}
 	for path, method := range notImplemented {
+		if mutant.Is("decisions-404") && path == "/v1/decisions" {
+			continue
+		}
 		routes[path] = map[string]http.HandlerFunc{method: func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotImplemented, "not_implemented", r.URL.Path+" is not implemented by this node")
 		}}
@@ -87,7 +97,11 @@ func Handler(n Node, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		methods, ok := routes[r.URL.Path]
 		if !ok {
-			writeError(w, http.StatusNotFound, "not_found", "no endpoint "+r.URL.Path)
+			status := http.StatusNotFound
+			if mutant.Is("admin-errors-as-200") {
+				status = http.StatusOK
+			}
+			writeError(w, status, "not_found", "no endpoint "+r.URL.Path)
 			return
 		}
 		h, ok := methods[r.Method]

@@ -18,6 +18,7 @@ import (
 
 	"github.com/stableset/sskit/refnode/admin"
 	"github.com/stableset/sskit/refnode/identity"
+	"github.com/stableset/sskit/refnode/mutant"
 	"github.com/stableset/sskit/refnode/transport"
 	"github.com/stableset/sskit/refnode/wire"
 )
@@ -91,7 +92,9 @@ func Start(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n.ep.SetStablesetID(n.stablesetID())
+	if !mutant.Is("stableset-field-zero") {
+		n.ep.SetStablesetID(n.stablesetID())
+	}
 	n.admin, err = net.Listen("tcp", cfg.Admin)
 	if err != nil {
 		n.ep.Close()
@@ -144,6 +147,10 @@ func (n *Node) greet(b Bootstrap) {
 // handle receives requests and one-way frames. Spec v0 gives WITNESS_REQUEST and STABLESET no
 // effect yet: a well-formed frame the node has no use for is counted and ignored (WIRE-9).
 func (n *Node) handle(p *transport.Peer, h wire.Header, body []byte) {
+	if mutant.Is("answer-witness-request") && h.Type == wire.TypeWitnessRequest {
+		_ = p.Respond(h.ID, wire.TypeWitness, body)
+		return
+	}
 	n.cfg.Logger.Debug("frame ignored", "peer", p.Name(), "type", h.Type)
 }
 
@@ -169,9 +176,13 @@ func (n *Node) Counters() transport.Counters { return n.ep.Counters() }
 func (n *Node) Stableset() admin.Stableset {
 	id := n.stablesetID()
 	self := n.cfg.Identity.Name.String()
+	var ordinal uint64 // genesis
+	if mutant.Is("stableset-ordinal-1") {
+		ordinal = 1
+	}
 	return admin.Stableset{
 		ID:      fmt.Sprintf("%x", id[:]),
-		Members: []admin.Member{{Name: self, Addr: n.ep.Addr().String(), Ordinal: 0}},
+		Members: []admin.Member{{Name: self, Addr: n.ep.Addr().String(), Ordinal: ordinal}},
 		Elders:  []string{self},
 		Joining: []admin.Change{}, Leaving: []admin.Change{},
 	}

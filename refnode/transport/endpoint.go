@@ -18,6 +18,7 @@ import (
 	"github.com/quic-go/quic-go"
 
 	"github.com/stableset/sskit/refnode/identity"
+	"github.com/stableset/sskit/refnode/mutant"
 	"github.com/stableset/sskit/refnode/wire"
 )
 
@@ -139,8 +140,15 @@ func Listen(cfg Config) (*Endpoint, error) {
 	ep.dialCfg.MaxIncomingStreams = -1
 	listenCfg := base
 	listenCfg.MaxIncomingStreams = 1
+	if mutant.Is("second-stream-allowed") {
+		listenCfg.MaxIncomingStreams = 2
+	}
 	listenCfg.RequireStreamCreditRelease = true
-	ep.ln, err = ep.tr.Listen(cfg.Identity.ServerTLS(), &listenCfg)
+	tlsConf := cfg.Identity.ServerTLS()
+	if mutant.Is("any-alpn") {
+		tlsConf.NextProtos = append(tlsConf.NextProtos, "h3")
+	}
+	ep.ln, err = ep.tr.Listen(tlsConf, &listenCfg)
 	if err != nil {
 		udp.Close()
 		return nil, fmt.Errorf("quic listen: %w", err)
@@ -300,11 +308,19 @@ func (e *Endpoint) register(p *Peer) bool {
 	if old != nil && old.alive() && old.dialed != p.dialed {
 		self := e.Name()
 		selfLower := bytes.Compare(self[:], p.name[:]) < 0
+		if mutant.Is("tiebreak-inverted") {
+			selfLower = !selfLower
+		}
 		if p.dialed != selfLower { // p was dialed by the higher name: it loses
 			e.mu.Unlock()
 			p.close(wire.CodeDuplicateConnection, "duplicate connection")
 			return false
 		}
+	}
+	if mutant.Is("keep-old-connection") && old != nil && old.alive() && old.dialed == p.dialed {
+		e.mu.Unlock()
+		p.close(wire.CodeDuplicateConnection, "duplicate connection")
+		return false
 	}
 	e.peers[p.name] = p
 	e.mu.Unlock()
@@ -375,8 +391,12 @@ func (e *Endpoint) Close() error {
 		peers = append(peers, p)
 	}
 	e.mu.Unlock()
+	code := wire.CodeShutdown
+	if mutant.Is("shutdown-no-error") {
+		code = wire.CodeNoError
+	}
 	for _, p := range peers {
-		p.close(wire.CodeShutdown, "node shutting down")
+		p.close(code, "node shutting down")
 	}
 	e.cancel()
 	_ = e.ln.Close()

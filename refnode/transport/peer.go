@@ -10,6 +10,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/stableset/sskit/refnode/mutant"
 	"github.com/stableset/sskit/refnode/wire"
 )
 
@@ -49,6 +50,13 @@ func (e *Endpoint) newPeer(name wire.Name, conn *quic.Conn, dialed bool) *Peer {
 		select {
 		case <-conn.Context().Done():
 			p.fail(connError(context.Cause(conn.Context())))
+			if mutant.Is("unknown-close-ends-all") {
+				var ae *quic.ApplicationError
+				if errors.As(context.Cause(conn.Context()), &ae) && ae.Remote && wire.Code(ae.ErrorCode) > wire.CodeInternal {
+					p.ep.cfg.Logger.Error("peer closed with an unknown code; closing the endpoint", "peer", p.name, "code", uint64(ae.ErrorCode))
+					p.ep.Close()
+				}
+			}
 		case <-p.done:
 		}
 	}()
@@ -122,14 +130,19 @@ func connError(cause error) error {
 // connection with that error's code (WIRE-8); the node carries on with its other peers.
 func (p *Peer) readLoop() {
 	fr := wire.NewFrameReader(p.stream)
+	var pings uint64 // PINGs answered; only a mutant uses it
 	for {
 		h, body, err := fr.Next()
 		if err != nil {
 			var werr *wire.Error
 			switch {
 			case errors.As(err, &werr):
-				p.ep.cfg.Logger.Warn("closing connection: bad frame", "peer", p.name, "code", werr.Code.String(), "reason", werr.Reason)
-				p.close(werr.Code, werr.Reason)
+				code := werr.Code
+				if mutant.Is("malformed-as-protocol-violation") && code == wire.CodeMalformed {
+					code = wire.CodeProtocolViolation
+				}
+				p.ep.cfg.Logger.Warn("closing connection: bad frame", "peer", p.name, "code", code.String(), "reason", werr.Reason)
+				p.close(code, werr.Reason)
 			case errors.Is(err, io.EOF):
 				p.endOrderly()
 			default:
@@ -149,7 +162,12 @@ func (p *Peer) readLoop() {
 				return
 			}
 		case h.Type == wire.TypePing:
-			if err := p.Respond(h.ID, wire.TypePong, body); err != nil {
+			id := h.ID
+			if mutant.Is("pong-wrong-id") {
+				pings++
+				id = pings
+			}
+			if err := p.Respond(id, wire.TypePong, body); err != nil {
 				return
 			}
 		default:
@@ -224,6 +242,9 @@ func (p *Peer) write(ctx context.Context, typ wire.Type, id uint64, body []byte)
 	}
 	if _, err := p.stream.Write(p.wbuf); err != nil {
 		return err
+	}
+	if mutant.Is("counters-miss-pong") && typ == wire.TypePong {
+		return nil
 	}
 	p.counters.sent[typ].Add(1)
 	return nil
@@ -321,7 +342,7 @@ func (p *Peer) deliver(h wire.Header, body []byte) error {
 		p.ep.counters.unmatchedResponses.Add(1)
 		return nil
 	}
-	if h.Type != w.want {
+	if h.Type != w.want && !mutant.Is("wrong-answer-accepted") {
 		w.err = ErrWrongAnswer
 		w.wake <- struct{}{}
 		return ErrWrongAnswer

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"net/netip"
+
+	"github.com/stableset/sskit/refnode/mutant"
 )
 
 // ChangeKind says whether an observation is a join or a leave.
@@ -56,7 +58,7 @@ func decodeMember(m *Member, b []byte) error {
 	m.Ordinal = binary.BigEndian.Uint64(b[32:40])
 	ip := netip.AddrFrom16([16]byte(b[40:56])).Unmap()
 	port := binary.BigEndian.Uint16(b[56:58])
-	if port == 0 {
+	if port == 0 && !mutant.Is("port-zero-accepted") {
 		return ErrPortZero
 	}
 	if !ip.IsValid() || ip.IsUnspecified() || ip.IsMulticast() {
@@ -141,7 +143,7 @@ func (v *StablesetView) Decode(body []byte) error {
 				*v = StablesetView{}
 				return err
 			}
-			if i > 0 && !prev.Less(&cur) {
+			if i > 0 && !prev.Less(&cur) && !mutant.Is("stableset-order-unchecked") {
 				*v = StablesetView{}
 				return ErrStablesetOrder
 			}

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+
+	"github.com/stableset/sskit/refnode/mutant"
 )
 
 // FrameReader reads frames from a stream into one buffer it owns; each frame read is valid
@@ -27,7 +29,9 @@ func (fr *FrameReader) Next() (Header, []byte, error) {
 		return Header{}, nil, truncated(err)
 	}
 	n := binary.BigEndian.Uint32(fr.prefix[:])
-	if n > MaxFrameSize {
+	if mutant.Is("oversize-accepted") && n > MaxFrameSize && n <= 1<<20 {
+		fr.buf = make([]byte, n) // read the whole frame, then let DecodeHeader reject it
+	} else if n > MaxFrameSize {
 		return Header{}, nil, ErrFrameTooLarge
 	}
 	if n < HeaderSize {
@@ -46,6 +50,9 @@ func (fr *FrameReader) Next() (Header, []byte, error) {
 // truncated maps an end of stream inside a frame to ErrFrameTruncated and leaves others alone.
 func truncated(err error) error {
 	if errors.Is(err, io.ErrUnexpectedEOF) {
+		if mutant.Is("truncated-as-malformed") {
+			return ErrBodyLength
+		}
 		return ErrFrameTruncated
 	}
 	return err

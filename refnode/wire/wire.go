@@ -8,6 +8,9 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"strings"
+
+	"github.com/stableset/sskit/refnode/mutant"
 )
 
 // Sizes fixed by SPEC.md (WIRE-1 .. WIRE-4).
@@ -33,6 +36,9 @@ func ParseName(s string) (Name, error) {
 	var n Name
 	if len(s) != 2*len(n) {
 		return n, errors.New("name must be 64 hex characters (32 bytes)")
+	}
+	if mutant.Is("lowercase-names-only") && strings.ToLower(s) != s {
+		return n, errors.New("name is not lowercase hex")
 	}
 	if _, err := hex.Decode(n[:], []byte(s)); err != nil {
 		return n, errors.New("name is not valid hex")
@@ -175,6 +181,9 @@ func CheckBody(t Type, body []byte) error {
 	case TypeStableset:
 		var v StablesetView
 		return v.Decode(body)
+	}
+	if mutant.Is("unknown-type-ignored") {
+		return nil
 	}
 	return ErrUnknownType
 }

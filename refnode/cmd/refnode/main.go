@@ -5,10 +5,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -19,6 +21,7 @@ import (
 	"time"
 
 	"github.com/stableset/sskit/refnode/identity"
+	"github.com/stableset/sskit/refnode/mutant"
 	"github.com/stableset/sskit/refnode/node"
 )
 
@@ -60,6 +63,8 @@ type options struct {
 	bootstrap                              multiFlag
 	elderSize                              int
 	showVersion                            bool
+	mutant                                 string // only with -tags mutants
+	listMutants                            bool   // only with -tags mutants
 }
 
 // multiFlag collects a repeatable flag.
@@ -79,11 +84,27 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "refnode: %v\nRun refnode --help for usage.\n", err)
+		if mutant.Is("bad-settings-exit-1") {
+			return exitRuntime
+		}
 		return exitUsage
 	}
 	if opts.showVersion {
 		fmt.Fprintf(stdout, "refnode %s (spec %s)\n", version, node.SpecVersion)
 		return exitOK
+	}
+	if mutant.Enabled && opts.listMutants {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(mutant.All); err != nil {
+			return exitRuntime
+		}
+		return exitOK
+	}
+	if mutant.Is("silent") {
+		stderr = io.Discard
+		log.SetOutput(io.Discard) // quic-go warns through the standard logger
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	n, err := node.Start(cfg)
 	if err != nil {
@@ -91,6 +112,9 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return exitRuntime
 	}
 	fmt.Fprintf(stderr, "refnode %s name=%s listen=%s admin=%s\n", version, cfg.Identity.Name, n.Addr(), n.AdminAddr())
+	if mutant.Enabled && opts.mutant != "" {
+		fmt.Fprintf(stderr, "refnode: deliberate defect %q switched on (a mutants build, for testing the conformance suite)\n", opts.mutant)
+	}
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
@@ -126,6 +150,10 @@ func parse(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	fs.IntVar(&o.elderSize, "elder-size", elderDefault, "number of elders in a stableset [SSKIT_ELDER_SIZE]")
 	fs.StringVar(&o.logLevel, "log-level", env("SSKIT_LOG_LEVEL", "info"), "debug, info, warn or error [SSKIT_LOG_LEVEL]")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
+	if mutant.Enabled { // only in a binary built with -tags mutants
+		fs.StringVar(&o.mutant, "mutant", env("SSKIT_MUTANT", ""), "switch on the deliberate defect `NAME` (see --list-mutants) [SSKIT_MUTANT]")
+		fs.BoolVar(&o.listMutants, "list-mutants", false, "print the deliberate defects this build has, as JSON, and exit")
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, usageText)
@@ -135,13 +163,18 @@ func parse(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 		}
 		return o, node.Config{}, err
 	}
+	if mutant.Enabled {
+		if err := mutant.Set(o.mutant); err != nil {
+			return o, node.Config{}, err
+		}
+	}
 	if fs.NArg() > 0 {
 		return o, node.Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if elderErr != nil {
 		return o, node.Config{}, fmt.Errorf("SSKIT_ELDER_SIZE: not a number")
 	}
-	if o.showVersion {
+	if o.showVersion || (mutant.Enabled && o.listMutants) {
 		return o, node.Config{}, nil
 	}
 	cfg, err := buildConfig(o, getenv, stderr)

@@ -1,0 +1,65 @@
+// Package mutant switches on deliberate defects in refnode, for proving that the conformance
+// suite catches them. Only a binary built with -tags mutants has any; in the default build every
+// check is the constant false and compiles away.
+//
+// A defect sits in refnode's code, at the place where a real implementation would get it wrong,
+// behind a check of its name:
+//
+//	if mutant.Is("pong-wrong-id") {
+//		id++
+//	}
+//
+// A check inside a closure that another package inlines may keep a call to Is there; write
+// mutant.Enabled && mutant.Is(name) in such a place, which the compiler drops before inlining.
+//
+// refnode built with -tags mutants takes --mutant NAME (or SSKIT_MUTANT) to switch one on, and
+// --list-mutants to print All as JSON. A mutant is killed when the conformance suite, run against
+// a node with it switched on, fails, with the rule in Breaks among the failed ones; every mutant
+// here is killed without depending on timing.
+package mutant
+
+// Mutant is one deliberate defect.
+type Mutant struct {
+	Name        string `json:"name"`        // what --mutant takes
+	Area        string `json:"area"`        // the SPEC.md section it breaks, by its rule prefix: ID, TRN, WIRE, MSG, ERR, NC or ADM
+	Breaks      string `json:"breaks"`      // the rule the defect breaks, a SPEC.md rule ID such as WIRE-2
+	Description string `json:"description"` // what the node does wrong
+}
+
+// All lists every mutant, by SPEC.md section.
+var All = []Mutant{
+	// 1. Identity
+	{"lowercase-names-only", "ID", "ID-1", "a name in text is read only in lowercase hex, so a bootstrap peer named in uppercase is refused"},
+	{"ignore-seed", "ID", "ID-3", "the key pair is made from random bytes instead of the seed, so the node has another name than its seed gives"},
+	{"accept-wrong-name", "ID", "ID-5", "a node that dials does not pin the name it expects and talks to whoever answers"},
+	{"accept-foreign-signature", "ID", "ID-6", "the self-signature of a peer's certificate is not checked, so the acceptor takes a certificate signed by another key"},
+	{"any-alpn", "ID", "ID-7", `the acceptor also accepts ALPN "h3"`},
+	// 2. Transport
+	{"second-stream-allowed", "TRN", "TRN-2", "the acceptor allows a dialer 2 bidirectional streams instead of 1"},
+	{"keep-old-connection", "TRN", "TRN-3", "when the same peer dials again, the new connection is closed as the duplicate instead of the old one"},
+	{"tiebreak-inverted", "TRN", "TRN-3", "of two connections dialed by both ends, the one dialed by the higher name is kept"},
+	{"shutdown-no-error", "TRN", "TRN-5", "on a graceful shutdown connections are closed with NO_ERROR instead of SHUTDOWN"},
+	// 3. Framing
+	{"oversize-accepted", "WIRE", "WIRE-2", "the frame reader allows lengths up to 1 MiB, and then waits for a body that never comes"},
+	{"truncated-as-malformed", "WIRE", "WIRE-4", "a stream that ends inside a frame closes the connection with MALFORMED instead of FRAME_TRUNCATED"},
+	{"unknown-type-ignored", "WIRE", "WIRE-5", "a frame of a type not in the catalogue is ignored instead of closing the connection with UNKNOWN_TYPE"},
+	{"pong-wrong-id", "WIRE", "WIRE-7", "a PONG carries the number of PINGs answered on the connection (1, 2, 3, ...) instead of the PING's message id, which goes unnoticed by a peer that numbers its requests from 1"},
+	{"answer-witness-request", "WIRE", "WIRE-9", "a WITNESS_REQUEST is answered with a WITNESS instead of being ignored"},
+	{"stableset-field-zero", "WIRE", "WIRE-10", "the stableset field of every frame the node sends is all zeros instead of its stableset id"},
+	{"wrong-answer-accepted", "WIRE", "WIRE-11", "a response of the wrong type for a request is taken as its answer instead of a protocol violation"},
+	// 4. Message catalogue
+	{"port-zero-accepted", "MSG", "MSG-2", "a Member whose port is 0 decodes instead of being malformed"},
+	{"stableset-order-unchecked", "MSG", "MSG-4", "the lists of a STABLESET need not be in strictly increasing order, so out-of-order and repeated entries decode"},
+	// 5. Error codes
+	{"malformed-as-protocol-violation", "ERR", "ERR-1", "a body that breaks its layout closes the connection with PROTOCOL_VIOLATION instead of MALFORMED"},
+	{"unknown-close-ends-all", "ERR", "ERR-2", "a peer's close with a code the node does not know is taken as fatal: the node closes its QUIC endpoint, every connection and the listener"},
+	// 6. Node contract
+	{"silent", "NC", "NC-4", "the node writes no log line at all, to standard output or standard error"},
+	{"bad-settings-exit-1", "NC", "NC-6", "settings the node cannot use make it exit with code 1 instead of 2"},
+	// 7. Admin API
+	{"spec-version-1", "ADM", "ADM-2", `GET /v1/node reports spec_version "1" instead of "0"`},
+	{"stableset-ordinal-1", "ADM", "ADM-3", "GET /v1/stableset reports the node alone with ordinal 1 instead of 0"},
+	{"counters-miss-pong", "ADM", "ADM-4", "PONGs the node sends are not counted in sent"},
+	{"admin-errors-as-200", "ADM", "ADM-5", "a request for an unknown path is answered with the JSON error body but status 200 instead of 404"},
+	{"decisions-404", "ADM", "ADM-7", "GET /v1/decisions answers 404 not_found instead of 501 not_implemented"},
+}
