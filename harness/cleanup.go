@@ -19,12 +19,21 @@ import (
 var (
 	openMu       sync.Mutex
 	openClusters = map[*Cluster]bool{}
+	closedAll    bool // CloseAll ran: the process is on its way out, so no new cluster starts
 	signalOnce   sync.Once
 )
 
-// track registers a cluster so that SIGINT or SIGTERM closes it before the process exits.
-func track(c *Cluster) {
+// ErrClosedAll is returned by NewCluster once CloseAll has run (after an interrupt).
+var ErrClosedAll = errors.New("harness: interrupted; no new cluster can start")
+
+// track registers a cluster so that SIGINT or SIGTERM closes it before the process exits. It
+// refuses once CloseAll has run: a cluster made after that would escape the cleanup.
+func track(c *Cluster) error {
 	openMu.Lock()
+	if closedAll {
+		openMu.Unlock()
+		return ErrClosedAll
+	}
 	openClusters[c] = true
 	openMu.Unlock()
 	signalOnce.Do(func() {
@@ -37,6 +46,7 @@ func track(c *Cluster) {
 			os.Exit(130)
 		}()
 	})
+	return nil
 }
 
 func untrack(c *Cluster) {
@@ -45,9 +55,10 @@ func untrack(c *Cluster) {
 	openMu.Unlock()
 }
 
-// CloseAll closes every open cluster.
+// CloseAll closes every open cluster and refuses new ones from then on.
 func CloseAll() {
 	openMu.Lock()
+	closedAll = true
 	clusters := make([]*Cluster, 0, len(openClusters))
 	for c := range openClusters {
 		clusters = append(clusters, c)

@@ -171,6 +171,27 @@ type Cluster struct {
 	mu     sync.Mutex
 	nodes  []*Node
 	closed bool
+
+	// ops counts work that may create processes, containers or networks. Close waits for it,
+	// so that nothing is created after Close has removed what exists (an interrupt can arrive in
+	// the middle of a start). closing ends the waits inside that work early.
+	ops     sync.WaitGroup
+	closing context.Context
+	stop    context.CancelFunc
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// beginOp registers work that may create resources; it fails once the cluster is closing.
+func (c *Cluster) beginOp() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return errors.New("harness: cluster closed")
+	}
+	c.ops.Add(1)
+	return nil
 }
 
 // NewCluster prepares a backend; start nodes with Start or AddNode. Close it when done: the
@@ -196,6 +217,12 @@ func NewCluster(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, err
 	}
 	c := &Cluster{ID: newClusterID(), opts: opts}
+	c.closing, c.stop = context.WithCancel(context.Background())
+	c.ops.Add(1) // the backend's own resources; tracked first, so an interrupt waits for them
+	defer c.ops.Done()
+	if err := track(c); err != nil {
+		return nil, err
+	}
 	var err error
 	switch opts.Backend {
 	case "process":
@@ -206,13 +233,13 @@ func NewCluster(ctx context.Context, opts Options) (*Cluster, error) {
 	case "docker":
 		c.backend, err = newDockerBackend(ctx, c.ID, opts.Impl)
 	default:
-		return nil, fmt.Errorf("harness: unknown backend %q (want process or docker)", opts.Backend)
-	}
-	if err != nil {
-		return nil, err
+		err = fmt.Errorf("harness: unknown backend %q (want process or docker)", opts.Backend)
 	}
 	c.faults = newNetFaults(c.ID)
-	track(c)
+	if err != nil {
+		untrack(c)
+		return nil, err
+	}
 	c.progress("cluster %s: %s backend, logs in %s", c.ID, opts.Backend, opts.LogDir)
 	return c, nil
 }
@@ -301,11 +328,11 @@ func (c *Cluster) NextName() wire.Name {
 // AddNodeWith starts one more node whose settings modify may change first (bootstrap entries
 // for scripted peers, or values the node cannot use) and waits until it is ready.
 func (c *Cluster) AddNodeWith(ctx context.Context, modify func(*Settings)) (*Node, error) {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return nil, errors.New("harness: cluster closed")
+	if err := c.beginOp(); err != nil {
+		return nil, err
 	}
+	defer c.ops.Done()
+	c.mu.Lock()
 	i := len(c.nodes)
 	seed := c.SeedFor(i)
 	n := &Node{Index: i, Name: NameFromSeed(seed), cluster: c,
@@ -327,9 +354,12 @@ func (c *Cluster) AddNodeWith(ctx context.Context, modify func(*Settings)) (*Nod
 	return n, c.launch(ctx, n)
 }
 
-// launch starts n's instance and waits for readiness.
+// launch starts n's instance and waits for readiness. The start itself is not cut short by an
+// interrupt: what it creates must exist, and be known, before Close removes everything.
 func (c *Cluster) launch(ctx context.Context, n *Node) error {
-	inst, err := c.backend.Start(ctx, n)
+	startCtx, cancelStart := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	inst, err := c.backend.Start(startCtx, n)
+	cancelStart()
 	if err != nil {
 		return fmt.Errorf("start %s: %w", n.Label(), err)
 	}
@@ -340,7 +370,10 @@ func (c *Cluster) launch(ctx context.Context, n *Node) error {
 		return fmt.Errorf("restore faults at %s: %w", n.Label(), err)
 	}
 	start := time.Now()
-	if err := n.AwaitReady(ctx, c.opts.ReadyTimeout); err != nil {
+	readyCtx, cancelReady := context.WithCancel(ctx)
+	defer context.AfterFunc(c.closing, cancelReady)()
+	defer cancelReady()
+	if err := n.AwaitReady(readyCtx, c.opts.ReadyTimeout); err != nil {
 		return err
 	}
 	n.ReadyIn = time.Since(start)
@@ -415,6 +448,10 @@ func (c *Cluster) Stop(ctx context.Context, n *Node) (int, error) {
 
 // Restart stops a node if it still runs and starts it again with the same settings and key.
 func (c *Cluster) Restart(ctx context.Context, n *Node) error {
+	if err := c.beginOp(); err != nil {
+		return err
+	}
+	defer c.ops.Done()
 	c.progress("fault: restart %s", n.Label())
 	if exited, _ := n.inst.Exited(); !exited {
 		if _, err := n.inst.Stop(ctx, 5*time.Second); err != nil {
@@ -483,18 +520,24 @@ func describeGroups(groups [][]*Node) string {
 	return strings.Join(parts, " | ")
 }
 
-// Close stops every node (SIGTERM, then SIGKILL) and removes what the backend made. It is safe
-// to call more than once.
+// Close stops every node (SIGTERM, then SIGKILL) and removes what the backend made. Every call,
+// the first or a later one, returns only when all of that is done: an interrupt handler that
+// closes a cluster a scenario is already closing must not exit the process half-way.
 func (c *Cluster) Close() error {
+	c.closeOnce.Do(func() { c.closeErr = c.close() })
+	return c.closeErr
+}
+
+func (c *Cluster) close() error {
 	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return nil
-	}
 	c.closed = true
-	nodes := append([]*Node(nil), c.nodes...)
 	c.mu.Unlock()
 	defer untrack(c)
+	c.stop()     // readiness waits end now
+	c.ops.Wait() // starts in flight finish, so what they made is known below
+	c.mu.Lock()
+	nodes := append([]*Node(nil), c.nodes...)
+	c.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -510,7 +553,10 @@ func (c *Cluster) Close() error {
 		}()
 	}
 	wg.Wait()
-	err := errors.Join(c.faults.heal(ctx, nodes), c.backend.Close(ctx))
+	err := c.faults.heal(ctx, nodes)
+	if c.backend != nil {
+		err = errors.Join(err, c.backend.Close(ctx))
+	}
 	c.progress("cluster %s closed", c.ID)
 	return err
 }

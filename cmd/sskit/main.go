@@ -195,6 +195,7 @@ func cmdConformance(args []string, stdout, stderr io.Writer) int {
 		Suite: sskit.Suite, Progress: stdout, Concurrency: *parallel, KnownFailures: known,
 	})
 	if ctx.Err() != nil {
+		harness.CloseAll() // returns once every cluster is gone, whoever started closing it
 		fmt.Fprintln(stderr, "sskit conformance: interrupted")
 		return exitAborted
 	}
