@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/stableset/sskit"
@@ -76,13 +75,14 @@ func cmdMutation(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "baseline: %s without a mutant passes (%v)\n\n", *binary, base.Duration.Round(time.Millisecond))
 
-	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "MUTANT\tBREAKS\tVERDICT\tKILLED BY RULES\tFIRST FAILING SCENARIO\tTIME")
+	// Fixed widths, so that rows line up although each is printed as soon as its mutant is done.
+	const row = "%-32s %-8s %-9s %-30s %-52s %s\n"
+	fmt.Fprintf(stdout, row, "MUTANT", "BREAKS", "VERDICT", "KILLED BY RULES", "FIRST FAILING SCENARIO", "TIME")
 	var rows []mutationRow
 	for _, m := range mutants {
 		res, err := run("mutant-"+m.Name, []string{*binary, "--mutant", m.Name})
 		if ctx.Err() != nil {
-			tw.Flush()
+			harness.CloseAll()
 			fmt.Fprintln(stderr, "sskit mutation: interrupted")
 			return exitAborted
 		}
@@ -90,27 +90,26 @@ func cmdMutation(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "sskit mutation:", err)
 			return exitFailed
 		}
-		row := mutationRow{mutant: m, Killed: res.MustFailures() > 0, Took: res.Duration}
+		r := mutationRow{mutant: m, Killed: res.MustFailures() > 0, Took: res.Duration}
 		for _, rr := range res.Rules {
 			if rr.Status == conformance.Failed {
-				row.ByRules = append(row.ByRules, rr.ID)
+				r.ByRules = append(r.ByRules, rr.ID)
 			}
 		}
 		for _, sc := range res.Scenarios {
 			if sc.Status == conformance.Failed {
-				row.Scenario = sc.Title()
+				r.Scenario = sc.Title()
 				break
 			}
 		}
 		verdict := "killed"
-		if !row.Killed {
+		if !r.Killed {
 			verdict = "SURVIVED"
-		} else if !slices.Contains(row.ByRules, m.Breaks) {
-			verdict = "killed (not by " + m.Breaks + ")"
+		} else if !slices.Contains(r.ByRules, m.Breaks) {
+			verdict = "killed*" // by other rules than the one it breaks
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\n", m.Name, m.Breaks, verdict, strings.Join(row.ByRules, " "), truncate(row.Scenario, 60), row.Took.Round(100*time.Millisecond))
-		tw.Flush()
-		rows = append(rows, row)
+		fmt.Fprintf(stdout, row, m.Name, m.Breaks, verdict, ruleList(r.ByRules, m.Breaks), truncate(r.Scenario, 52), r.Took.Round(100*time.Millisecond))
+		rows = append(rows, r)
 	}
 	survivors := 0
 	for _, r := range rows {
@@ -118,11 +117,34 @@ func cmdMutation(args []string, stdout, stderr io.Writer) int {
 			survivors++
 		}
 	}
+	for _, r := range rows {
+		if r.Killed && !slices.Contains(r.ByRules, r.Breaks) {
+			fmt.Fprintln(stdout, "* killed, but not by the rule it breaks: that rule's scenarios may be too weak")
+			break
+		}
+	}
 	fmt.Fprintf(stdout, "\n%d mutants, %d killed, %d survived\n", len(rows), len(rows)-survivors, survivors)
 	if survivors > 0 {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// ruleList shows the rule the mutant breaks first, then up to three others and how many more.
+func ruleList(rules []string, breaks string) string {
+	var out []string
+	if slices.Contains(rules, breaks) {
+		out = append(out, breaks)
+	}
+	for _, r := range rules {
+		if r != breaks && len(out) < 4 {
+			out = append(out, r)
+		}
+	}
+	if more := len(rules) - len(out); more > 0 {
+		out = append(out, fmt.Sprintf("+%d", more))
+	}
+	return strings.Join(out, " ")
 }
 
 func truncate(s string, n int) string {
