@@ -22,6 +22,7 @@ func BenchmarkWitnessRatio(b *testing.B) {
 		return time.Since(start)
 	}
 	i := 0
+	b.ReportAllocs() // both round trips together; any rise fails the gate
 	for b.Loop() {
 		if i%2 == 0 { // alternate which goes first, so neither always follows the other
 			ours += roundTrip(sskit)
