@@ -91,3 +91,16 @@ func TestInterruptedConformanceRunLeavesNothing(t *testing.T) {
 		})
 	}
 }
+
+// Certification may skip nothing: it refuses a known-failures file and a tag filter.
+func TestCertifyRefusesKnownFailuresAndTags(t *testing.T) {
+	for _, env := range []string{"KNOWN_FAILURES", "TAGS"} {
+		t.Run(env, func(t *testing.T) {
+			t.Setenv(env, "x")
+			var out bytes.Buffer
+			if code := run([]string{"certify"}, &out, &out); code != exitUsage || !strings.Contains(out.String(), "unset "+env) {
+				t.Fatalf("certify with %s set: exit %d, output %q", env, code, out.String())
+			}
+		})
+	}
+}
