@@ -50,20 +50,7 @@ func requireNetworkFaults(t *testing.T) {
 func newDockerCluster(t *testing.T, n int) *Cluster {
 	t.Helper()
 	requireDocker(t)
-	ctx := testContext(t)
-	c, err := NewCluster(ctx, Options{Impl: Implementation{Name: "refnode"}, Backend: "docker", LogDir: t.TempDir(), Seed: 7})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := c.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	if err := c.Start(ctx, n); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return startCluster(t, Options{Impl: Implementation{Name: "refnode"}, Backend: "docker"}, n)
 }
 
 // checkContractSettings checks that every node took the name and address the harness chose, and

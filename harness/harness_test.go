@@ -20,14 +20,23 @@ func testContext(t *testing.T) context.Context {
 	return ctx
 }
 
+// newTestCluster starts n refnodes on local processes.
 func newTestCluster(t *testing.T, n int) *Cluster {
 	t.Helper()
-	ctx := testContext(t)
-	impl, err := Refnode(ctx)
+	impl, err := Refnode(testContext(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewCluster(ctx, Options{Impl: impl, LogDir: t.TempDir(), Seed: 7})
+	return startCluster(t, Options{Impl: impl}, n)
+}
+
+// startCluster starts n nodes with opts (logs in a temporary directory, seed 7) and closes the
+// cluster when the test ends, failing it if the close fails.
+func startCluster(t *testing.T, opts Options, n int) *Cluster {
+	t.Helper()
+	ctx := testContext(t)
+	opts.LogDir, opts.Seed = t.TempDir(), 7
+	c, err := NewCluster(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
