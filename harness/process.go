@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -137,9 +138,46 @@ func (p *process) Kill(ctx context.Context) error {
 	}
 }
 
-func (p *process) Pause(ctx context.Context) error  { return p.signal(syscall.SIGSTOP) }
-func (p *process) Resume(ctx context.Context) error { return p.signal(syscall.SIGCONT) }
-func (p *process) NetNS() int                       { return 0 }
+// Pause stops the process and returns once the kernel reports it stopped: SIGSTOP reaches a
+// multi-threaded process a moment after kill returns, and until then it still answers.
+func (p *process) Pause(ctx context.Context) error {
+	if err := p.signal(syscall.SIGSTOP); err != nil {
+		return err
+	}
+	return p.awaitState(ctx, true)
+}
+
+// Resume continues the process and returns once it is no longer stopped.
+func (p *process) Resume(ctx context.Context) error {
+	if err := p.signal(syscall.SIGCONT); err != nil {
+		return err
+	}
+	return p.awaitState(ctx, false)
+}
+
+// awaitState polls /proc/<pid>/stat until the process is (or is no longer) stopped, or has ended.
+func (p *process) awaitState(ctx context.Context, stopped bool) error {
+	stat := fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid)
+	for {
+		b, err := os.ReadFile(stat)
+		if err != nil {
+			return nil // gone
+		}
+		// The state follows the command name in parentheses: "pid (comm) S ...".
+		fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		if len(fields) == 0 || (fields[0] == "T" || fields[0] == "t") == stopped || fields[0] == "Z" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-p.done:
+			return nil
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+func (p *process) NetNS() int { return 0 }
 
 func (p *process) Exited() (bool, int) {
 	select {
