@@ -37,6 +37,21 @@ func writeReports(r *Result) error {
 	return nil
 }
 
+// FailedRules are the rules that failed, MUST first.
+func (r *Result) FailedRules() []RuleResult {
+	var must, should []RuleResult
+	for _, rr := range r.Rules {
+		if rr.Status == Failed {
+			if rr.Must() {
+				must = append(must, rr)
+			} else {
+				should = append(should, rr)
+			}
+		}
+	}
+	return append(must, should...)
+}
+
 // Verdict is the one-line outcome of the run.
 func (r *Result) Verdict() string {
 	switch {
@@ -146,6 +161,8 @@ code{font-size:.92em}
 <tr><td>MUST rules</td><td>{{.N "MUST" "pass"}} pass · {{.N "MUST" "fail"}} fail · {{.N "MUST" "unsupported"}} unsupported · {{.N "MUST" "untested"}} untested</td></tr>
 <tr><td>SHOULD rules</td><td>{{.N "SHOULD" "pass"}} pass · {{.N "SHOULD" "fail"}} fail · {{.N "SHOULD" "untested"}} untested</td></tr>
 </table>
+{{with .FailedRules}}<h2>Broken rules</h2>
+<p>{{range $i, $r := .}}{{if $i}} · {{end}}<a class="fail" href="#{{$r.ID}}">{{$r.ID}}</a> ({{$r.Level}}){{end}}</p>{{end}}
 <h2>Rules</h2>
 <table>
 <tr><th>rule</th><th>verdict</th><th>requirement and the scenarios that check it</th></tr>
