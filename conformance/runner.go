@@ -77,6 +77,7 @@ type RuleResult struct {
 // Result is a whole run.
 type Result struct {
 	Implementation string           `json:"implementation"`
+	NodeName       string           `json:"node_implementation"` // as GET /v1/node reports it
 	NodeVersion    string           `json:"node_version"`
 	Backend        string           `json:"backend"`
 	SpecVersion    string           `json:"spec_version"`
@@ -323,7 +324,7 @@ func (s *suiteRun) noteVersion(ctx context.Context, n *harness.Node) {
 	}
 	if info, err := n.Info(ctx); err == nil {
 		s.mu.Lock()
-		s.res.NodeVersion = info.Version
+		s.res.NodeName, s.res.NodeVersion = info.Implementation, info.Version
 		s.mu.Unlock()
 	}
 }

@@ -38,7 +38,8 @@ const (
 type certificate struct {
 	Certified      bool              `json:"certified"`
 	Reason         string            `json:"reason,omitempty"`
-	Implementation string            `json:"implementation"`
+	Implementation string            `json:"implementation"`      // the label sskit ran it under
+	NodeName       string            `json:"node_implementation"` // what GET /v1/node says it is
 	NodeVersion    string            `json:"node_version"`
 	NodeCommand    string            `json:"node_command,omitempty"`
 	NodeImage      string            `json:"node_image,omitempty"`
@@ -155,7 +156,7 @@ func safePath(s string) string {
 func combine(all []*conformance.Result, implName string, nf nodeFlags) certificate {
 	first := all[0]
 	cert := certificate{
-		Implementation: implName, NodeVersion: first.NodeVersion, NodeCommand: nf.cmd, NodeImage: nf.image,
+		Implementation: implName, NodeName: first.NodeName, NodeVersion: first.NodeVersion, NodeCommand: nf.cmd, NodeImage: nf.image,
 		Backend: first.Backend, SpecVersion: first.SpecVersion, SskitVersion: version, SskitCommit: sskitCommit(),
 		Date: time.Now().UTC().Truncate(time.Second), Runs: len(all),
 	}

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Repeats this certification: sskit b403681 at commit b403681570473ea3fffc8862bd84a1358698ed9c, spec version 0.
+# Repeats this certification: sskit b6c5528-dirty at commit b6c5528571b59df8723a575d6060961c65e5ec83, spec version 0.
 set -e
-git checkout b403681570473ea3fffc8862bd84a1358698ed9c
+git checkout b6c5528571b59df8723a575d6060961c65e5ec83
 make build
-bin/sskit certify --backend process --runs 3 --seed 518798 
+bin/sskit certify --backend process --runs 3 --seed 612742 
