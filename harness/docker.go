@@ -122,9 +122,7 @@ func DockerAvailable(ctx context.Context) error {
 type dockerBackend struct {
 	cli       *client.Client
 	clusterID string
-	image     string
-	cmd       []string // template for the container's CMD; nil keeps the image's
-	user      string   // container user; empty keeps the image's
+	spec      runSpec // the cluster's implementation; a node may bring its own (mixed clusters)
 	netName   string
 	netID     string
 	subnet    netip.Prefix
@@ -146,40 +144,56 @@ func newDockerBackend(ctx context.Context, clusterID string, impl Implementation
 	_ = SweepDocker(ctx)
 
 	b := &dockerBackend{cli: cli, clusterID: clusterID, netName: "sskit-" + clusterID, insts: map[int]*dockerInstance{}}
-	if impl.Image == "" {
-		refImpl, err := Refnode(ctx)
-		if err != nil {
-			return nil, err
-		}
-		refBin := refImpl.Command[0]
-		if b.image, err = refnodeImage(ctx, cli, refBin); err != nil {
-			return nil, err
-		}
-		// refnode needs no privilege; running as the harness's user keeps the files it writes
-		// in the bind-mounted data directory removable by the harness.
-		b.user = fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid())
-		if len(impl.Command) > 0 {
-			if !sameFile(impl.Command[0], refBin) {
-				return nil, fmt.Errorf("docker backend: no image given, and the command %q is not the refnode binary: "+
-					"a host program cannot run in a container; give the implementation's image (it is never pulled)", impl.Command[0])
-			}
-			b.cmd = impl.Command[1:]
-		}
-	} else {
-		if _, err := cli.ImageInspect(ctx, impl.Image); err != nil {
-			if cerrdefs.IsNotFound(err) {
-				return nil, fmt.Errorf("docker backend: image %q is not present locally, and the harness never pulls images: build or load it first (docker build / docker load)", impl.Image)
-			}
-			return nil, fmt.Errorf("docker backend: inspect image %q: %w", impl.Image, err)
-		}
-		b.image = impl.Image
-		b.cmd = impl.Command
+	if b.spec, err = resolveRunSpec(ctx, cli, impl); err != nil {
+		return nil, err
 	}
 	if err := b.createNetwork(ctx); err != nil {
 		return nil, err
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	return b, nil
+}
+
+// runSpec is how a container of one implementation is made.
+type runSpec struct {
+	image string
+	cmd   []string // template for the container's CMD; nil keeps the image's
+	user  string   // container user; empty keeps the image's
+}
+
+// resolveRunSpec finds the image of an implementation: refnode's, built from the binary when no
+// image is given, or the named one, which must already be present (nothing is ever pulled).
+func resolveRunSpec(ctx context.Context, cli *client.Client, impl Implementation) (runSpec, error) {
+	var spec runSpec
+	if impl.Image == "" {
+		refImpl, err := Refnode(ctx)
+		if err != nil {
+			return spec, err
+		}
+		refBin := refImpl.Command[0]
+		if spec.image, err = refnodeImage(ctx, cli, refBin); err != nil {
+			return spec, err
+		}
+		// refnode needs no privilege; running as the harness's user keeps the files it writes
+		// in the bind-mounted data directory removable by the harness.
+		spec.user = fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid())
+		if len(impl.Command) > 0 {
+			if !sameFile(impl.Command[0], refBin) {
+				return spec, fmt.Errorf("docker backend: no image given, and the command %q is not the refnode binary: "+
+					"a host program cannot run in a container; give the implementation's image (it is never pulled)", impl.Command[0])
+			}
+			spec.cmd = impl.Command[1:]
+		}
+		return spec, nil
+	}
+	if _, err := cli.ImageInspect(ctx, impl.Image); err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return spec, fmt.Errorf("docker backend: image %q is not present locally, and the harness never pulls images: build or load it first (docker build / docker load)", impl.Image)
+		}
+		return spec, fmt.Errorf("docker backend: inspect image %q: %w", impl.Image, err)
+	}
+	spec.image, spec.cmd = impl.Image, impl.Command
+	return spec, nil
 }
 
 func sameFile(a, b string) bool {
@@ -315,17 +329,23 @@ func (b *dockerBackend) Start(ctx context.Context, n *Node) (Instance, error) {
 		return nil, err
 	}
 	_ = os.Chmod(hostData, 0o777) // an image may run as a user other than root
+	spec := b.spec
+	if n.Impl != nil {
+		if spec, err = resolveRunSpec(ctx, b.cli, *n.Impl); err != nil {
+			return nil, err
+		}
+	}
 	labels := ownerLabels(b.clusterID)
 	labels[labelNode] = strconv.Itoa(n.Index)
 	cfg := &container.Config{
-		Image:    b.image,
+		Image:    spec.image,
 		Env:      s.Env(),
 		Labels:   labels,
 		Hostname: fmt.Sprintf("node-%d", n.Index),
-		User:     b.user,
+		User:     spec.user,
 	}
-	if b.cmd != nil {
-		cfg.Cmd = s.Expand(b.cmd)
+	if spec.cmd != nil {
+		cfg.Cmd = s.Expand(spec.cmd)
 	}
 	created, err := b.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name:   name,

@@ -343,7 +343,7 @@ func TestDockerCommandTemplateAndStartError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	image := c.backend.(*dockerBackend).image
+	image := c.backend.(*dockerBackend).spec.image
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -420,4 +420,8 @@ func TestDockerNothingLeftAfterInterruptOrCrash(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestDockerMixedCluster(t *testing.T) {
+	checkMixedCluster(t, newDockerCluster(t, 1))
 }

@@ -132,7 +132,8 @@ type Node struct {
 	Name     wire.Name
 	Settings Settings
 	LogPath  string
-	ReadyIn  time.Duration // how long the last start took to answer /healthz
+	ReadyIn  time.Duration   // how long the last start took to answer /healthz
+	Impl     *Implementation // the node's own implementation in a mixed cluster; nil: the cluster's
 
 	cluster *Cluster
 	inst    Instance
@@ -226,9 +227,6 @@ func NewCluster(ctx context.Context, opts Options) (*Cluster, error) {
 	var err error
 	switch opts.Backend {
 	case "process":
-		if len(opts.Impl.Command) == 0 {
-			return nil, errors.New("harness: the process backend needs a command (NODE_CMD)")
-		}
 		c.backend, err = newProcessBackend(c.ID, opts.Impl.Command)
 	case "docker":
 		c.backend, err = newDockerBackend(ctx, c.ID, opts.Impl)
@@ -326,8 +324,19 @@ func (c *Cluster) NextName() wire.Name {
 }
 
 // AddNodeWith starts one more node whose settings modify may change first (bootstrap entries
-// for scripted peers, or values the node cannot use) and waits until it is ready.
+// for scripted peers, or values the node cannot use) and waits until it is ready. modify may call
+// the cluster's methods.
 func (c *Cluster) AddNodeWith(ctx context.Context, modify func(*Settings)) (*Node, error) {
+	return c.addNode(ctx, nil, modify)
+}
+
+// AddNodeOf starts one more node running impl rather than the cluster's implementation: a mixed
+// cluster, such as one node under test among reference nodes.
+func (c *Cluster) AddNodeOf(ctx context.Context, impl Implementation, modify func(*Settings)) (*Node, error) {
+	return c.addNode(ctx, &impl, modify)
+}
+
+func (c *Cluster) addNode(ctx context.Context, impl *Implementation, modify func(*Settings)) (*Node, error) {
 	if err := c.beginOp(); err != nil {
 		return nil, err
 	}
@@ -335,19 +344,20 @@ func (c *Cluster) AddNodeWith(ctx context.Context, modify func(*Settings)) (*Nod
 	c.mu.Lock()
 	i := len(c.nodes)
 	seed := c.SeedFor(i)
-	n := &Node{Index: i, Name: NameFromSeed(seed), cluster: c,
+	n := &Node{Index: i, Name: NameFromSeed(seed), cluster: c, Impl: impl,
 		LogPath: filepath.Join(c.opts.LogDir, fmt.Sprintf("node-%d.log", i))}
 	ip := c.backend.IP(i)
-	n.Settings = Settings{
+	settings := Settings{
 		Listen: netip.AddrPortFrom(ip, QUICPort), Admin: netip.AddrPortFrom(ip, AdminPort),
 		Seed: hex.EncodeToString(seed), ElderSize: c.opts.ElderSize,
 		DataDir: filepath.Join(c.opts.LogDir, fmt.Sprintf("node-%d.data", i)),
 	}
-	if modify != nil {
-		modify(&n.Settings)
-	}
-	c.nodes = append(c.nodes, n)
+	c.nodes = append(c.nodes, n) // the index is taken; the settings are filled in below
 	c.mu.Unlock()
+	if modify != nil { // outside the lock, so that modify may use the cluster (its other nodes)
+		modify(&settings)
+	}
+	n.Settings = settings
 	if err := os.MkdirAll(n.Settings.DataDir, 0o755); err != nil {
 		return nil, err
 	}

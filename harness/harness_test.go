@@ -285,3 +285,35 @@ func nodesOf(pid int) []int {
 	}
 	return pids
 }
+
+// checkMixedCluster adds to c a node of another implementation (here refnode started with other
+// flags, which it reports) and checks that it runs its own command and talks to the others.
+func checkMixedCluster(t *testing.T, c *Cluster) {
+	t.Helper()
+	ctx := testContext(t)
+	ref, err := Refnode(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := Implementation{Name: "refnode-7", Command: append(ref.Command, "--elder-size", "7")}
+	odd, err := c.AddNodeOf(ctx, other, func(s *Settings) { s.Bootstrap = []string{c.Node(0).Bootstrap()} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	elders := func(n *Node) float64 {
+		var info map[string]any
+		if err := n.GetJSON(ctx, "/v1/node", &info); err != nil {
+			t.Fatal(err)
+		}
+		v, _ := info["elder_size"].(float64)
+		return v
+	}
+	if got, ref := elders(odd), elders(c.Node(0)); got != 7 || ref != 4 {
+		t.Fatalf("elder sizes: the other implementation %v (want 7), the cluster's %v (want 4)", got, ref)
+	}
+	waitPings(t, c.Node(0), odd, 1, 10*time.Second)
+}
+
+func TestMixedCluster(t *testing.T) {
+	checkMixedCluster(t, newTestCluster(t, 1))
+}

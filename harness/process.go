@@ -28,6 +28,21 @@ type processBackend struct {
 }
 
 func newProcessBackend(clusterID string, command []string) (*processBackend, error) {
+	resolved, err := resolveCommand(command)
+	if err != nil {
+		return nil, err
+	}
+	// Each cluster gets its own /24 inside 127.64.0.0-127.254.255.255; the cluster id (random)
+	// picks it, so parallel clusters rarely collide, and a collision fails loudly at bind.
+	sum := sha256.Sum256([]byte(clusterID))
+	return &processBackend{command: resolved, a: 64 + sum[0]%190, b: sum[1]}, nil
+}
+
+// resolveCommand makes the program of a command template an absolute path.
+func resolveCommand(command []string) ([]string, error) {
+	if len(command) == 0 {
+		return nil, errors.New("harness: the process backend needs a command (NODE_CMD)")
+	}
 	path, err := exec.LookPath(command[0])
 	if err != nil {
 		return nil, fmt.Errorf("node command %q: %w", command[0], err)
@@ -35,13 +50,7 @@ func newProcessBackend(clusterID string, command []string) (*processBackend, err
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
 	}
-	// Each cluster gets its own /24 inside 127.64.0.0-127.254.255.255; the cluster id (random)
-	// picks it, so parallel clusters rarely collide, and a collision fails loudly at bind.
-	sum := sha256.Sum256([]byte(clusterID))
-	return &processBackend{
-		command: append([]string{path}, command[1:]...),
-		a:       64 + sum[0]%190, b: sum[1],
-	}, nil
+	return append([]string{path}, command[1:]...), nil
 }
 
 func (p *processBackend) Kind() string { return "process" }
@@ -61,7 +70,14 @@ func (p *processBackend) Start(ctx context.Context, n *Node) (Instance, error) {
 		return nil, err
 	}
 	fmt.Fprintf(logf, "=== sskit: starting %s at %s ===\n", n.Label(), time.Now().UTC().Format(time.RFC3339Nano))
-	argv := n.Settings.Expand(p.command)
+	command := p.command
+	if n.Impl != nil { // a mixed cluster: this node runs another implementation
+		if command, err = resolveCommand(n.Impl.Command); err != nil {
+			logf.Close()
+			return nil, err
+		}
+	}
+	argv := n.Settings.Expand(command)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(append(os.Environ(), n.Settings.Env()...), harnessEnv+"="+strconv.Itoa(os.Getpid()))
 	cmd.Stdout, cmd.Stderr = logf, logf
