@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -328,6 +327,3 @@ func (s *suiteRun) noteVersion(ctx context.Context, n *harness.Node) {
 		s.mu.Unlock()
 	}
 }
-
-// errUnsupported marks a step that found the node does not implement what the scenario needs.
-var errUnsupported = errors.New("unsupported by the node")

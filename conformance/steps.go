@@ -159,7 +159,7 @@ func (w *world) register(sc *godog.ScenarioContext) {
 	sc.Step(`^the node closes peer "([^"]+)"'s connection with ([A-Z_]+)$`, w.nodeClosesConnection)
 	sc.Step(`^the second node closes peer "([^"]+)"'s connection with ([A-Z_]+)$`, w.secondClosesAcceptedConnection)
 	sc.Step(`^the second node closes the connection it dialed with ([A-Z_]+)$`, w.secondClosesItsOwnConnection)
-	sc.Step(`^the second node closes the connection peer "([^"]+)" dialed with ([A-Z_]+)$`, w.secondClosesPeersConnection)
+	sc.Step(`^the second node closes the connection peer "([^"]+)" dialed with ([A-Z_]+)$`, w.nodeClosesConnection)
 	sc.Step(`^the connection of peer "([^"]+)" ends with ([A-Z_]+)$`, w.connectionEndsWith)
 	sc.Step(`^the node counts (\d+) connections? it closed with ([A-Z_]+)$`, w.nodeCountsClosed)
 	sc.Step(`^the stableset field of every frame peer "([^"]+)" received is the id the node reports$`, w.stablesetFieldMatches)

@@ -300,6 +300,7 @@ func expectClose(c *peer.Conn, codeName string, remoteOnly bool) error {
 	return nil
 }
 
+// nodeClosesConnection checks the peer's newest connection, to whichever node it leads.
 func (w *world) nodeClosesConnection(name, code string) error {
 	c, err := w.conn(name)
 	if err != nil {
@@ -331,14 +332,6 @@ func (w *world) secondClosesItsOwnConnection(code string) error {
 		}
 	}
 	return errors.New("no peer listens")
-}
-
-func (w *world) secondClosesPeersConnection(name, code string) error {
-	c, err := w.conn(name)
-	if err != nil {
-		return err
-	}
-	return expectClose(c, code, true)
 }
 
 func (w *world) connectionEndsWith(name, code string) error {

@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -383,21 +382,7 @@ func TestDockerNothingLeftAfterInterruptOrCrash(t *testing.T) {
 	requireDocker(t)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGKILL} {
 		t.Run(sig.String(), func(t *testing.T) {
-			exe, _ := os.Executable()
-			child := exec.Command(exe, "-test.run", "^TestDockerChildCluster$")
-			child.Env = append(os.Environ(), "SSKIT_TEST_DOCKER_CHILD=1")
-			out, _ := child.StdoutPipe()
-			child.Stderr = os.Stderr
-			if err := child.Start(); err != nil {
-				t.Fatal(err)
-			}
-			line, _ := bufio.NewReader(out).ReadString('\n')
-			id, ok := strings.CutPrefix(strings.TrimSpace(line), "ready ")
-			if !ok {
-				_ = child.Process.Kill()
-				_ = child.Wait()
-				t.Fatalf("child cluster did not start: %q", line)
-			}
+			child, id := startChild(t, "^TestDockerChildCluster$", "SSKIT_TEST_DOCKER_CHILD")
 			if got := dockerResources(t, id); len(got) != 2 {
 				t.Fatalf("child cluster has %v, want a container and a network", got)
 			}

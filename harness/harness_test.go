@@ -224,22 +224,32 @@ func runChildCluster() {
 	select {}
 }
 
+// startChild runs this test binary again with env set, so that it starts a cluster and prints
+// "ready" and the rest of its first line, and returns the child and that rest.
+func startChild(t *testing.T, run, env string) (*exec.Cmd, string) {
+	t.Helper()
+	exe, _ := os.Executable()
+	child := exec.Command(exe, "-test.run", run)
+	child.Env = append(os.Environ(), env+"=1")
+	out, _ := child.StdoutPipe()
+	child.Stderr = os.Stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	rest, ok := strings.CutPrefix(strings.TrimSpace(line), "ready")
+	if !ok {
+		_ = child.Process.Kill()
+		_ = child.Wait()
+		t.Fatalf("child cluster did not start: %q", line)
+	}
+	return child, strings.TrimSpace(rest)
+}
+
 func TestNothingLeftAfterInterruptOrCrash(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGKILL} {
 		t.Run(sig.String(), func(t *testing.T) {
-			exe, _ := os.Executable()
-			child := exec.Command(exe, "-test.run", "^$")
-			child.Env = append(os.Environ(), "SSKIT_TEST_CHILD_CLUSTER=1")
-			out, _ := child.StdoutPipe()
-			child.Stderr = os.Stderr
-			if err := child.Start(); err != nil {
-				t.Fatal(err)
-			}
-			line, _ := bufio.NewReader(out).ReadString('\n')
-			if strings.TrimSpace(line) != "ready" {
-				_ = child.Process.Kill()
-				t.Fatalf("child cluster did not start: %q", line)
-			}
+			child, _ := startChild(t, "^$", "SSKIT_TEST_CHILD_CLUSTER")
 			owned := nodesOf(child.Process.Pid)
 			if len(owned) != 3 {
 				t.Fatalf("child runs %d node processes, want 3", len(owned))

@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -41,12 +40,8 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
 	refnodeBin = filepath.Join(dir, "refnode")
-	build := exec.Command(goBin, "build", "-o", refnodeBin, "github.com/stableset/sskit/refnode/cmd/refnode")
+	build := exec.Command("go", "build", "-o", refnodeBin, "github.com/stableset/sskit/refnode/cmd/refnode")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build refnode: %v\n%s", err, out)
 		return 1
