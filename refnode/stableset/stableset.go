@@ -1,10 +1,16 @@
-// Package stableset holds a node's knowledge of its stableset and derives the membership from it
-// (conformance/drafts/consensus.md). Knowledge is a grow-only set of witness records — "node W
-// witnessed that member M joins (or leaves)" — so merging what peers say is set union: idempotent,
-// commutative and associative. Members, elders and the stableset id are a deterministic function
-// of that knowledge and of which nodes this node believes contactable, so nodes that know the same
-// things agree, whatever order they learned them in. The package is pure: no clocks, goroutines
-// or I/O; the consensus core above it decides what to send.
+// Package stableset holds a node's stableset: which member instances have joined and left, the
+// witnesses of changes still pending, and the elders and id that follow from them (SPEC.md §8).
+//
+// The applied state is a per-name lattice. For each name the set keeps the greatest applied event
+// in (ordinal, kind) order, a leave ranking above the join of the same ordinal: the name is a
+// member when that event is a join. Applying an event never lowers what a name holds, so two
+// nodes that applied the same events hold the same members and the same id, whatever order the
+// events arrived in, and a node that left comes back only as a new instance with a higher
+// ordinal. What is not commutative is only the decision to apply: a change applies when a strict
+// majority of the elders this node has at that moment witnessed it (ST-3), and the consensus
+// layer keeps witnesses flowing until every node's elders agree.
+//
+// The package is pure: no clocks, goroutines or I/O.
 package stableset
 
 import (
@@ -15,62 +21,219 @@ import (
 	"github.com/stableset/sskit/refnode/wire"
 )
 
-// change is one proposed join or leave of one member instance, with its witnesses.
-type change struct {
-	kind      wire.ChangeKind
-	member    wire.Member
-	witnesses []wire.Name // a set, in insertion order
-}
-
-// key identifies a change: the whole member, so that records differing in anything are distinct.
-type key struct {
-	kind   wire.ChangeKind
+// instance is the greatest applied event for one name.
+type instance struct {
 	member wire.Member
+	left   bool
 }
 
-// before is the order in which the evaluation considers changes: ordinal, then joins before
-// leaves (an instance must join before it can leave), then name, then address.
-func (c *change) before(o *change) bool {
-	if c.member.Ordinal != o.member.Ordinal {
-		return c.member.Ordinal < o.member.Ordinal
-	}
-	if c.kind != o.kind {
-		return c.kind == wire.ChangeJoin
-	}
-	if cmp := bytes.Compare(c.member.Name[:], o.member.Name[:]); cmp != 0 {
-		return cmp < 0
-	}
-	return c.member.Addr.Compare(o.member.Addr) < 0
+// Change is one join or leave of one member instance.
+type Change struct {
+	Kind   wire.ChangeKind
+	Member wire.Member
 }
 
-// Set is a node's stableset knowledge and the membership derived from it.
+// key identifies a change by the instance it is about. The address is not part of it: a joiner
+// is known by (name, ordinal), and a record that differs only in address is the same change.
+type key struct {
+	kind    wire.ChangeKind
+	name    wire.Name
+	ordinal uint64
+}
+
+func keyOf(kind wire.ChangeKind, m *wire.Member) key { return key{kind, m.Name, m.Ordinal} }
+
+// rank orders the events of one name: (ordinal, join before leave).
+func rank(ordinal uint64, kind wire.ChangeKind) [2]uint64 { return [2]uint64{ordinal, uint64(kind)} }
+
+func less(a, b [2]uint64) bool { return a[0] < b[0] || a[0] == b[0] && a[1] < b[1] }
+
+type pending struct {
+	Change
+	witnesses []wire.Name // a set
+}
+
+// before is the order in which pending changes are considered: ordinal, joins before leaves
+// (an instance joins before it can leave), then name.
+func (p *pending) before(o *pending) bool {
+	if p.Member.Ordinal != o.Member.Ordinal {
+		return p.Member.Ordinal < o.Member.Ordinal
+	}
+	if p.Kind != o.Kind {
+		return p.Kind == wire.ChangeJoin
+	}
+	return bytes.Compare(p.Member.Name[:], o.Member.Name[:]) < 0
+}
+
+// Set is one node's stableset.
 type Set struct {
-	self        wire.Name
-	elderSize   int
-	contactable func(wire.Name) bool
-	genesis     []wire.Member
-	changes     map[key]*change
-	order       []*change // every change, in evaluation order
+	// Audit, when set, is told of every change as it applies, with the elders it applied under
+	// and its witnesses, so that a simulation can check the majority rule independently.
+	Audit func(ch Change, elders []wire.Member, witnesses []wire.Name)
 
-	// Derived by evaluate; valid while dirty is false.
-	dirty   bool
-	members []wire.Member // in (ordinal, name) order
+	self      wire.Name
+	elderSize int
+	state     map[wire.Name]instance
+	pending   map[key]*pending
+	order     []*pending // pending changes in consideration order
+	free      []*pending
+
+	// Derived from state after every applied change.
+	members []wire.Member // (ordinal, name) order
 	elders  []wire.Member
-	applied []bool // applied[i] for order[i]
 	id      wire.StablesetID
 	nameBuf []wire.Name
+	idBuf   []byte
 }
 
-// New starts self's knowledge from the genesis members, which need no witnesses. contactable says
-// whether self believes a member reachable; nil means every member is.
-func New(self wire.Name, elderSize int, genesis []wire.Member, contactable func(wire.Name) bool) *Set {
-	if contactable == nil {
-		contactable = func(wire.Name) bool { return true }
-	}
-	s := &Set{self: self, elderSize: elderSize, contactable: contactable, changes: map[key]*change{}, dirty: true}
-	s.genesis = append(s.genesis, genesis...)
-	slices.SortFunc(s.genesis, compareMembers)
+// New is self's stableset before it joins anything: self alone, ordinal 0 (WIRE-10, ADM-3). A
+// node started without bootstrap peers is the genesis of a new stableset in exactly this state.
+func New(self wire.Member, elderSize int) *Set {
+	s := &Set{self: self.Name, elderSize: elderSize}
+	s.Reset([]wire.Member{{Name: self.Name, Addr: self.Addr}})
 	return s
+}
+
+// Reset forgets everything and takes members as the whole applied state: how a joiner adopts the
+// stableset its elders agree on, and how a removed node goes back to being alone.
+func (s *Set) Reset(members []wire.Member) {
+	s.state = make(map[wire.Name]instance, len(members))
+	for _, m := range members {
+		s.state[m.Name] = instance{member: m}
+	}
+	s.pending = map[key]*pending{}
+	s.order = s.order[:0]
+	s.derive()
+}
+
+// Majority is the smallest number of n elders that is a strict majority (2m > n).
+func Majority(n int) int { return n/2 + 1 }
+
+// Live reports whether applying the change would move the state forward: a join of an instance
+// newer than anything applied for that name, or a leave of the present instance or of a newer one.
+func (s *Set) Live(kind wire.ChangeKind, m wire.Member) bool {
+	cur, ok := s.state[m.Name]
+	if !ok {
+		return true
+	}
+	return less(rank(cur.member.Ordinal, kindOf(cur)), rank(m.Ordinal, kind))
+}
+
+func kindOf(i instance) wire.ChangeKind {
+	if i.left {
+		return wire.ChangeLeave
+	}
+	return wire.ChangeJoin
+}
+
+// Witness records that by witnessed the change and reports whether that is new. A change that is
+// not live, or a witness already recorded, changes nothing. Only the direct sender of a message,
+// or this node for what it observed itself, may be given as by (ST-2). Call Apply afterwards.
+func (s *Set) Witness(kind wire.ChangeKind, m wire.Member, by wire.Name) bool {
+	if !s.Live(kind, m) {
+		return false
+	}
+	k := keyOf(kind, &m)
+	p := s.pending[k]
+	if p == nil {
+		p = s.newPending(kind, m)
+		s.pending[k] = p
+		i, _ := slices.BinarySearchFunc(s.order, p, func(a, b *pending) int {
+			if a.before(b) {
+				return -1
+			}
+			return 1
+		})
+		s.order = slices.Insert(s.order, i, p)
+	} else if slices.Contains(p.witnesses, by) {
+		return false
+	}
+	p.witnesses = append(p.witnesses, by)
+	return true
+}
+
+func (s *Set) newPending(kind wire.ChangeKind, m wire.Member) *pending {
+	var p *pending
+	if n := len(s.free); n > 0 {
+		p, s.free = s.free[n-1], s.free[:n-1]
+		p.witnesses = p.witnesses[:0]
+	} else {
+		p = &pending{witnesses: make([]wire.Name, 0, 4)}
+	}
+	p.Change = Change{Kind: kind, Member: m}
+	return p
+}
+
+// Witnessed reports whether by is recorded as a witness of the pending change.
+func (s *Set) Witnessed(kind wire.ChangeKind, m wire.Member, by wire.Name) bool {
+	p := s.pending[keyOf(kind, &m)]
+	return p != nil && slices.Contains(p.witnesses, by)
+}
+
+// Apply applies, one at a time and in consideration order, every pending change that a strict
+// majority of the current elders witnessed, recomputing the elders after each (ST-3, ST-4). It
+// appends the applied changes to dst and drops pending changes that can no longer apply.
+func (s *Set) Apply(dst []Change) []Change {
+	for {
+		i := s.nextReady()
+		if i < 0 {
+			break
+		}
+		p := s.order[i]
+		if s.Audit != nil {
+			s.Audit(p.Change, s.elders, p.witnesses)
+		}
+		s.state[p.Member.Name] = instance{member: p.Member, left: p.Kind == wire.ChangeLeave}
+		dst = append(dst, p.Change)
+		s.derive()
+		s.dropStale()
+	}
+	return dst
+}
+
+func (s *Set) nextReady() int {
+	need := Majority(len(s.elders))
+	for i, p := range s.order {
+		count := 0
+		for _, e := range s.elders {
+			if slices.Contains(p.witnesses, e.Name) {
+				count++
+			}
+		}
+		if count >= need {
+			return i
+		}
+	}
+	return -1
+}
+
+// dropStale forgets pending changes that are no longer live.
+func (s *Set) dropStale() {
+	s.order = slices.DeleteFunc(s.order, func(p *pending) bool {
+		if s.Live(p.Kind, p.Member) {
+			return false
+		}
+		delete(s.pending, keyOf(p.Kind, &p.Member))
+		s.free = append(s.free, p)
+		return true
+	})
+}
+
+// derive recomputes members, elders and id from the state.
+func (s *Set) derive() {
+	s.members = s.members[:0]
+	for _, in := range s.state {
+		if !in.left {
+			s.members = append(s.members, in.member)
+		}
+	}
+	slices.SortFunc(s.members, compareMembers)
+	s.elders = append(s.elders[:0], s.members[:min(s.elderSize, len(s.members))]...)
+	s.nameBuf = s.nameBuf[:0]
+	for _, m := range s.members {
+		s.nameBuf = append(s.nameBuf, m.Name)
+	}
+	s.id, s.idBuf = appendID(s.idBuf[:0], s.nameBuf)
 }
 
 func compareMembers(a, b wire.Member) int {
@@ -83,172 +246,33 @@ func compareMembers(a, b wire.Member) int {
 	return 0
 }
 
-// Majority is the smallest number of n elders that is a strict majority (2m > n).
-func Majority(n int) int { return n/2 + 1 }
-
-// Witness records that by witnessed the change. It reports whether the record is new; a
-// repeated record changes nothing. Only the direct sender of a message, or this node itself for
-// what it observed, may be given as by.
-func (s *Set) Witness(kind wire.ChangeKind, m wire.Member, by wire.Name) bool {
-	k := key{kind, m}
-	c := s.changes[k]
-	if c == nil {
-		c = &change{kind: kind, member: m, witnesses: make([]wire.Name, 0, 4)}
-		s.changes[k] = c
-		i, _ := slices.BinarySearchFunc(s.order, c, func(a, b *change) int {
-			if a.before(b) {
-				return -1
-			}
-			return 1
-		})
-		s.order = slices.Insert(s.order, i, c)
-	} else if slices.Contains(c.witnesses, by) {
-		return false
-	}
-	c.witnesses = append(c.witnesses, by)
-	s.dirty = true
-	return true
+// ID is the stableset id of a member set: SHA-256 over the names in ascending bytewise order
+// (WIRE-10). It sorts names in place.
+func ID(names []wire.Name) wire.StablesetID {
+	id, _ := appendID(nil, names)
+	return id
 }
 
-// Witnessed reports whether by is recorded as a witness of the change.
-func (s *Set) Witnessed(kind wire.ChangeKind, m wire.Member, by wire.Name) bool {
-	c := s.changes[key{kind, m}]
-	return c != nil && slices.Contains(c.witnesses, by)
-}
-
-// Merge records what src's STABLESET says as src's witnesses: every member and joining entry is a
-// join, every leaving entry (pending or a tombstone) a leave. It returns how many records were new.
-func (s *Set) Merge(src wire.Name, v *wire.StablesetView) int {
-	added := 0
-	var m wire.Member
-	for _, list := range [...]struct {
-		list int
-		kind wire.ChangeKind
-	}{{wire.ListMembers, wire.ChangeJoin}, {wire.ListJoining, wire.ChangeJoin}, {wire.ListLeaving, wire.ChangeLeave}} {
-		for i := 0; i < v.Len(list.list); i++ {
-			v.Entry(list.list, i, &m)
-			if s.Witness(list.kind, m, src) {
-				added++
-			}
-		}
+// appendID hashes the sorted names through buf, so that a caller reusing buf allocates nothing.
+func appendID(buf []byte, names []wire.Name) (wire.StablesetID, []byte) {
+	slices.SortFunc(names, func(a, b wire.Name) int { return bytes.Compare(a[:], b[:]) })
+	for i := range names {
+		buf = append(buf, names[i][:]...)
 	}
-	return added
-}
-
-// ContactabilityChanged tells the set that the contactable function now answers differently.
-func (s *Set) ContactabilityChanged() { s.dirty = true }
-
-// evaluate derives the membership from the knowledge: from the genesis members, repeatedly apply
-// the first change (in evaluation order) that can apply and has witnesses from a majority of the
-// current elders, until none has.
-func (s *Set) evaluate() {
-	if !s.dirty {
-		return
-	}
-	s.dirty = false
-	s.members = append(s.members[:0], s.genesis...)
-	s.applied = slices.Grow(s.applied[:0], len(s.order))[:len(s.order)]
-	clear(s.applied)
-	s.computeElders()
-	for {
-		i := s.nextApplicable()
-		if i < 0 {
-			break
-		}
-		s.applied[i] = true
-		c := s.order[i]
-		if c.kind == wire.ChangeJoin {
-			j, _ := slices.BinarySearchFunc(s.members, c.member, compareMembers)
-			s.members = slices.Insert(s.members, j, c.member)
-		} else {
-			s.members = slices.DeleteFunc(s.members, func(m wire.Member) bool { return m == c.member })
-		}
-		s.computeElders()
-	}
-	s.computeID()
-}
-
-// nextApplicable is the index of the first change that can apply now and has a majority.
-func (s *Set) nextApplicable() int {
-	need := Majority(len(s.elders))
-	for i, c := range s.order {
-		if s.applied[i] || !s.canApply(c) {
-			continue
-		}
-		count := 0
-		for _, e := range s.elders {
-			if slices.Contains(c.witnesses, e.Name) {
-				count++
-			}
-		}
-		if count >= need {
-			return i
-		}
-	}
-	return -1
-}
-
-// canApply: a join needs the name absent; a leave needs exactly that instance present.
-func (s *Set) canApply(c *change) bool {
-	present := s.indexOf(c.member.Name)
-	if c.kind == wire.ChangeJoin {
-		return present < 0
-	}
-	return present >= 0 && s.members[present] == c.member
-}
-
-func (s *Set) indexOf(n wire.Name) int {
-	for i := range s.members {
-		if s.members[i].Name == n {
-			return i
-		}
-	}
-	return -1
-}
-
-func (s *Set) computeElders() {
-	s.elders = s.elders[:0]
-	for _, m := range s.members {
-		if len(s.elders) == s.elderSize {
-			break
-		}
-		if s.contactable(m.Name) {
-			s.elders = append(s.elders, m)
-		}
-	}
-}
-
-// computeID is SHA-256 over the member names in ascending bytewise order (SPEC.md WIRE-10).
-func (s *Set) computeID() {
-	s.nameBuf = s.nameBuf[:0]
-	for _, m := range s.members {
-		s.nameBuf = append(s.nameBuf, m.Name)
-	}
-	slices.SortFunc(s.nameBuf, func(a, b wire.Name) int { return bytes.Compare(a[:], b[:]) })
-	h := sha256.New()
-	for i := range s.nameBuf {
-		h.Write(s.nameBuf[i][:])
-	}
-	h.Sum(s.id[:0])
+	return sha256.Sum256(buf), buf
 }
 
 // Members are the current members in (ordinal, name) order. The slice is the set's own: read it
 // before the next change.
-func (s *Set) Members() []wire.Member {
-	s.evaluate()
-	return s.members
-}
+func (s *Set) Members() []wire.Member { return s.members }
 
-// Elders are the first elder-size contactable members in (ordinal, name) order.
-func (s *Set) Elders() []wire.Member {
-	s.evaluate()
-	return s.elders
-}
+// Elders are the first elder-size members in (ordinal, name) order (ST-4).
+func (s *Set) Elders() []wire.Member { return s.elders }
 
 // IsElder reports whether n is one of the current elders.
 func (s *Set) IsElder(n wire.Name) bool {
-	for _, e := range s.Elders() {
-		if e.Name == n {
+	for i := range s.elders {
+		if s.elders[i].Name == n {
 			return true
 		}
 	}
@@ -257,78 +281,190 @@ func (s *Set) IsElder(n wire.Name) bool {
 
 // Member returns the current member named n.
 func (s *Set) Member(n wire.Name) (wire.Member, bool) {
-	s.evaluate()
-	if i := s.indexOf(n); i >= 0 {
-		return s.members[i], true
-	}
-	return wire.Member{}, false
+	in, ok := s.state[n]
+	return in.member, ok && !in.left
+}
+
+// Left reports whether the greatest applied event for n is a leave, and of which instance.
+func (s *Set) Left(n wire.Name) (wire.Member, bool) {
+	in, ok := s.state[n]
+	return in.member, ok && in.left
 }
 
 // ID is the stableset id of the current members.
-func (s *Set) ID() wire.StablesetID {
-	s.evaluate()
-	return s.id
-}
+func (s *Set) ID() wire.StablesetID { return s.id }
 
-// MaxOrdinal is the highest ordinal among the members; a new joiner gets one more.
+// MaxOrdinal is the highest ordinal applied for any name, member or not; a new joiner gets one
+// more, so it is never mistaken for an instance that already left.
 func (s *Set) MaxOrdinal() uint64 {
 	var max uint64
-	for _, m := range s.Members() {
-		max = maxU(max, m.Ordinal)
+	for _, in := range s.state {
+		if in.member.Ordinal > max {
+			max = in.member.Ordinal
+		}
 	}
 	return max
 }
 
-func maxU(a, b uint64) uint64 {
-	if a > b {
-		return a
-	}
-	return b
-}
-
 // Pending is a change that has not applied, with the names that witnessed it.
 type Pending struct {
-	Kind      wire.ChangeKind
-	Member    wire.Member
+	Change
 	Witnesses []wire.Name
 }
 
-// Pending lists the changes that could apply but lack a majority, in evaluation order.
+// Pending lists the pending changes in consideration order.
 func (s *Set) Pending() []Pending {
-	s.evaluate()
-	var out []Pending
-	for i, c := range s.order {
-		if !s.applied[i] && s.canApply(c) {
-			out = append(out, Pending{Kind: c.kind, Member: c.member, Witnesses: slices.Clone(c.witnesses)})
-		}
+	out := make([]Pending, 0, len(s.order))
+	for _, p := range s.order {
+		out = append(out, Pending{Change: p.Change, Witnesses: slices.Clone(p.witnesses)})
 	}
 	return out
 }
 
-// AppendView appends this node's STABLESET body: what this node itself vouches for, since the
-// receiver records all of it as this node's witness. That is the members and the tombstones of
-// applied leaves (this node applied them), and the pending joins and leaves this node witnessed
-// itself; pending changes known only from others are left out, so authority is never passed
-// along. Each list is in strictly increasing (ordinal, name) order, as MSG-4 requires.
-func (s *Set) AppendView(dst []byte) []byte {
-	s.evaluate()
-	var joining, leaving []wire.Member
-	for i, c := range s.order {
-		pendingMine := !s.applied[i] && s.canApply(c) && slices.Contains(c.witnesses, s.self)
-		switch {
-		case s.applied[i] && c.kind == wire.ChangeLeave:
-			leaving = append(leaving, c.member)
-		case pendingMine && c.kind == wire.ChangeJoin:
-			joining = append(joining, c.member)
-		case pendingMine && c.kind == wire.ChangeLeave:
-			leaving = append(leaving, c.member)
+// EachPendingWitnessedBy calls fn for every pending change that by witnessed.
+func (s *Set) EachPendingWitnessedBy(by wire.Name, fn func(Change)) {
+	for _, p := range s.order {
+		if slices.Contains(p.witnesses, by) {
+			fn(p.Change)
 		}
 	}
-	return wire.AppendStableset(dst, s.members, canonical(joining), canonical(leaving))
 }
 
-// canonical sorts by (ordinal, name) and keeps one entry per instance.
+// AppendView appends this node's STABLESET body (MSG-4): its members; as joining, the pending
+// joins it witnessed itself; as leaving, the pending leaves it witnessed itself and every
+// instance it has applied a leave for (tombstones). The receiver records all of it as this node's
+// witness, so nothing this node only heard from others is passed along (ST-2).
+func (s *Set) AppendView(dst []byte, joining, leaving []wire.Member) ([]byte, []wire.Member, []wire.Member) {
+	joining, leaving = joining[:0], leaving[:0]
+	for _, in := range s.state {
+		if in.left {
+			leaving = append(leaving, in.member)
+		}
+	}
+	for _, p := range s.order {
+		if !slices.Contains(p.witnesses, s.self) {
+			continue
+		}
+		if p.Kind == wire.ChangeJoin {
+			joining = append(joining, p.Member)
+		} else {
+			leaving = append(leaving, p.Member)
+		}
+	}
+	joining, leaving = canonical(joining), canonical(leaving)
+	return wire.AppendStableset(dst, s.members, joining, leaving), joining, leaving
+}
+
+// canonical sorts by (ordinal, name) and keeps one entry per (ordinal, name).
 func canonical(list []wire.Member) []wire.Member {
-	slices.SortStableFunc(list, compareMembers)
+	slices.SortFunc(list, compareMembers)
 	return slices.CompactFunc(list, func(a, b wire.Member) bool { return compareMembers(a, b) == 0 })
+}
+
+// Merge records what src's STABLESET says as src's witnesses: every member and joining entry is
+// a join, every leaving entry a leave (ST-6). It reports how many records were new; call Apply
+// afterwards. The consensus layer walks views itself when it needs to react per entry.
+func (s *Set) Merge(src wire.Name, v *wire.StablesetView) int {
+	added := 0
+	var m wire.Member
+	for _, l := range [...]struct {
+		list int
+		kind wire.ChangeKind
+	}{{wire.ListMembers, wire.ChangeJoin}, {wire.ListJoining, wire.ChangeJoin}, {wire.ListLeaving, wire.ChangeLeave}} {
+		for i := 0; i < v.Len(l.list); i++ {
+			v.Entry(l.list, i, &m)
+			if s.Witness(l.kind, m, src) {
+				added++
+			}
+		}
+	}
+	return added
+}
+
+// Lacks reports whether the view misses something this node has applied: a member it does not
+// list, a departed instance it does not list as leaving, or an instance it lists as a member that
+// this node knows has left or been replaced (rulebook rule 30). The sender of such a view should
+// be sent this node's own.
+func (s *Set) Lacks(v *wire.StablesetView) bool {
+	var m wire.Member
+	have := 0
+	for i := 0; i < v.Len(wire.ListMembers); i++ {
+		v.Entry(wire.ListMembers, i, &m)
+		cur, ok := s.state[m.Name]
+		switch {
+		case !ok:
+		case !cur.left && cur.member.Ordinal == m.Ordinal:
+			have++
+		case less(rank(m.Ordinal, wire.ChangeJoin), rank(cur.member.Ordinal, kindOf(cur))):
+			return true
+		}
+	}
+	if have < len(s.members) {
+		return true
+	}
+	tomb := 0
+	for i := 0; i < v.Len(wire.ListLeaving); i++ {
+		v.Entry(wire.ListLeaving, i, &m)
+		if cur, ok := s.state[m.Name]; ok && cur.left && cur.member.Ordinal == m.Ordinal {
+			tomb++
+		}
+	}
+	return tomb < len(s.state)-len(s.members)
+}
+
+// viewRank is what a view states as applied for a name: the join of a listed member, else the
+// greatest leave it lists (a member listed as leaving too is only pending its leave).
+func viewRank(v *wire.StablesetView, n wire.Name) ([2]uint64, bool) {
+	var m wire.Member
+	for i := 0; i < v.Len(wire.ListMembers); i++ {
+		if v.Entry(wire.ListMembers, i, &m); m.Name == n {
+			return rank(m.Ordinal, wire.ChangeJoin), true
+		}
+	}
+	var best [2]uint64
+	found := false
+	for i := 0; i < v.Len(wire.ListLeaving); i++ {
+		if v.Entry(wire.ListLeaving, i, &m); m.Name == n && (!found || less(best, rank(m.Ordinal, wire.ChangeLeave))) {
+			best, found = rank(m.Ordinal, wire.ChangeLeave), true
+		}
+	}
+	return best, found
+}
+
+// Dominated reports whether the view states, for every name this node has applied anything
+// about, the same event or a later one, so that taking it over loses nothing (ST-11).
+func (s *Set) Dominated(v *wire.StablesetView) bool {
+	for n, cur := range s.state {
+		r, ok := viewRank(v, n)
+		if !ok || less(r, rank(cur.member.Ordinal, kindOf(cur))) {
+			return false
+		}
+	}
+	return true
+}
+
+// Adopt takes over a view that dominates this node's state: its members become the members, every
+// other instance it lists as leaving is recorded as gone, and this node's own departed instances
+// that the view does not mention are kept. Pending changes that no longer apply are dropped.
+func (s *Set) Adopt(v *wire.StablesetView) {
+	old := s.state
+	s.state = make(map[wire.Name]instance, len(old))
+	var m wire.Member
+	for i := 0; i < v.Len(wire.ListLeaving); i++ {
+		v.Entry(wire.ListLeaving, i, &m)
+		if cur, ok := s.state[m.Name]; !ok || less(rank(cur.member.Ordinal, kindOf(cur)), rank(m.Ordinal, wire.ChangeLeave)) {
+			s.state[m.Name] = instance{member: m, left: true}
+		}
+	}
+	for i := 0; i < v.Len(wire.ListMembers); i++ {
+		v.Entry(wire.ListMembers, i, &m)
+		s.state[m.Name] = instance{member: m} // a member listed as leaving is still a member
+	}
+	for n, in := range old {
+		if _, ok := s.state[n]; !ok && in.left {
+			s.state[n] = in
+		}
+	}
+	s.derive()
+	s.dropStale()
 }

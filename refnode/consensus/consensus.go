@@ -1,0 +1,802 @@
+// Package consensus is refnode's witness protocol as a pure state machine (SPEC.md §8): events go
+// in — a frame from a peer, a tick of the clock, a request to leave — and messages to send come
+// out. There are no goroutines, clocks or sockets inside; refnode's runtime and the deterministic
+// simulation in this package's tests drive it the same way.
+//
+// A node joins by asking a member to witness its join; an elder gives it the next ordinal and
+// asks the other elders to witness too, each elder telling each other elder exactly once (a
+// WITNESS_REQUEST, or the WITNESS that answers one), which is what bounds a decision to 24
+// frames among 4 elders. A change applies at each node once a strict majority of that node's
+// elders witnessed it. Leaves work the same way, started by the leaver itself or by an elder that
+// has not heard from a member for the peer timeout. Anti-entropy repairs whatever is lost: every
+// frame carries the sender's stableset id, and a node that keeps seeing a different id from a
+// peer sends it its STABLESET.
+package consensus
+
+import (
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/stableset/sskit/refnode/stableset"
+	"github.com/stableset/sskit/refnode/wire"
+)
+
+// Config sets up a Core. Zero durations take the defaults in SPEC.md §8.
+type Config struct {
+	Self      wire.Member // name and address; the ordinal is assigned when it joins
+	ElderSize int         // default 4
+	Bootstrap []wire.Member
+	// PeerTimeout is how long an elder waits without hearing from a member before it witnesses
+	// that member's leave; default 3s.
+	PeerTimeout time.Duration
+	// PingInterval is how often elders ping members (and members ping elders); default 500ms.
+	PingInterval time.Duration
+	// RequestTimeout is how long a WITNESS_REQUEST waits to be answered (TRN-7); default 2s.
+	RequestTimeout time.Duration
+	// AntiEntropyDelay is how long two frames from a peer must show a different stableset id
+	// before this node sends its STABLESET; default 200ms.
+	AntiEntropyDelay time.Duration
+	// RetryInterval is how often a joiner or leaver asks again while nothing has happened; default 1s.
+	RetryInterval time.Duration
+	// DecisionLog bounds how many decisions Decisions keeps; default 1000.
+	DecisionLog int
+}
+
+func (c *Config) setDefaults() {
+	if c.ElderSize == 0 {
+		c.ElderSize = 4
+	}
+	if c.PeerTimeout == 0 {
+		c.PeerTimeout = 3 * time.Second
+	}
+	if c.PingInterval == 0 {
+		c.PingInterval = 500 * time.Millisecond
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = 2 * time.Second
+	}
+	if c.AntiEntropyDelay == 0 {
+		c.AntiEntropyDelay = 200 * time.Millisecond
+	}
+	if c.RetryInterval == 0 {
+		c.RetryInterval = time.Second
+	}
+	if c.DecisionLog == 0 {
+		c.DecisionLog = 1000
+	}
+}
+
+// Message is a frame the runtime must send. WITNESS_REQUEST and PING are requests: the runtime
+// sends them as such and feeds the answer back through Receive. A WITNESS with ReplyTo answers
+// the request with that message id.
+type Message struct {
+	To      wire.Member
+	Type    wire.Type
+	ReplyTo uint64
+	Body    []byte // valid until the next call into the Core
+}
+
+// Phase is where a node stands in its stableset.
+type Phase int
+
+const (
+	Joining Phase = iota // asking to be let in
+	Member               // a member
+	Leaving              // a member that asked to leave
+	Left                 // its leave applied; nothing more to do
+)
+
+func (p Phase) String() string {
+	return [...]string{"joining", "member", "leaving", "left"}[p]
+}
+
+// heldRequest is a WITNESS_REQUEST this node has not answered yet because it does not witness the
+// change (yet); it answers if it comes to, before the requester gives up.
+type heldRequest struct {
+	from  wire.Member
+	id    uint64
+	until time.Time
+}
+
+// track is what this node did about one change.
+type track struct {
+	mine     bool        // this node witnessed it
+	told     []wire.Name // elders this node sent its witness to, by request or answer
+	held     []heldRequest
+	lastPush time.Time // when this node last asked for missing witnesses
+	decision int       // index into the decision log, or -1
+}
+
+type peerState struct {
+	addr          netip.AddrPort
+	lastHeard     time.Time
+	mismatchSince time.Time
+	mismatchMine  wire.StablesetID
+	lastSync      time.Time
+}
+
+// Core is one node's witness protocol.
+type Core struct {
+	cfg   Config
+	self  wire.Member
+	set   *stableset.Set
+	phase Phase
+
+	tracks   map[stableset.Change]*track
+	peers    map[wire.Name]*peerState
+	asked    map[wire.Name]uint64 // members that asked to leave, by the ordinal they left as
+	contacts []wire.Member        // whom a joiner asks
+	votes    map[wire.StablesetID][]wire.Name
+	lastPing time.Time
+	// elderSince is when this node last became an elder, as its ticks saw it.
+	elderSince time.Time
+	// leaveOnceIn: asked to leave while joining; leaves as soon as it is in.
+	leaveOnceIn bool
+	lastTry     time.Time
+	now         time.Time
+
+	decisions []Decision
+	decBase   int // decisions dropped from the front of the log
+	totals    Totals
+
+	out      []Message
+	buf      []byte
+	applied  []stableset.Change
+	elderBuf []wire.Member
+	joinBuf  []wire.Member
+	leftBuf  []wire.Member
+}
+
+// New returns a node's core: a genesis node (no bootstrap peers) is a member of a stableset of
+// one at once; any other node starts alone and joins through its bootstrap peers.
+func New(cfg Config, now time.Time) *Core {
+	cfg.setDefaults()
+	c := &Core{
+		cfg: cfg, self: cfg.Self, set: stableset.New(cfg.Self, cfg.ElderSize), now: now,
+		tracks: map[stableset.Change]*track{}, peers: map[wire.Name]*peerState{},
+		asked: map[wire.Name]uint64{}, votes: map[wire.StablesetID][]wire.Name{},
+	}
+	c.self.Ordinal = 0
+	c.contacts = slices.Clone(cfg.Bootstrap)
+	c.phase = Member
+	if len(cfg.Bootstrap) > 0 {
+		c.phase = Joining
+		c.lastTry = now.Add(-cfg.RetryInterval)
+	}
+	return c
+}
+
+// Set is the node's stableset; callers must not change it.
+func (c *Core) Set() *stableset.Set { return c.set }
+
+// Phase is where the node stands.
+func (c *Core) Phase() Phase { return c.phase }
+
+// Outbox returns the messages to send and empties it. The slice and bodies are valid until the
+// next call into the Core.
+func (c *Core) Outbox() []Message {
+	out := c.out
+	c.out = c.out[:0]
+	c.buf = c.buf[:0]
+	return out
+}
+
+func (c *Core) peer(n wire.Name) *peerState {
+	p := c.peers[n]
+	if p == nil {
+		p = &peerState{lastHeard: c.now}
+		c.peers[n] = p
+	}
+	return p
+}
+
+// Heard tells the core that a frame (any type, a PONG included) arrived from a peer with the
+// given stableset id in its header. It drives failure detection and anti-entropy (ST-8).
+func (c *Core) Heard(now time.Time, from wire.Member, id wire.StablesetID) {
+	c.now = now
+	p := c.peer(from.Name)
+	p.lastHeard = now
+	if from.Addr.IsValid() {
+		p.addr = from.Addr
+	}
+	mine := c.set.ID()
+	if id == mine || c.phase == Joining || c.phase == Left {
+		p.mismatchSince = time.Time{}
+		return
+	}
+	if p.mismatchSince.IsZero() || p.mismatchMine != mine {
+		p.mismatchSince, p.mismatchMine = now, mine
+		return
+	}
+	if now.Sub(p.mismatchSince) >= c.cfg.AntiEntropyDelay {
+		p.mismatchSince = time.Time{}
+		c.sync(c.addrOf(from), true)
+	}
+}
+
+// addrOf completes a peer's address from what the stableset or earlier frames say.
+func (c *Core) addrOf(m wire.Member) wire.Member {
+	if m.Addr.IsValid() {
+		return m
+	}
+	if cur, ok := c.set.Member(m.Name); ok {
+		return cur
+	}
+	if p := c.peers[m.Name]; p != nil {
+		m.Addr = p.addr
+	}
+	return m
+}
+
+// Receive handles a WITNESS_REQUEST (with its message id), a WITNESS answering one of this node's
+// requests, or a STABLESET. The body has passed the codec's checks (MSG-3, MSG-4).
+func (c *Core) Receive(now time.Time, from wire.Member, h wire.Header, body []byte) {
+	c.now = now
+	from = c.addrOf(from)
+	switch h.Type {
+	case wire.TypeWitnessRequest, wire.TypeWitness:
+		var o wire.Observation
+		if o.Decode(body) != nil {
+			return
+		}
+		if h.Type == wire.TypeWitnessRequest {
+			c.onRequest(from, h.ID, o)
+		} else {
+			c.onWitness(from, o)
+		}
+		c.countReceived(from.Name, c.decisionOf(stableset.Change{Kind: o.Kind, Member: o.Member}))
+	case wire.TypeStableset:
+		var v wire.StablesetView
+		if v.Decode(body) != nil {
+			return
+		}
+		c.onStableset(from, &v)
+		c.settle()
+		if c.phase == Member || c.phase == Leaving {
+			c.considerAdopting(from, &v)
+		}
+		return
+	}
+	c.settle()
+}
+
+func (c *Core) onRequest(from wire.Member, id uint64, o wire.Observation) {
+	if c.phase == Joining || c.phase == Left {
+		return // not a member of anything yet: WIRE-9
+	}
+	ch := stableset.Change{Kind: o.Kind, Member: o.Member}
+	if from.Name == o.Member.Name { // the subject asks for itself
+		c.onOwnRequest(from, id, ch)
+		return
+	}
+	c.record(ch, from)
+	if !c.set.Live(ch.Kind, ch.Member) {
+		return
+	}
+	tr := c.track(ch)
+	if tr.mine {
+		c.answer(ch, from, id, tr)
+		return
+	}
+	tr.held = append(tr.held, heldRequest{from: from, id: id, until: c.now.Add(c.cfg.RequestTimeout)})
+	if c.set.IsElder(c.self.Name) && c.agrees(ch) {
+		c.witness(ch)
+	}
+}
+
+// onOwnRequest is a joiner asking to join or a member asking to leave (ST-5, ST-7).
+func (c *Core) onOwnRequest(from wire.Member, id uint64, ch stableset.Change) {
+	elder := c.set.IsElder(c.self.Name)
+	switch ch.Kind {
+	case wire.ChangeJoin:
+		if cur, ok := c.set.Member(from.Name); ok {
+			// Already in (it restarted before anyone noticed): tell it so.
+			c.reply(from, id, stableset.Change{Kind: wire.ChangeJoin, Member: cur}, -1)
+			c.sync(from, false)
+			return
+		}
+		if !elder {
+			c.sync(from, false) // the view tells the joiner who the elders are
+			return
+		}
+		ch.Member.Ordinal = c.ordinalFor(from.Name)
+		if c.joinInProgress(from.Name) {
+			return // one join at a time (ST-5): the joiner asks again after its retry interval
+		}
+		ch.Member.Addr = from.Addr
+		tr := c.track(ch)
+		tr.held = append(tr.held, heldRequest{from: from, id: id, until: c.now.Add(c.cfg.RequestTimeout)})
+		if tr.mine {
+			c.answerHeld(ch, tr)
+		} else {
+			c.witness(ch)
+		}
+	case wire.ChangeLeave:
+		cur, ok := c.set.Member(from.Name)
+		if !ok || cur.Ordinal != ch.Member.Ordinal {
+			return
+		}
+		ch.Member = cur
+		c.asked[from.Name] = cur.Ordinal
+		c.record(ch, from)
+		if !elder {
+			return
+		}
+		tr := c.track(ch)
+		tr.held = append(tr.held, heldRequest{from: from, id: id, until: c.now.Add(c.cfg.RequestTimeout)})
+		if tr.mine {
+			c.answerHeld(ch, tr)
+		} else {
+			c.witness(ch)
+		}
+	}
+}
+
+// joinInProgress reports whether a join of another node is pending here. Elders take joins one
+// at a time so that every join gets its own ordinal and the eldest members, and so the elders,
+// never depend on the order in which concurrent joins happen to apply.
+func (c *Core) joinInProgress(except wire.Name) bool {
+	for _, p := range c.set.Pending() {
+		if p.Kind == wire.ChangeJoin && p.Member.Name != except {
+			return true
+		}
+	}
+	return false
+}
+
+// ordinalFor is the ordinal an elder gives a joiner: the one of a join it already witnessed for
+// that name, else one more than any ordinal applied (ST-5).
+func (c *Core) ordinalFor(n wire.Name) uint64 {
+	var found uint64
+	c.set.EachPendingWitnessedBy(c.self.Name, func(ch stableset.Change) {
+		if ch.Kind == wire.ChangeJoin && ch.Member.Name == n && ch.Member.Ordinal > found {
+			found = ch.Member.Ordinal
+		}
+	})
+	if found > 0 {
+		return found
+	}
+	return c.set.MaxOrdinal() + 1
+}
+
+func (c *Core) onWitness(from wire.Member, o wire.Observation) {
+	ch := stableset.Change{Kind: o.Kind, Member: o.Member}
+	if c.phase == Joining {
+		return // an elder took our join; the stableset it sends once it applies is what counts
+	}
+	c.record(ch, from)
+	if c.set.IsElder(c.self.Name) && c.set.Live(ch.Kind, ch.Member) && !c.track(ch).mine && c.agrees(ch) {
+		c.witness(ch)
+	}
+}
+
+func (c *Core) onStableset(from wire.Member, v *wire.StablesetView) {
+	switch c.phase {
+	case Joining:
+		c.considerAdopting(from, v)
+		return
+	case Left:
+		return
+	}
+	c.mergeView(from, v)
+}
+
+// mergeView records what a member's STABLESET says as its witnesses (ST-6).
+func (c *Core) mergeView(from wire.Member, v *wire.StablesetView) {
+	fromElder := c.set.IsElder(from.Name)
+	var m wire.Member
+	for _, l := range [...]struct {
+		list int
+		kind wire.ChangeKind
+	}{{wire.ListMembers, wire.ChangeJoin}, {wire.ListJoining, wire.ChangeJoin}, {wire.ListLeaving, wire.ChangeLeave}} {
+		for i := 0; i < v.Len(l.list); i++ {
+			v.Entry(l.list, i, &m)
+			ch := stableset.Change{Kind: l.kind, Member: m}
+			if !c.set.Live(ch.Kind, ch.Member) {
+				continue
+			}
+			c.record(ch, from)
+			// An elder takes up what another elder vouches for, so that a change some elders
+			// applied reaches a majority everywhere (ST-8).
+			if fromElder && c.set.IsElder(c.self.Name) && !c.track(ch).mine && c.agrees(ch) {
+				c.witness(ch)
+			}
+		}
+	}
+	if c.set.Lacks(v) {
+		c.sync(from, true)
+	}
+}
+
+// considerAdopting is how a joiner learns it is in, and how a member that fell behind catches up
+// when the elders that could have witnessed what it missed are gone: a node takes over a
+// stableset once a strict majority of that stableset's own elders each sent it the same one, and
+// only if it loses nothing by doing so (ST-11). A joiner waits for one that lists it.
+func (c *Core) considerAdopting(from wire.Member, v *wire.StablesetView) {
+	members := make([]wire.Member, v.Len(wire.ListMembers))
+	names := make([]wire.Name, len(members))
+	in := false
+	for i := range members {
+		v.Entry(wire.ListMembers, i, &members[i])
+		names[i] = members[i].Name
+		in = in || members[i].Name == c.self.Name
+	}
+	elders := members[:min(c.cfg.ElderSize, len(members))]
+	if c.phase == Joining && !in {
+		// Pointed elsewhere: ask that stableset's elders from now on.
+		if len(elders) > 0 && !slices.Equal(c.contacts, elders) {
+			c.contacts = slices.Clone(elders)
+			c.askToJoin()
+		}
+		return
+	}
+	isElder := func(n wire.Name) bool {
+		return slices.ContainsFunc(elders, func(m wire.Member) bool { return m.Name == n })
+	}
+	id := stableset.ID(names)
+	if !isElder(from.Name) || id == c.set.ID() || !c.set.Dominated(v) {
+		return
+	}
+	if !slices.Contains(c.votes[id], from.Name) {
+		c.votes[id] = append(c.votes[id], from.Name)
+	}
+	// A node vouches for a stableset that makes it an elder, since it loses nothing by it.
+	if in && isElder(c.self.Name) && !slices.Contains(c.votes[id], c.self.Name) {
+		c.votes[id] = append(c.votes[id], c.self.Name)
+	}
+	if len(c.votes[id]) < stableset.Majority(len(elders)) {
+		// Ask the other elders of that stableset for theirs: a view of ours that lacks what
+		// they hold makes them answer with their own (rulebook rule 30).
+		for _, e := range elders {
+			if e.Name != c.self.Name && !slices.Contains(c.votes[id], e.Name) {
+				c.sync(e, true)
+			}
+		}
+		return
+	}
+	clear(c.votes)
+	c.set.Adopt(v)
+	for _, m := range members {
+		if p := c.peer(m.Name); c.phase == Joining {
+			p.lastHeard = c.now
+		}
+	}
+	if !in {
+		c.removed(elders)
+		return
+	}
+	c.self, _ = c.set.Member(c.self.Name)
+	if c.phase == Joining {
+		c.phase = Member
+		clear(c.tracks)
+		c.mergeView(from, v)
+	}
+	c.settle()
+	if c.leaveOnceIn && c.phase == Member {
+		c.Leave(c.now)
+	}
+}
+
+// agrees reports whether this node, as an elder, witnesses the change itself: every live join,
+// and a leave the member asked for or whose member it has not heard from for the peer timeout.
+func (c *Core) agrees(ch stableset.Change) bool {
+	if !c.set.Live(ch.Kind, ch.Member) {
+		return false
+	}
+	if ch.Kind == wire.ChangeJoin {
+		return true
+	}
+	if ch.Member.Name == c.self.Name {
+		return c.phase == Leaving
+	}
+	if o, ok := c.asked[ch.Member.Name]; ok && o == ch.Member.Ordinal {
+		return true
+	}
+	cur, ok := c.set.Member(ch.Member.Name)
+	if !ok || cur.Ordinal != ch.Member.Ordinal {
+		return true // a leave of an instance this node never had, or has already replaced
+	}
+	return c.silent(ch.Member.Name)
+}
+
+// noteElder keeps elderSince: when this node last became an elder.
+func (c *Core) noteElder() {
+	if !c.set.IsElder(c.self.Name) {
+		c.elderSince = time.Time{}
+	} else if c.elderSince.IsZero() {
+		c.elderSince = c.now
+	}
+}
+
+// silent reports whether this node, as an elder, has not heard from n for the peer timeout. A
+// node that has only just become an elder has not been pinging members, so it counts from then.
+func (c *Core) silent(n wire.Name) bool {
+	p := c.peers[n]
+	c.noteElder()
+	if p == nil || c.elderSince.IsZero() || c.now.Sub(c.elderSince) < c.cfg.PeerTimeout {
+		return false
+	}
+	return c.now.Sub(p.lastHeard) >= c.cfg.PeerTimeout
+}
+
+// record stores by's witness of a change and opens the change's decision log entry.
+func (c *Core) record(ch stableset.Change, by wire.Member) {
+	if c.set.Witness(ch.Kind, ch.Member, by.Name) {
+		c.track(ch)
+	}
+}
+
+func (c *Core) track(ch stableset.Change) *track {
+	ch.Member.Addr = netip.AddrPort{}
+	tr := c.tracks[ch]
+	if tr == nil {
+		tr = &track{decision: -1}
+		c.tracks[ch] = tr
+		tr.decision = c.openDecision(ch)
+	}
+	return tr
+}
+
+// witness makes this node a witness of the change: it answers every request it held for it and
+// tells every other elder it has not told yet, once (ST-9).
+func (c *Core) witness(ch stableset.Change) {
+	tr := c.track(ch)
+	if tr.mine {
+		return
+	}
+	tr.mine = true
+	tr.lastPush = c.now
+	c.set.Witness(ch.Kind, ch.Member, c.self.Name)
+	c.answerHeld(ch, tr)
+	c.tellElders(ch, tr)
+}
+
+func (c *Core) answerHeld(ch stableset.Change, tr *track) {
+	for _, h := range tr.held {
+		c.answer(ch, h.from, h.id, tr)
+	}
+	tr.held = tr.held[:0]
+}
+
+func (c *Core) answer(ch stableset.Change, to wire.Member, id uint64, tr *track) {
+	c.reply(to, id, ch, tr.decision)
+	if !slices.Contains(tr.told, to.Name) {
+		tr.told = append(tr.told, to.Name)
+	}
+}
+
+func (c *Core) tellElders(ch stableset.Change, tr *track) {
+	if !c.set.IsElder(c.self.Name) && ch.Member.Name != c.self.Name {
+		return
+	}
+	for _, e := range c.set.Elders() {
+		if e.Name == c.self.Name || slices.Contains(tr.told, e.Name) {
+			continue
+		}
+		tr.told = append(tr.told, e.Name)
+		c.send(e, wire.TypeWitnessRequest, 0, ch, tr.decision)
+	}
+}
+
+// Leave starts this node's graceful leave (ST-7): it witnesses its own leave and asks the elders
+// to witness it.
+func (c *Core) Leave(now time.Time) {
+	c.now = now
+	switch c.phase {
+	case Joining:
+		// Elders may have let it in already: finish joining, then leave like any member.
+		c.leaveOnceIn = true
+		return
+	case Left, Leaving:
+		return
+	}
+	c.phase = Leaving
+	ch := stableset.Change{Kind: wire.ChangeLeave, Member: c.self}
+	c.witness(ch)
+	c.settle()
+}
+
+// Tick advances time: joiners and leavers ask again, elders ping members and witness the leave
+// of members they have not heard from, stuck changes are pushed again, held requests expire.
+func (c *Core) Tick(now time.Time) {
+	c.now = now
+	switch c.phase {
+	case Left:
+		return
+	case Joining:
+		if now.Sub(c.lastTry) >= c.cfg.RetryInterval {
+			c.askToJoin()
+		}
+		return
+	}
+	if now.Sub(c.lastPing) >= c.cfg.PingInterval {
+		c.lastPing = now
+		c.ping()
+	}
+	if c.set.IsElder(c.self.Name) {
+		for _, m := range c.set.Members() {
+			ch := stableset.Change{Kind: wire.ChangeLeave, Member: m}
+			if m.Name != c.self.Name && c.silent(m.Name) && !c.track(ch).mine {
+				c.witness(ch)
+			}
+		}
+	}
+	c.pushStuck()
+	c.settle()
+}
+
+func (c *Core) askToJoin() {
+	c.lastTry = c.now
+	for _, to := range c.contacts {
+		c.send(to, wire.TypeWitnessRequest, 0, stableset.Change{Kind: wire.ChangeJoin, Member: c.self}, -1)
+	}
+}
+
+// ping: elders ping every member, other members ping the elders, so that failures are noticed
+// and stableset ids are compared on both sides.
+func (c *Core) ping() {
+	list := c.set.Elders()
+	if c.set.IsElder(c.self.Name) {
+		list = c.set.Members()
+	}
+	for _, m := range list {
+		if m.Name != c.self.Name {
+			c.out = append(c.out, Message{To: m, Type: wire.TypePing})
+			c.totals.Pings++
+		}
+	}
+}
+
+// pushStuck asks again, after the request timeout, for the witnesses a change this node
+// witnessed still lacks, and lets held requests expire. A fault-free decision never gets here.
+func (c *Core) pushStuck() {
+	for ch, tr := range c.tracks {
+		tr.held = slices.DeleteFunc(tr.held, func(h heldRequest) bool { return !c.now.Before(h.until) })
+		if !c.set.Live(ch.Kind, ch.Member) {
+			delete(c.tracks, ch)
+			continue
+		}
+		if !tr.mine || c.now.Sub(tr.lastPush) < c.cfg.RequestTimeout {
+			continue
+		}
+		tr.lastPush = c.now
+		full := c.fullChange(ch)
+		for _, e := range c.set.Elders() {
+			if e.Name != c.self.Name && !c.set.Witnessed(full.Kind, full.Member, e.Name) {
+				c.send(e, wire.TypeWitnessRequest, 0, full, tr.decision)
+			}
+		}
+		if full.Kind == wire.ChangeLeave && full.Member.Name == c.self.Name && !c.set.IsElder(c.self.Name) {
+			c.tellElders(full, tr)
+		}
+	}
+}
+
+// fullChange puts the address back on a change keyed without one.
+func (c *Core) fullChange(ch stableset.Change) stableset.Change {
+	for _, p := range c.set.Pending() {
+		if p.Kind == ch.Kind && p.Member.Name == ch.Member.Name && p.Member.Ordinal == ch.Member.Ordinal {
+			return p.Change
+		}
+	}
+	return ch
+}
+
+// settle applies what has a majority, then reacts: new elders are told of the changes this node
+// witnessed, a new elder takes up changes other elders witnessed, the members that need to know
+// are sent the stableset, and a node that finds itself removed starts over.
+func (c *Core) settle() {
+	for c.phase == Member || c.phase == Leaving {
+		wasElder := c.set.IsElder(c.self.Name)
+		c.elderBuf = append(c.elderBuf[:0], c.set.Elders()...)
+		c.applied = c.set.Apply(c.applied[:0])
+		if len(c.applied) == 0 {
+			return
+		}
+		for _, ch := range c.applied {
+			c.closeDecision(ch)
+			if ch.Kind == wire.ChangeJoin {
+				c.peer(ch.Member.Name).lastHeard = c.now
+			}
+		}
+		if _, in := c.set.Member(c.self.Name); !in {
+			c.removed(c.elderBuf)
+			return
+		}
+		c.self, _ = c.set.Member(c.self.Name)
+		if !c.set.IsElder(c.self.Name) {
+			continue
+		}
+		for _, p := range c.set.Pending() {
+			tr := c.track(p.Change)
+			if tr.mine {
+				c.tellElders(p.Change, tr)
+			} else if !wasElder && c.agrees(p.Change) && c.witnessedByAnElder(p) {
+				c.witness(p.Change)
+			}
+		}
+		// Tell the subjects and the members that are not elders (ST-10); elders know already.
+		for _, ch := range c.applied {
+			c.announce(ch)
+		}
+	}
+}
+
+func (c *Core) witnessedByAnElder(p stableset.Pending) bool {
+	for _, w := range p.Witnesses {
+		if w != c.self.Name && c.set.IsElder(w) {
+			return true
+		}
+	}
+	return false
+}
+
+// announce sends the stableset to every member that is not an elder and to the subject, once
+// per applied change.
+func (c *Core) announce(ch stableset.Change) {
+	sent := false
+	for _, m := range c.set.Members() {
+		if m.Name == c.self.Name || c.set.IsElder(m.Name) {
+			continue
+		}
+		c.syncFor(m, c.decisionOf(ch))
+		sent = sent || m.Name == ch.Member.Name
+	}
+	if !sent && ch.Member.Name != c.self.Name {
+		c.syncFor(ch.Member, c.decisionOf(ch))
+	}
+}
+
+// removed: this node's own leave applied. A leaver is done; any other node was removed while it
+// could not be heard and joins again as a new instance (ST-11).
+func (c *Core) removed(elders []wire.Member) {
+	if c.phase == Leaving {
+		c.phase = Left
+		return
+	}
+	c.contacts = slices.DeleteFunc(slices.Clone(elders), func(m wire.Member) bool { return m.Name == c.self.Name })
+	c.self.Ordinal = 0
+	c.set.Reset([]wire.Member{c.self})
+	clear(c.tracks)
+	clear(c.asked)
+	c.phase = Joining
+	c.askToJoin()
+}
+
+// sync sends this node's STABLESET to a peer, at most once per anti-entropy delay.
+func (c *Core) sync(to wire.Member, antiEntropy bool) {
+	p := c.peer(to.Name)
+	if antiEntropy && !p.lastSync.IsZero() && c.now.Sub(p.lastSync) < c.cfg.AntiEntropyDelay {
+		return
+	}
+	p.lastSync = c.now
+	d := -1
+	if antiEntropy {
+		c.totals.AntiEntropy++
+		d = c.recentDecision()
+	}
+	c.syncFor(to, d)
+}
+
+func (c *Core) syncFor(to wire.Member, decision int) {
+	start := len(c.buf)
+	c.buf, c.joinBuf, c.leftBuf = c.set.AppendView(c.buf, c.joinBuf, c.leftBuf)
+	c.emit(Message{To: to, Type: wire.TypeStableset, Body: c.buf[start:]}, decision)
+}
+
+func (c *Core) send(to wire.Member, typ wire.Type, replyTo uint64, ch stableset.Change, decision int) {
+	start := len(c.buf)
+	o := wire.Observation{Kind: ch.Kind, Member: ch.Member}
+	c.buf = o.Append(c.buf)
+	c.emit(Message{To: c.addrOf(to), Type: typ, ReplyTo: replyTo, Body: c.buf[start:]}, decision)
+}
+
+func (c *Core) reply(to wire.Member, id uint64, ch stableset.Change, decision int) {
+	c.send(to, wire.TypeWitness, id, ch, decision)
+}
+
+func (c *Core) emit(m Message, decision int) {
+	c.out = append(c.out, m)
+	c.countSent(m, decision)
+}
