@@ -41,10 +41,40 @@ type Change struct {
 // Stableset is the JSON of GET /v1/stableset.
 type Stableset struct {
 	ID      string   `json:"id"`
+	Phase   string   `json:"phase"` // joining, member, leaving or left
 	Members []Member `json:"members"`
 	Elders  []string `json:"elders"`
 	Joining []Change `json:"joining"`
 	Leaving []Change `json:"leaving"`
+}
+
+// Frames counts a decision's frames with one peer.
+type Frames struct {
+	Sent     int `json:"sent"`
+	Received int `json:"received"`
+}
+
+// Decision is one entry of GET /v1/decisions (SPEC.md ST-12).
+type Decision struct {
+	Kind                string            `json:"kind"` // JOIN or LEAVE
+	Member              Member            `json:"member"`
+	Started             string            `json:"started"`           // RFC 3339, when this node first heard of it
+	Applied             *string           `json:"applied"`           // RFC 3339, or null while pending
+	LatencyMillis       *float64          `json:"latency_ms"`        // applied - started
+	ElderFramesSent     int               `json:"elder_frames_sent"` // with elders, while an elder itself
+	ElderFramesReceived int               `json:"elder_frames_received"`
+	OtherFramesSent     int               `json:"other_frames_sent"`
+	OtherFramesReceived int               `json:"other_frames_received"`
+	Peers               map[string]Frames `json:"peers"`
+}
+
+// Decisions is the JSON of GET /v1/decisions.
+type Decisions struct {
+	Decisions []Decision `json:"decisions"`
+	// Applied counts decisions applied here; AntiEntropy the STABLESET frames sent because a
+	// peer's stableset id differed or its view lacked something.
+	Applied     int `json:"applied"`
+	AntiEntropy int `json:"anti_entropy_frames"`
 }
 
 // Node is what the API reads from the node it serves.
@@ -52,6 +82,9 @@ type Node interface {
 	Info() NodeInfo
 	Counters() transport.Counters
 	Stableset() Stableset
+	Decisions() Decisions
+	// Leave starts a graceful leave; it returns the phase the node is in afterwards.
+	Leave() string
 }
 
 // Error is the JSON body of every failed request.
@@ -62,8 +95,6 @@ type Error struct {
 
 // Endpoints that later parts of the spec define; a node without them answers 501 (ADM-3).
 var notImplemented = map[string]string{
-	"/v1/decisions":    "GET",
-	"/v1/leave":        "POST",
 	"/v1/neighborhood": "GET",
 	"/v1/debut":        "POST",
 	"/v1/route":        "GET",
@@ -85,9 +116,13 @@ func Handler(n Node, log *slog.Logger) http.Handler {
 		}},
 		"/v1/counters":  {"GET": func(w http.ResponseWriter, r *http.Request) { counters(w, r, n) }},
 		"/v1/stableset": {"GET": func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, n.Stableset()) }},
+		"/v1/decisions": {"GET": func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, n.Decisions()) }},
+		"/v1/leave": {"POST": func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusAccepted, map[string]string{"phase": n.Leave()})
+		}},
 	}
 	for path, method := range notImplemented {
-		if mutant.Is("decisions-404") && path == "/v1/decisions" {
+		if mutant.Is("neighborhood-404") && path == "/v1/neighborhood" {
 			continue
 		}
 		routes[path] = map[string]http.HandlerFunc{method: func(w http.ResponseWriter, r *http.Request) {

@@ -21,6 +21,8 @@ func (fakeNode) Counters() transport.Counters {
 	return transport.Counters{Peers: map[string]transport.PeerCounts{peerName: {Sent: transport.TypeCounts{"PING": 2}}}}
 }
 func (fakeNode) Stableset() Stableset { return Stableset{ID: "ab"} }
+func (fakeNode) Decisions() Decisions { return Decisions{Decisions: []Decision{}} }
+func (fakeNode) Leave() string        { return "leaving" }
 
 func do(t *testing.T, method, target, body string) (*http.Response, []byte) {
 	t.Helper()

@@ -61,5 +61,5 @@ var All = []Mutant{
 	{"stableset-ordinal-1", "ADM", "ADM-3", "GET /v1/stableset reports the node alone with ordinal 1 instead of 0"},
 	{"counters-miss-pong", "ADM", "ADM-4", "PONGs the node sends are not counted in sent"},
 	{"admin-errors-as-200", "ADM", "ADM-5", "a request for an unknown path is answered with the JSON error body but status 200 instead of 404"},
-	{"decisions-404", "ADM", "ADM-7", "GET /v1/decisions answers 404 not_found instead of 501 not_implemented"},
+	{"neighborhood-404", "ADM", "ADM-7", "GET /v1/neighborhood answers 404 not_found instead of 501 not_implemented"},
 }

@@ -1,11 +1,10 @@
-// Package node is refnode's runtime: it owns the transport and the admin API and drives the
-// protocol from them. Protocol logic lives in pure packages that this one feeds; in spec v0
-// the node has no consensus yet, so its stableset is itself alone.
+// Package node is refnode's runtime: it owns the transport, the clock and the admin API and drives
+// the pure consensus core (refnode/consensus) from them: frames and ticks go in under one lock,
+// and the messages the core returns are sent on their own goroutines.
 package node
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/stableset/sskit/refnode/admin"
+	"github.com/stableset/sskit/refnode/consensus"
 	"github.com/stableset/sskit/refnode/identity"
 	"github.com/stableset/sskit/refnode/mutant"
 	"github.com/stableset/sskit/refnode/transport"
@@ -26,7 +26,7 @@ import (
 // Implementation and SpecVersion are reported by GET /v1/node.
 const (
 	Implementation = "refnode"
-	SpecVersion    = "0"
+	SpecVersion    = "1"
 )
 
 // Bootstrap is a peer given on the command line as NAME@IP:PORT.
@@ -61,7 +61,11 @@ type Config struct {
 	ElderSize  int
 	Version    string
 	Logger     *slog.Logger
-	PingPeriod time.Duration // how often a bootstrap peer is pinged while unreachable; default 500ms
+	// PeerTimeout is how long an elder waits without hearing from a member before it witnesses
+	// that member's leave (SPEC.md ST-7); default 3s.
+	PeerTimeout time.Duration
+	// TickInterval is how often the core's clock advances; default 100ms.
+	TickInterval time.Duration
 }
 
 // Node is a running refnode.
@@ -70,6 +74,10 @@ type Node struct {
 	ep    *transport.Endpoint
 	http  *http.Server
 	admin net.Listener
+
+	mu   sync.Mutex // guards core
+	core *consensus.Core
+	left chan struct{} // closed once this node's own leave has applied
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -82,76 +90,164 @@ func Start(cfg Config) (*Node, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.PingPeriod == 0 {
-		cfg.PingPeriod = 500 * time.Millisecond
+	if cfg.TickInterval == 0 {
+		cfg.TickInterval = 100 * time.Millisecond
 	}
-	n := &Node{cfg: cfg}
+	n := &Node{cfg: cfg, left: make(chan struct{})}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	var err error
-	n.ep, err = transport.Listen(transport.Config{Identity: cfg.Identity, Listen: cfg.Listen, Logger: cfg.Logger, Handler: n.handle})
+	n.ep, err = transport.Listen(transport.Config{Identity: cfg.Identity, Listen: cfg.Listen, Logger: cfg.Logger,
+		Handler: n.handle, Observe: n.observe})
 	if err != nil {
 		return nil, err
 	}
-	if !mutant.Is("stableset-field-zero") {
-		n.ep.SetStablesetID(n.stablesetID())
+	self := wire.Member{Name: cfg.Identity.Name, Addr: n.ep.Addr()}
+	ccfg := consensus.Config{Self: self, ElderSize: cfg.ElderSize, PeerTimeout: cfg.PeerTimeout}
+	for _, b := range cfg.Bootstrap {
+		ccfg.Bootstrap = append(ccfg.Bootstrap, wire.Member{Name: b.Name, Addr: b.Addr})
 	}
+	n.core = consensus.New(ccfg, time.Now())
+	n.publishID()
 	n.admin, err = net.Listen("tcp", cfg.Admin)
 	if err != nil {
 		n.ep.Close()
 		return nil, fmt.Errorf("admin listen on %s: %w", cfg.Admin, err)
 	}
 	n.http = &http.Server{Handler: admin.Handler(n, cfg.Logger), ReadHeaderTimeout: 5 * time.Second}
-	n.wg.Add(1)
+	n.wg.Add(2)
 	go func() {
 		defer n.wg.Done()
 		if err := n.http.Serve(n.admin); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			cfg.Logger.Error("admin server stopped", "err", err)
 		}
 	}()
-	for _, b := range cfg.Bootstrap {
-		n.wg.Add(1)
-		go n.greet(b)
-	}
-	cfg.Logger.Info("refnode started", "name", cfg.Identity.Name, "listen", n.ep.Addr(), "admin", n.admin.Addr())
+	go n.clock()
+	cfg.Logger.Info("refnode started", "name", cfg.Identity.Name, "listen", n.ep.Addr(), "admin", n.admin.Addr(),
+		"bootstrap", len(cfg.Bootstrap))
 	return n, nil
 }
 
-// greet pings a bootstrap peer until it answers, the handshake proves the wrong name, or the node stops.
-func (n *Node) greet(b Bootstrap) {
+// clock ticks the core until the node stops.
+func (n *Node) clock() {
 	defer n.wg.Done()
+	t := time.NewTicker(n.cfg.TickInterval)
+	defer t.Stop()
 	for {
-		start := time.Now()
-		_, err := n.ep.Request(n.ctx, b.Name, b.Addr, wire.TypePing, nil, nil)
-		if err == nil {
-			n.cfg.Logger.Info("bootstrap peer answered", "peer", b.Name, "addr", b.Addr, "rtt", time.Since(start))
-			return
-		}
-		var mismatch *identity.NameMismatchError
-		if errors.As(err, &mismatch) {
-			n.cfg.Logger.Error("bootstrap peer has the wrong name; giving up on it", "addr", b.Addr,
-				"expected", mismatch.Expected, "got", mismatch.Got)
-			return
-		}
-		if n.ctx.Err() != nil {
-			return
-		}
-		n.cfg.Logger.Warn("bootstrap peer not reachable yet", "peer", b.Name, "addr", b.Addr, "err", err)
 		select {
-		case <-time.After(n.cfg.PingPeriod):
 		case <-n.ctx.Done():
 			return
+		case now := <-t.C:
+			n.step(func(c *consensus.Core) { c.Tick(now) })
 		}
 	}
 }
 
-// handle receives requests and one-way frames. Spec v0 gives WITNESS_REQUEST and STABLESET no
-// effect yet: a well-formed frame the node has no use for is counted and ignored (WIRE-9).
+// step runs one event through the core under the lock, then sends what it asks for.
+func (n *Node) step(event func(*consensus.Core)) {
+	n.mu.Lock()
+	before, phase := n.core.Set().ID(), n.core.Phase()
+	event(n.core)
+	out := n.core.Outbox()
+	msgs := make([]consensus.Message, len(out))
+	for i, m := range out {
+		msgs[i] = m
+		msgs[i].Body = append([]byte(nil), m.Body...)
+	}
+	nowPhase, members := n.core.Phase(), len(n.core.Set().Members())
+	if n.core.Set().ID() != before {
+		n.publishID()
+	}
+	n.mu.Unlock()
+	if nowPhase != phase {
+		n.cfg.Logger.Info("stableset phase", "from", phase.String(), "to", nowPhase.String(), "members", members)
+		if nowPhase == consensus.Left {
+			close(n.left)
+		}
+	}
+	for _, m := range msgs {
+		n.dispatch(m)
+	}
+}
+
+// publishID makes the transport carry the current stableset id in every frame header (WIRE-10).
+func (n *Node) publishID() {
+	if !mutant.Is("stableset-field-zero") {
+		n.ep.SetStablesetID(n.core.Set().ID())
+	}
+}
+
+// dispatch sends one message. Requests wait for their answer on their own goroutine and feed it
+// back to the core; a failure is left to the core's timers and anti-entropy.
+func (n *Node) dispatch(m consensus.Message) {
+	if n.ctx.Err() != nil {
+		return
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		ctx, cancel := context.WithTimeout(n.ctx, 3*time.Second)
+		defer cancel()
+		switch m.Type {
+		case wire.TypeWitness:
+			if p := n.ep.Peer(m.To.Name); p != nil {
+				_ = p.Respond(m.ReplyTo, m.Type, m.Body)
+			}
+		case wire.TypePing, wire.TypeWitnessRequest:
+			resp, err := n.ep.Request(ctx, m.To.Name, m.To.Addr, m.Type, m.Body, nil)
+			if err != nil {
+				n.cfg.Logger.Debug("request failed", "peer", m.To.Name, "type", m.Type, "err", err)
+				return
+			}
+			if m.Type == wire.TypeWitnessRequest {
+				n.step(func(c *consensus.Core) {
+					c.Receive(time.Now(), m.To, wire.Header{Type: wire.TypeWitness}, resp)
+				})
+			}
+		default:
+			p, err := n.ep.Connect(ctx, m.To.Name, m.To.Addr)
+			if err == nil {
+				err = p.Send(ctx, m.Type, m.Body)
+			}
+			if err != nil {
+				n.cfg.Logger.Debug("send failed", "peer", m.To.Name, "type", m.Type, "err", err)
+			}
+		}
+	}()
+}
+
+// observe feeds every frame's header to the core: liveness and anti-entropy (SPEC.md ST-8).
+func (n *Node) observe(p *transport.Peer, h wire.Header) {
+	from := wire.Member{Name: p.Name(), Addr: p.RemoteAddr()}
+	n.step(func(c *consensus.Core) { c.Heard(time.Now(), from, h.Stableset) })
+}
+
+// handle receives requests and one-way frames (PING is answered by the transport).
 func (n *Node) handle(p *transport.Peer, h wire.Header, body []byte) {
 	if mutant.Is("answer-witness-request") && h.Type == wire.TypeWitnessRequest {
 		_ = p.Respond(h.ID, wire.TypeWitness, body)
 		return
 	}
-	n.cfg.Logger.Debug("frame ignored", "peer", p.Name(), "type", h.Type)
+	from := wire.Member{Name: p.Name(), Addr: p.RemoteAddr()}
+	n.step(func(c *consensus.Core) { c.Receive(time.Now(), from, h, body) })
+}
+
+// Leave starts a graceful leave (POST /v1/leave) and returns the phase the node is then in.
+func (n *Node) Leave() string {
+	n.step(func(c *consensus.Core) { c.Leave(time.Now()) })
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.core.Phase().String()
+}
+
+// LeaveAndWait leaves and waits until the leave has applied here or ctx ends.
+func (n *Node) LeaveAndWait(ctx context.Context) bool {
+	n.Leave()
+	select {
+	case <-n.left:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // AdminAddr is where the admin API listens.
@@ -172,25 +268,68 @@ func (n *Node) Info() admin.NodeInfo {
 // Counters implements admin.Node.
 func (n *Node) Counters() transport.Counters { return n.ep.Counters() }
 
-// Stableset implements admin.Node: the node alone, ordinal 0 (genesis).
+// Stableset implements admin.Node (SPEC.md ADM-3).
 func (n *Node) Stableset() admin.Stableset {
-	id := n.stablesetID()
-	self := n.cfg.Identity.Name.String()
-	var ordinal uint64 // genesis
-	if mutant.Is("stableset-ordinal-1") {
-		ordinal = 1
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	set := n.core.Set()
+	id := set.ID()
+	out := admin.Stableset{
+		ID: fmt.Sprintf("%x", id[:]), Phase: n.core.Phase().String(),
+		Members: []admin.Member{}, Elders: []string{}, Joining: []admin.Change{}, Leaving: []admin.Change{},
 	}
-	return admin.Stableset{
-		ID:      fmt.Sprintf("%x", id[:]),
-		Members: []admin.Member{{Name: self, Addr: n.ep.Addr().String(), Ordinal: ordinal}},
-		Elders:  []string{self},
-		Joining: []admin.Change{}, Leaving: []admin.Change{},
+	for _, m := range set.Members() {
+		am := adminMember(m)
+		if mutant.Is("stableset-ordinal-1") && m.Ordinal == 0 {
+			am.Ordinal = 1
+		}
+		out.Members = append(out.Members, am)
 	}
+	for _, e := range set.Elders() {
+		out.Elders = append(out.Elders, e.Name.String())
+	}
+	for _, p := range set.Pending() {
+		ch := admin.Change{Member: adminMember(p.Member), Witnesses: []string{}}
+		for _, w := range p.Witnesses {
+			ch.Witnesses = append(ch.Witnesses, w.String())
+		}
+		if p.Kind == wire.ChangeJoin {
+			out.Joining = append(out.Joining, ch)
+		} else {
+			out.Leaving = append(out.Leaving, ch)
+		}
+	}
+	return out
 }
 
-// stablesetID is SHA-256 over the sorted member names (ST-1); here the node alone.
-func (n *Node) stablesetID() wire.StablesetID {
-	return sha256.Sum256(n.cfg.Identity.Name[:])
+func adminMember(m wire.Member) admin.Member {
+	return admin.Member{Name: m.Name.String(), Addr: m.Addr.String(), Ordinal: m.Ordinal}
+}
+
+// Decisions implements admin.Node (SPEC.md ST-12).
+func (n *Node) Decisions() admin.Decisions {
+	n.mu.Lock()
+	log, totals := n.core.Decisions(), n.core.Totals()
+	n.mu.Unlock()
+	out := admin.Decisions{Decisions: make([]admin.Decision, 0, len(log)), Applied: totals.Decisions, AntiEntropy: totals.AntiEntropy}
+	for _, d := range log {
+		ad := admin.Decision{
+			Kind: d.Kind.String(), Member: adminMember(d.Member), Started: d.Started.Format(time.RFC3339Nano),
+			ElderFramesSent: d.ElderSent, ElderFramesReceived: d.ElderReceived,
+			OtherFramesSent: d.OtherSent, OtherFramesReceived: d.OtherReceived,
+			Peers: map[string]admin.Frames{},
+		}
+		if !d.Applied.IsZero() {
+			at := d.Applied.Format(time.RFC3339Nano)
+			ms := float64(d.Applied.Sub(d.Started)) / float64(time.Millisecond)
+			ad.Applied, ad.LatencyMillis = &at, &ms
+		}
+		for name, f := range d.Peers {
+			ad.Peers[name.String()] = admin.Frames{Sent: f.Sent, Received: f.Received}
+		}
+		out.Decisions = append(out.Decisions, ad)
+	}
+	return out
 }
 
 // Shutdown stops the admin API, closes every peer connection with SHUTDOWN and waits for the

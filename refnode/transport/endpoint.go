@@ -32,6 +32,9 @@ type Config struct {
 	Identity       *identity.Identity
 	Listen         string // UDP IP:PORT; port 0 picks one
 	Handler        Handler
+	// Observe, if set, sees the header of every frame decoded from a peer, responses and PINGs
+	// included, before it is handled; it runs on the peer's reader goroutine.
+	Observe func(p *Peer, h wire.Header)
 	Logger         *slog.Logger
 	RequestTimeout time.Duration // default 2s
 	KeepAlive      time.Duration // default 2s

@@ -1,6 +1,8 @@
 package transport
 
 import (
+	"net"
+	"net/netip"
 	"context"
 	"errors"
 	"io"
@@ -65,6 +67,15 @@ func (e *Endpoint) newPeer(name wire.Name, conn *quic.Conn, dialed bool) *Peer {
 
 // Name is the peer's proven name.
 func (p *Peer) Name() wire.Name { return p.name }
+
+// RemoteAddr is the peer's UDP address: its listening address, since a node dials from the
+// socket it listens on.
+func (p *Peer) RemoteAddr() netip.AddrPort {
+	if a, ok := p.conn.RemoteAddr().(*net.UDPAddr); ok {
+		return a.AddrPort()
+	}
+	return netip.AddrPort{}
+}
 
 // Done is closed when the connection has ended; Err then says why.
 func (p *Peer) Done() <-chan struct{} { return p.done }
@@ -155,6 +166,9 @@ func (p *Peer) readLoop() {
 			return
 		}
 		p.counters.received[h.Type].Add(1)
+		if p.ep.cfg.Observe != nil {
+			p.ep.cfg.Observe(p, h)
+		}
 		switch {
 		case h.Type.IsResponse():
 			if err := p.deliver(h, body); err != nil {
