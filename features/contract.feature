@@ -29,7 +29,7 @@ Feature: Node contract and admin API — how a harness starts, observes and stop
   @ADM-2 @must
   Scenario: GET /v1/node says who the node is
     Given a node under test
-    Then GET /v1/node answers with the node's name, address, implementation, version and spec version "0"
+    Then GET /v1/node answers with the node's name, address, implementation, version and spec version "1"
 
   @ADM-3 @must
   Scenario: GET /v1/stableset shows a node alone
@@ -70,8 +70,6 @@ Feature: Node contract and admin API — how a harness starts, observes and stop
 
     Examples:
       | method | path              |
-      | GET    | /v1/decisions     |
-      | POST   | /v1/leave         |
       | GET    | /v1/neighborhood  |
       | POST   | /v1/debut         |
       | GET    | /v1/route         |

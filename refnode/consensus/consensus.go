@@ -14,6 +14,7 @@
 package consensus
 
 import (
+	"bytes"
 	"net/netip"
 	"slices"
 	"time"
@@ -270,6 +271,9 @@ func (c *Core) onRequest(from wire.Member, id uint64, o wire.Observation) {
 		c.onOwnRequest(from, id, ch)
 		return
 	}
+	if !c.set.Known(from.Name) {
+		return // a stranger's request means nothing here (WIRE-9)
+	}
 	c.record(ch, from)
 	if !c.set.Live(ch.Kind, ch.Member) {
 		return
@@ -365,6 +369,9 @@ func (c *Core) onWitness(from wire.Member, o wire.Observation) {
 	if c.phase == Joining {
 		return // an elder took our join; the stableset it sends once it applies is what counts
 	}
+	if !c.set.Known(from.Name) {
+		return
+	}
 	c.record(ch, from)
 	if c.set.IsElder(c.self.Name) && c.set.Live(ch.Kind, ch.Member) && !c.track(ch).mine && c.agrees(ch) {
 		c.witness(ch)
@@ -378,6 +385,9 @@ func (c *Core) onStableset(from wire.Member, v *wire.StablesetView) {
 		return
 	case Left:
 		return
+	}
+	if !c.set.Known(from.Name) {
+		return // a stranger's stableset means nothing here (WIRE-9)
 	}
 	c.mergeView(from, v)
 }
@@ -755,7 +765,11 @@ func (c *Core) removed(elders []wire.Member) {
 		c.phase = Left
 		return
 	}
-	c.contacts = slices.DeleteFunc(slices.Clone(elders), func(m wire.Member) bool { return m.Name == c.self.Name })
+	// Ask the elders that removed it, the ones it knew before, and its bootstrap peers.
+	c.contacts = append(append(append([]wire.Member(nil), c.set.Elders()...), elders...), c.cfg.Bootstrap...)
+	c.contacts = slices.DeleteFunc(c.contacts, func(m wire.Member) bool { return m.Name == c.self.Name })
+	slices.SortFunc(c.contacts, func(a, b wire.Member) int { return bytes.Compare(a.Name[:], b.Name[:]) })
+	c.contacts = slices.CompactFunc(c.contacts, func(a, b wire.Member) bool { return a.Name == b.Name })
 	c.self.Ordinal = 0
 	c.set.Reset([]wire.Member{c.self})
 	clear(c.tracks)

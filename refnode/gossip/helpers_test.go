@@ -231,3 +231,7 @@ func describe(res Result) string {
 	}
 	return s + "}"
 }
+
+func netipWithPort(a netip.AddrPort, port uint16) netip.AddrPort {
+	return netip.AddrPortFrom(a.Addr(), port)
+}

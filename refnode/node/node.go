@@ -165,7 +165,7 @@ func (n *Node) step(event func(*consensus.Core)) {
 		}
 	}
 	for _, m := range msgs {
-		n.dispatch(m)
+		n.dispatch(m, nowPhase == consensus.Joining)
 	}
 }
 
@@ -178,7 +178,7 @@ func (n *Node) publishID() {
 
 // dispatch sends one message. Requests wait for their answer on their own goroutine and feed it
 // back to the core; a failure is left to the core's timers and anti-entropy.
-func (n *Node) dispatch(m consensus.Message) {
+func (n *Node) dispatch(m consensus.Message, joining bool) {
 	if n.ctx.Err() != nil {
 		return
 	}
@@ -193,6 +193,13 @@ func (n *Node) dispatch(m consensus.Message) {
 				_ = p.Respond(m.ReplyTo, m.Type, m.Body)
 			}
 		case wire.TypePing, wire.TypeWitnessRequest:
+			if m.Type == wire.TypeWitnessRequest && joining {
+				// A joiner greets with a PING first (NC-8): a peer that cannot answer one is no contact.
+				if _, err := n.ep.Request(ctx, m.To.Name, m.To.Addr, wire.TypePing, nil, nil); err != nil {
+					n.cfg.Logger.Info("bootstrap peer not reachable yet", "peer", m.To.Name, "addr", m.To.Addr, "err", err)
+					return
+				}
+			}
 			resp, err := n.ep.Request(ctx, m.To.Name, m.To.Addr, m.Type, m.Body, nil)
 			if err != nil {
 				n.cfg.Logger.Debug("request failed", "peer", m.To.Name, "type", m.Type, "err", err)

@@ -291,6 +291,12 @@ func (s *Set) Left(n wire.Name) (wire.Member, bool) {
 	return in.member, ok && in.left
 }
 
+// Known reports whether n is a member or a departed instance this node has applied a leave for.
+func (s *Set) Known(n wire.Name) bool {
+	_, ok := s.state[n]
+	return ok
+}
+
 // ID is the stableset id of the current members.
 func (s *Set) ID() wire.StablesetID { return s.id }
 
