@@ -54,13 +54,13 @@ func ParseBootstrap(s string) (Bootstrap, error) {
 
 // Config is everything refnode's flags set.
 type Config struct {
-	Identity   *identity.Identity
-	Listen     string // UDP
-	Admin      string // TCP, HTTP
-	Bootstrap  []Bootstrap
-	ElderSize  int
-	Version    string
-	Logger     *slog.Logger
+	Identity  *identity.Identity
+	Listen    string // UDP
+	Admin     string // TCP, HTTP
+	Bootstrap []Bootstrap
+	ElderSize int
+	Version   string
+	Logger    *slog.Logger
 	// PeerTimeout is how long an elder waits without hearing from a member before it witnesses
 	// that member's leave (SPEC.md ST-7); default 3s.
 	PeerTimeout time.Duration

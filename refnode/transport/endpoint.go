@@ -29,12 +29,12 @@ type Handler func(p *Peer, h wire.Header, body []byte)
 
 // Config sets up an Endpoint. Zero durations take the defaults in SPEC.md TRN-6.
 type Config struct {
-	Identity       *identity.Identity
-	Listen         string // UDP IP:PORT; port 0 picks one
-	Handler        Handler
+	Identity *identity.Identity
+	Listen   string // UDP IP:PORT; port 0 picks one
+	Handler  Handler
 	// Observe, if set, sees the header of every frame decoded from a peer, responses and PINGs
 	// included, before it is handled; it runs on the peer's reader goroutine.
-	Observe func(p *Peer, h wire.Header)
+	Observe        func(p *Peer, h wire.Header)
 	Logger         *slog.Logger
 	RequestTimeout time.Duration // default 2s
 	KeepAlive      time.Duration // default 2s

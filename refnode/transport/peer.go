@@ -1,11 +1,11 @@
 package transport
 
 import (
-	"net"
-	"net/netip"
 	"context"
 	"errors"
 	"io"
+	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
