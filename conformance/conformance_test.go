@@ -97,6 +97,8 @@ func TestNoFlakes(t *testing.T) {
 	opts := optionsFromEnv(t)
 	opts.Progress = nil
 	opts.ResultsDir = t.TempDir()
+	// Cluster scenarios take tens of seconds each; TestConformance and the docker run cover them.
+	opts.Tags = "~@cluster"
 	for run := range 10 {
 		opts.Seed = int64(run + 1)
 		res, err := Run(context.Background(), opts)

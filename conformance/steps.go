@@ -41,6 +41,9 @@ type world struct {
 	stopErr      error
 	stopDuration time.Duration
 	unsupported  string
+
+	gone         string   // name of a node that left or was killed
+	formerElders []string // elders before the eldest was killed
 }
 
 // scriptedPeer is a named peer with the connections it dialed and the ones nodes dialed to it.
@@ -98,6 +101,7 @@ func (r *suiteRun) initScenario(sc *godog.ScenarioContext) {
 
 func (w *world) register(sc *godog.ScenarioContext) {
 	// Nodes and clusters.
+	registerConsensusSteps(sc, w)
 	sc.Step(`^a node under test$`, w.aNodeUnderTest)
 	sc.Step(`^a second node starts with bootstrap peer "([^"]+)" under another name$`, w.secondNodeBootstrapsToPeerUnderAnotherName)
 	sc.Step(`^a second node starts with bootstrap peer "([^"]+)"$`, w.secondNodeBootstrapsToPeer)

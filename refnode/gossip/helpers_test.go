@@ -121,7 +121,7 @@ func newFixture(t testing.TB) *fixture {
 }
 
 // link makes p a neighbor of the node under test with the given degree (counting the node
-// under test when full), padding with ghosts: p's record is stored, with its address when it
+// under test when full), padding with ghosts: p's record is stored, in both forms when it
 // accepts, and the own record lists p.
 func (f *fixture) link(p peer, full, accepts bool, degree int) {
 	f.t.Helper()
@@ -131,6 +131,11 @@ func (f *fixture) link(p peer, full, accepts bool, degree int) {
 	}
 	ns = append(ns, ghosts(int(p.name[0])<<8|int(p.name[1]), degree-len(ns))...)
 	f.store(p.sign(f.t, rec{version: 1, accepts: accepts, withAddr: accepts, neighbors: ns}))
+	if accepts {
+		// The Debut or Introduction that made the link brought the addressed form; the
+		// neighbor's Standard gossip brings the concealed one.
+		f.store(p.sign(f.t, rec{version: 1, accepts: true, neighbors: ns}))
+	}
 	f.db.addNeighbor(p.name)
 }
 
@@ -235,3 +240,5 @@ func describe(res Result) string {
 func netipWithPort(a netip.AddrPort, port uint16) netip.AddrPort {
 	return netip.AddrPortFrom(a.Addr(), port)
 }
+
+var netipZero netip.AddrPort

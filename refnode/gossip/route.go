@@ -101,12 +101,20 @@ func (db *DB) routeGraph() *routeGraph {
 		g.index[n] = k
 		g.accepts[k] = db.accepts(n)
 	}
+	total := 0
+	for _, n := range names {
+		d, _ := db.Degree(n)
+		total += d
+	}
+	links := make([]int, 0, total) // one array for every adjacency list
 	for k, n := range names {
+		start := len(links)
 		forEachListed(db, n, func(m wire.Name) {
 			if j, ok := g.index[m]; ok && db.lists(m, n) {
-				g.adj[k] = append(g.adj[k], j)
+				links = append(links, j)
 			}
 		})
+		g.adj[k] = links[start:len(links):len(links)]
 	}
 	return g
 }

@@ -1,0 +1,286 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cucumber/godog"
+	"github.com/stableset/sskit/harness"
+)
+
+// The consensus steps (SPEC.md §8) look at a whole cluster of nodes under test through the admin
+// API only: GET /v1/stableset for agreement, GET /v1/decisions for what each decision cost.
+
+type stablesetJSON struct {
+	ID      string `json:"id"`
+	Phase   string `json:"phase"`
+	Members []struct {
+		Name    string `json:"name"`
+		Ordinal uint64 `json:"ordinal"`
+	} `json:"members"`
+	Elders []string `json:"elders"`
+}
+
+type decisionsJSON struct {
+	Decisions []struct {
+		Kind   string `json:"kind"`
+		Member struct {
+			Name    string `json:"name"`
+			Ordinal uint64 `json:"ordinal"`
+		} `json:"member"`
+		Applied         *string `json:"applied"`
+		ElderFramesSent int     `json:"elder_frames_sent"`
+	} `json:"decisions"`
+}
+
+func registerConsensusSteps(sc *godog.ScenarioContext, w *world) {
+	sc.Step(`^a cluster of (\d+) nodes under test started from one bootstrap$`, w.clusterFromOneBootstrap)
+	sc.Step(`^within (\d+) seconds every live node is a member of one stableset of (\d+) members$`, w.allAgree)
+	sc.Step(`^every node's elders are the first (\d+) members in \(ordinal, name\) order$`, w.eldersAreEldest)
+	sc.Step(`^a new node under test joins through the first node$`, w.newNodeJoins)
+	sc.Step(`^the youngest member leaves through POST /v1/leave$`, w.youngestLeaves)
+	sc.Step(`^the eldest elder is killed$`, w.killEldest)
+	sc.Step(`^the killed node is a member nowhere and the next eldest member is an elder everywhere$`, w.killedGoneNextPromoted)
+	sc.Step(`^the left node is a member nowhere$`, w.leftGone)
+	sc.Step(`^every decision cost at most (\d+) frames among the elders, by their own counts$`, w.decisionsWithinBudget)
+}
+
+func (w *world) live() []*harness.Node {
+	var out []*harness.Node
+	for _, n := range w.cluster.Nodes() {
+		if exited, _ := n.Exited(); !exited && n.Name.String() != w.gone {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func (w *world) clusterFromOneBootstrap(n int) error {
+	if err := w.newCluster(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	err := w.cluster.Start(ctx, n)
+	if err == nil {
+		w.node = w.cluster.Node(0)
+		w.run.noteVersion(ctx, w.node)
+	}
+	return w.started(err)
+}
+
+func (w *world) stablesets(ctx context.Context) (map[string]stablesetJSON, error) {
+	out := map[string]stablesetJSON{}
+	for _, n := range w.live() {
+		var s stablesetJSON
+		if err := n.GetJSON(ctx, "/v1/stableset", &s); err != nil {
+			return nil, fmt.Errorf("%s: %w", n.Label(), err)
+		}
+		out[n.Label()] = s
+	}
+	return out, nil
+}
+
+// allAgree waits until every live node reports phase member and the same id over want members.
+func (w *world) allAgree(seconds, want int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(seconds)*time.Second)
+	defer cancel()
+	var last string
+	for {
+		sets, err := w.stablesets(ctx)
+		if err == nil {
+			last = agreement(sets, want)
+			if last == "" {
+				return nil
+			}
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no agreement within %ds: %s", seconds, last)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func agreement(sets map[string]stablesetJSON, want int) string {
+	ids := map[string][]string{}
+	for label, s := range sets {
+		if s.Phase != "member" {
+			return fmt.Sprintf("%s is %q", label, s.Phase)
+		}
+		if len(s.Members) != want {
+			return fmt.Sprintf("%s has %d members, want %d", label, len(s.Members), want)
+		}
+		ids[s.ID] = append(ids[s.ID], label)
+	}
+	if len(ids) != 1 {
+		return fmt.Sprintf("%d different stableset ids: %v", len(ids), ids)
+	}
+	return ""
+}
+
+func (w *world) eldersAreEldest(size int) error {
+	ctx, cancel := stepContext()
+	defer cancel()
+	sets, err := w.stablesets(ctx)
+	if err != nil {
+		return err
+	}
+	for label, s := range sets {
+		members := slices.Clone(s.Members)
+		sort.Slice(members, func(i, j int) bool {
+			if members[i].Ordinal != members[j].Ordinal {
+				return members[i].Ordinal < members[j].Ordinal
+			}
+			return members[i].Name < members[j].Name
+		})
+		var want []string
+		for _, m := range members[:min(size, len(members))] {
+			want = append(want, m.Name)
+		}
+		if !slices.Equal(want, s.Elders) {
+			return fmt.Errorf("%s: elders %v, want the eldest %v", label, short(s.Elders), short(want))
+		}
+	}
+	return nil
+}
+
+func short(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = n[:min(8, len(n))]
+	}
+	return out
+}
+
+func (w *world) newNodeJoins() error {
+	ctx, cancel := stepContext()
+	defer cancel()
+	_, err := w.cluster.AddNode(ctx, w.cluster.Node(0))
+	return err
+}
+
+func (w *world) youngestLeaves() error {
+	ctx, cancel := stepContext()
+	defer cancel()
+	nodes := w.live()
+	youngest := nodes[len(nodes)-1] // nodes join in order, so the last started is the youngest
+	status, body, err := youngest.Do(ctx, "POST", "/v1/leave", "")
+	if err != nil {
+		return err
+	}
+	if status != 202 {
+		return fmt.Errorf("POST /v1/leave answered %d: %s", status, body)
+	}
+	w.gone = youngest.Name.String()
+	return nil
+}
+
+func (w *world) leftGone() error { return w.absentEverywhere(w.gone) }
+
+func (w *world) absentEverywhere(name string) error {
+	ctx, cancel := stepContext()
+	defer cancel()
+	sets, err := w.stablesets(ctx)
+	if err != nil {
+		return err
+	}
+	for label, s := range sets {
+		for _, m := range s.Members {
+			if m.Name == name {
+				return fmt.Errorf("%s still lists %s as a member", label, name[:8])
+			}
+		}
+	}
+	return nil
+}
+
+func (w *world) killEldest() error {
+	ctx, cancel := stepContext()
+	defer cancel()
+	var s stablesetJSON
+	if err := w.cluster.Node(1).GetJSON(ctx, "/v1/stableset", &s); err != nil {
+		return err
+	}
+	if len(s.Elders) < 2 {
+		return errors.New("fewer than 2 elders")
+	}
+	w.formerElders = s.Elders
+	for _, n := range w.cluster.Nodes() {
+		if n.Name.String() == s.Elders[0] {
+			w.gone = s.Elders[0]
+			return w.cluster.Kill(ctx, n)
+		}
+	}
+	return fmt.Errorf("eldest elder %s is not a node of this cluster", s.Elders[0][:8])
+}
+
+func (w *world) killedGoneNextPromoted() error {
+	if err := w.absentEverywhere(w.gone); err != nil {
+		return err
+	}
+	ctx, cancel := stepContext()
+	defer cancel()
+	sets, err := w.stablesets(ctx)
+	if err != nil {
+		return err
+	}
+	for label, s := range sets {
+		for _, e := range w.formerElders[1:] {
+			if !slices.Contains(s.Elders, e) {
+				return fmt.Errorf("%s: former elder %s is no longer an elder", label, e[:8])
+			}
+		}
+		if len(s.Elders) != len(w.formerElders) {
+			return fmt.Errorf("%s: %d elders, want %d after a promotion", label, len(s.Elders), len(w.formerElders))
+		}
+	}
+	return nil
+}
+
+// decisionsWithinBudget sums, per decision, the frames every node sent to elders while an elder
+// itself (SPEC.md ST-9, ST-12), and checks that every applied decision is within the budget.
+func (w *world) decisionsWithinBudget(budget int) error {
+	ctx, cancel := stepContext()
+	defer cancel()
+	type key struct {
+		kind, name string
+		ordinal    uint64
+	}
+	sent := map[key]int{}
+	applied := map[key]int{}
+	for _, n := range w.live() {
+		var d decisionsJSON
+		if err := n.GetJSON(ctx, "/v1/decisions", &d); err != nil {
+			return fmt.Errorf("%s: %w", n.Label(), err)
+		}
+		for _, x := range d.Decisions {
+			k := key{x.Kind, x.Member.Name, x.Member.Ordinal}
+			sent[k] += x.ElderFramesSent
+			if x.Applied != nil {
+				applied[k]++
+			}
+		}
+	}
+	if len(applied) == 0 {
+		return errors.New("no node reports an applied decision")
+	}
+	var over []string
+	for k := range applied {
+		if sent[k] > budget {
+			over = append(over, fmt.Sprintf("%s %s@%d: %d frames", k.kind, k.name[:8], k.ordinal, sent[k]))
+		}
+	}
+	if len(over) > 0 {
+		sort.Strings(over)
+		return fmt.Errorf("over the budget of %d: %s", budget, strings.Join(over, "; "))
+	}
+	return nil
+}
