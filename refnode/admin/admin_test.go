@@ -65,8 +65,8 @@ func TestBadRequestsGetJSONErrors(t *testing.T) {
 		{"GET", "/v1/counters?peer=xyz", 400, "bad_request"},
 		{"GET", "/v1/counters?colour=red", 400, "bad_request"},
 		{"GET", "/v1/counters?peer=" + strings.Repeat("2", 64), 404, "not_found"},
-		{"GET", "/v1/decisions", 501, "not_implemented"},
-		{"POST", "/v1/leave", 501, "not_implemented"},
+		{"GET", "/v1/neighborhood", 501, "not_implemented"},
+		{"POST", "/v1/debut", 501, "not_implemented"},
 		{"GET", "/v1/route?to=x", 501, "not_implemented"},
 	} {
 		resp, body := do(t, c.method, c.target, "{}")
