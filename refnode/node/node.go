@@ -195,10 +195,12 @@ func (n *Node) dispatch(m consensus.Message, joining bool) {
 		case wire.TypePing, wire.TypeWitnessRequest:
 			if m.Type == wire.TypeWitnessRequest && joining {
 				// A joiner greets with a PING first (NC-8): a peer that cannot answer one is no contact.
+				start := time.Now()
 				if _, err := n.ep.Request(ctx, m.To.Name, m.To.Addr, wire.TypePing, nil, nil); err != nil {
 					n.cfg.Logger.Info("bootstrap peer not reachable yet", "peer", m.To.Name, "addr", m.To.Addr, "err", err)
 					return
 				}
+				n.cfg.Logger.Info("bootstrap peer answered", "peer", m.To.Name, "addr", m.To.Addr, "rtt", time.Since(start))
 			}
 			resp, err := n.ep.Request(ctx, m.To.Name, m.To.Addr, m.Type, m.Body, nil)
 			if err != nil {
