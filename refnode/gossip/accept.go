@@ -1,0 +1,471 @@
+package gossip
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/stableset/sskit/refnode/record"
+	"github.com/stableset/sskit/refnode/wire"
+)
+
+// Type is what a gossip is, as the receiver classifies it by content (rulebook 51) and as the
+// sender means it.
+type Type uint8
+
+// The gossip types, in classification order.
+const (
+	Unclassified Type = iota // refused, malformed, or not gossip at all (a failure)
+	Debut
+	Pass
+	Introduction
+	Standard
+)
+
+func (t Type) String() string {
+	switch t {
+	case Debut:
+		return "Debut"
+	case Pass:
+		return "Pass"
+	case Introduction:
+		return "Introduction"
+	case Standard:
+		return "Standard"
+	}
+	return "Unclassified"
+}
+
+// Kind is the kind of body a Message carries; the node maps it to a frame type.
+type Kind uint8
+
+// The message kinds.
+const (
+	KindGossip  Kind = iota // a gossip body (DecodeGossip)
+	KindFailure             // a failure body (DecodeFailure)
+)
+
+// Message is one message to send.
+type Message struct {
+	To   wire.Name
+	Addr netip.AddrPort // where To signed that it accepts connections; zero when not known
+	Kind Kind
+	Type Type // for KindGossip, what the body is meant as
+	Body []byte
+}
+
+// Result is what one accepted gossip did and what to do about it.
+type Result struct {
+	Type     Type          // how the gossip was classified; Unclassified if refused or malformed
+	Changed  bool          // the database changed (a record stored or replaced, or the own record)
+	Messages []Message     // to send, in order
+	Ban      *Ban          // the sender is a malefactor; it is now banned (disconnect it)
+	Refused  bool          // the sender was banned before; nothing was read
+	Failure  FailureReason // AcceptFailure: the reason the Debut target gave
+	Note     string        // why nothing was done, for logs
+}
+
+// The reasons for malefactor bans (rulebook 9 and sskit settlement 5), in Ban.Reason; errors.Is
+// finds them. Decoding errors are wrapped in ErrMalformed.
+var (
+	ErrMalformed          = errors.New("gossip: malformed")
+	ErrBadSignature       = errors.New("gossip: the sender's own record does not verify")
+	ErrTamperedRecord     = errors.New("gossip: a relayed record does not verify (tampered with or forged)")
+	ErrYouDontKnowMe      = errors.New("gossip: carries the target's own record")
+	ErrNotSendersAddress  = errors.New("gossip: the sender's own record gives an address that is not the sender's")
+	ErrClaimsMyAddress    = errors.New("gossip: a record claims the target's address")
+	ErrDuplicateAddress   = errors.New("gossip: two records claim the same address")
+	ErrImmutableChanged   = errors.New("gossip: the sender's own record changes the address it signed before")
+	ErrVersionBackwards   = errors.New("gossip: the sender's own record has a lower version than the sender sent before")
+	ErrDebutAddrNoAccept  = errors.New("gossip: Debut record has an address but does not accept connections")
+	ErrPassWithoutAddress = errors.New("gossip: Pass record has no address to debut to")
+)
+
+// Debut returns the Debut gossip that asks to to become a neighbor: the own record alone, with
+// the address if the node accepts connections (rulebook 52). to is remembered as a Debut in
+// progress for the pass-loop guard (rulebook 62).
+func (db *DB) Debut(to wire.Name, addr netip.AddrPort, now time.Time) Message {
+	db.debuting[to] = now
+	return db.gossipMessage(to, addr, Debut, db.debutRecord())
+}
+
+func (db *DB) gossipMessage(to wire.Name, addr netip.AddrPort, t Type, records ...[]byte) Message {
+	size := countSize
+	for _, r := range records {
+		size += lengthSize + len(r)
+	}
+	if len(records) == 2 && !nameLess(records[0], records[1]) {
+		records[0], records[1] = records[1], records[0]
+	}
+	return Message{To: to, Addr: addr, Kind: KindGossip, Type: t, Body: appendBody(make([]byte, 0, size), records)}
+}
+
+// Accept handles one gossip body from a connected peer: from is the name the peer proved in
+// the handshake, fromAddr the address its packets come from, now the current time. It checks
+// the whole gossip before it changes anything, so gossip that ends in a ban changes nothing but
+// the ban and the disconnection.
+func (db *DB) Accept(from wire.Name, fromAddr netip.AddrPort, body []byte, now time.Time) Result {
+	if _, banned := db.bans[from]; banned {
+		return Result{Refused: true, Note: "sender is banned"}
+	}
+	if from == db.me {
+		return Result{Note: "gossip from the node itself"}
+	}
+	db.expire(now)
+	views, err := DecodeGossip(body, db.views[:0])
+	defer func() { clear(views); db.views = views[:0] }() // keep no pointers into body
+	if err != nil {
+		return db.Ban(from, fmt.Errorf("%w: %w", ErrMalformed, err), now)
+	}
+	// Rulebook 80 discards a gossip with any bad signature; sskit settlement 5 bans its sender.
+	for i := range views {
+		if views[i].Verify() != nil {
+			if views[i].Name() == from {
+				return db.Ban(from, ErrBadSignature, now)
+			}
+			return db.Ban(from, ErrTamperedRecord, now)
+		}
+	}
+	if reason := db.checkAll(from, fromAddr, views); reason != nil {
+		return db.Ban(from, reason, now)
+	}
+	t, reason := db.classify(from, views)
+	if reason != nil {
+		res := db.Ban(from, reason, now)
+		res.Type = t
+		return res
+	}
+	var res Result
+	switch t {
+	case Debut:
+		res = db.acceptDebut(from, fromAddr, &views[0], now)
+	case Pass:
+		res = db.acceptPass(from, &views[0], now)
+	case Introduction:
+		res = db.acceptIntroduction(from, views, now)
+	default:
+		res = db.acceptStandard(from, views, now)
+	}
+	res.Type = t
+	for i := range views {
+		if n := views[i].Name(); n == from && views[i].Version() > db.selfSent[from] {
+			db.selfSent[from] = views[i].Version()
+		}
+	}
+	return res
+}
+
+// checkAll applies the rules every gossip must keep, whatever its type (rulebook 69, 70, 77,
+// 79; settlement 5). Names are compared because the handshake proves the sender's; addresses
+// are compared whole (IP and port) except that the sender's own address is checked by IP alone,
+// as MASQ does, since the port a packet comes from need not be the one a node listens on.
+func (db *DB) checkAll(from wire.Name, fromAddr netip.AddrPort, views []record.View) error {
+	for i := range views {
+		v := &views[i]
+		name := v.Name()
+		if name == db.me {
+			return ErrYouDontKnowMe
+		}
+		if name == from {
+			if v.Version() < db.selfSent[from] {
+				return ErrVersionBackwards
+			}
+			if db.addressConflict(v) {
+				return ErrImmutableChanged
+			}
+		}
+		addr, ok := v.Addr()
+		if !ok {
+			continue
+		}
+		if name == from && fromAddr.IsValid() && addr.Addr() != fromAddr.Addr().Unmap() {
+			return ErrNotSendersAddress
+		}
+		if db.own.Addr.IsValid() && addr == db.own.Addr {
+			return ErrClaimsMyAddress
+		}
+		for j := range i {
+			if other, ok := views[j].Addr(); ok && other == addr {
+				return ErrDuplicateAddress
+			}
+		}
+	}
+	return nil
+}
+
+// classify decides the gossip type in the order Debut, Pass, Introduction, Standard (rulebook
+// 51); Standard takes everything else, so nothing is rejected for being unclassifiable. A
+// non-nil error is a Malformed classification, to be banned.
+func (db *DB) classify(from wire.Name, views []record.View) (Type, error) {
+	if len(views) == 1 {
+		v := &views[0]
+		_, hasAddr := v.Addr()
+		if v.Name() == from {
+			if _, known := db.nodes[from]; known {
+				return Standard, nil // rulebook 53: a re-debut is Standard gossip
+			}
+			if hasAddr && !v.Accepts() {
+				return Debut, ErrDebutAddrNoAccept // rulebook 52
+			}
+			// An accepting node's record without an address is how Standard gossip carries it
+			// (see the package doc), so alone it is Standard gossip, not a malformed Debut.
+			if hasAddr || !v.Accepts() {
+				return Debut, nil
+			}
+			return Standard, nil
+		}
+		// One record that is not the sender's: a Pass (rulebook 60). Standard gossip always
+		// carries its sender's record, so it is never one record about someone else.
+		if !hasAddr {
+			return Pass, ErrPassWithoutAddress
+		}
+		return Pass, nil
+	}
+	if len(views) == 2 { // rulebook 63, 64
+		introducer, introducee := &views[0], &views[1]
+		if introducee.Name() == from {
+			introducer, introducee = introducee, introducer
+		}
+		_, introducerAddr := introducer.Addr()
+		_, introduceeAddr := introducee.Addr()
+		_, known := db.nodes[introducee.Name()]
+		if introducer.Name() == from && introducerAddr && introduceeAddr && !known {
+			return Introduction, nil
+		}
+	}
+	return Standard, nil
+}
+
+// acceptDebut places a node that asks to become a neighbor (rulebook 54 to 58).
+func (db *DB) acceptDebut(from wire.Name, fromAddr netip.AddrPort, v *record.View, now time.Time) Result {
+	if viewLists(v, db.me) {
+		// The "debutant" already lists us: this is a debut back, another node accepting our
+		// own Debut. It asks for no placement, so it is never passed on; we complete the link
+		// if we have room, and otherwise leave it half, as rule 73 would.
+		room := db.hasRoom(from)
+		delete(db.debuting, from) // our Debut to from is answered
+		if !room {
+			return Result{Note: "debut back at the degree limit"}
+		}
+		db.store(v, now)
+		db.addNeighbor(from)
+		return Result{Changed: true, Messages: db.broadcast(nil, wire.Name{}, false)}
+	}
+	exclude := func(n wire.Name) bool { return n == from || viewLists(v, n) }
+	// Step 1 (rulebook 54): a full neighbor better placed to take the debutant.
+	if n, ok := db.betterPlacedNeighbor(exclude); ok {
+		return Result{Messages: []Message{db.passMessage(from, fromAddr, n)}}
+	}
+	// Step 2 (rulebook 55): accept below the degree limit.
+	if db.hasRoom(from) {
+		db.store(v, now)
+		db.addNeighbor(from)
+		res := Result{Changed: true}
+		if v.NumNeighbors() > 0 {
+			// Rulebook 56: the debutant already has a neighbor, so it is answering an
+			// Introduction or a Pass; introducing it again would over-connect it.
+			res.Messages = db.broadcast(nil, wire.Name{}, false)
+			return res
+		}
+		var reply Message
+		if n, ok := db.introductionCandidate(exclude); ok {
+			reply = db.gossipMessage(from, fromAddr, Introduction, db.debutRecord(), db.addrs[n].b)
+		} else {
+			// Rulebook 57: nobody to introduce, so debut back: the own record, now listing
+			// the debutant, lets it complete the link.
+			reply = db.gossipMessage(from, fromAddr, Debut, db.debutRecord())
+		}
+		res.Messages = db.broadcast([]Message{reply}, from, true)
+		return res
+	}
+	// Step 3 (rulebook 58): full up, so pass to the least-connected neighbor, or fail.
+	if n, ok := db.leastConnectedNeighbor(exclude); ok {
+		return Result{Messages: []Message{db.passMessage(from, fromAddr, n)}}
+	}
+	return Result{
+		Messages: []Message{{To: from, Addr: fromAddr, Kind: KindFailure, Body: AppendFailure(nil, NoSuitableNeighbors)}},
+		Note:     "no suitable neighbor to pass the debutant to",
+	}
+}
+
+func (db *DB) passMessage(to wire.Name, addr netip.AddrPort, target wire.Name) Message {
+	return db.gossipMessage(to, addr, Pass, db.addrs[target].b)
+}
+
+// passable reports whether a Debut can be sent on to n: n accepts connections and we hold a
+// record with its address, signed by n, to put in a Pass or an Introduction.
+func (db *DB) passable(n wire.Name) bool { return db.accepts(n) && db.addrs[n] != nil }
+
+// betterPlacedNeighbor finds, among the full neighbors that accept connections and are not
+// excluded, the one of lowest degree among those of degree 3 or more, if that degree is below
+// the own degree (rulebook 54). Ties go to the lower name.
+func (db *DB) betterPlacedNeighbor(exclude func(wire.Name) bool) (wire.Name, bool) {
+	best, bestDegree := wire.Name{}, -1
+	for _, n := range db.own.Neighbors {
+		if exclude(n) || !db.lists(n, db.me) || !db.passable(n) {
+			continue
+		}
+		d, _ := db.Degree(n)
+		if d >= 3 && (bestDegree < 0 || d < bestDegree) {
+			best, bestDegree = n, d
+		}
+	}
+	return best, bestDegree >= 0 && bestDegree < db.degree()
+}
+
+// introductionCandidate finds the least-connected full neighbor that accepts connections and is
+// not excluded (rulebook 55). Ties go to the lower name.
+func (db *DB) introductionCandidate(exclude func(wire.Name) bool) (wire.Name, bool) {
+	return db.leastConnected(func(n wire.Name) bool { return !exclude(n) && db.lists(n, db.me) })
+}
+
+// leastConnectedNeighbor finds the least-connected neighbor, half neighbors included, that
+// is not excluded (rulebook 58).
+func (db *DB) leastConnectedNeighbor(exclude func(wire.Name) bool) (wire.Name, bool) {
+	return db.leastConnected(func(n wire.Name) bool { return !exclude(n) })
+}
+
+func (db *DB) leastConnected(suits func(wire.Name) bool) (wire.Name, bool) {
+	best, bestDegree := wire.Name{}, -1
+	for _, n := range db.own.Neighbors {
+		if !suits(n) || !db.passable(n) {
+			continue
+		}
+		if d, _ := db.Degree(n); bestDegree < 0 || d < bestDegree {
+			best, bestDegree = n, d
+		}
+	}
+	return best, bestDegree >= 0
+}
+
+// acceptPass sends a Debut to the node a Debut target passed us to (rulebook 61), unless the
+// pass-loop guard stops it (rulebook 62). The database does not change.
+func (db *DB) acceptPass(from wire.Name, v *record.View, now time.Time) Result {
+	delete(db.debuting, from) // our Debut to from is answered
+	target := v.Name()
+	if _, banned := db.bans[target]; banned {
+		return Result{Note: "pass target is banned"}
+	}
+	if db.lists(db.me, target) {
+		return Result{Note: "pass target is already a neighbor"}
+	}
+	if !db.hasRoom(from) {
+		// The target would list us and we could never list it back: a half link for good.
+		return Result{Note: "at the degree limit"}
+	}
+	if db.addressConflict(v) || db.equivocates(v) {
+		return Result{Note: "pass target's record contradicts one it signed before"}
+	}
+	if t, ok := db.passed[target]; ok {
+		db.passed[target] = now
+		if now.Sub(t) <= db.cfg.PassExpiry {
+			return Result{Note: "pass loop: target was passed to us recently"}
+		}
+	} else if _, inProgress := db.debuting[target]; inProgress {
+		return Result{Note: "pass loop: a Debut to the target is in progress"}
+	}
+	db.passed[target] = now
+	db.learnAddress(v)
+	addr, _ := v.Addr()
+	return Result{Messages: []Message{db.Debut(target, addr, now)}}
+}
+
+// acceptIntroduction takes the introducer as a neighbor and debuts to the introducee
+// (rulebook 65, 66). The introducee is not stored as a record, only its address.
+func (db *DB) acceptIntroduction(from wire.Name, views []record.View, now time.Time) Result {
+	if !db.hasRoom(from) {
+		delete(db.debuting, from)
+		return Result{Note: "at the degree limit"}
+	}
+	delete(db.debuting, from)
+	introducer, introducee := &views[0], &views[1]
+	if introducee.Name() == from {
+		introducer, introducee = introducee, introducer
+	}
+	changed := db.store(introducer, now)
+	if db.addNeighbor(from) {
+		changed = true
+	}
+	var msgs []Message
+	target := introducee.Name()
+	_, banned := db.bans[target]
+	// The introducer took a place; a Debut to the introducee needs one more, or it would
+	// leave the introducee listing us for good.
+	if !banned && db.hasRoom(target) && !db.addressConflict(introducee) && !db.equivocates(introducee) {
+		db.learnAddress(introducee)
+		addr, _ := introducee.Addr()
+		msgs = append(msgs, db.Debut(target, addr, now))
+	}
+	res := Result{Changed: changed, Messages: msgs}
+	if changed {
+		res.Messages = db.broadcast(msgs, wire.Name{}, false)
+	}
+	return res
+}
+
+// acceptStandard incorporates whatever is new (rulebook 68 to 75), takes the sender as a
+// neighbor if it lists us and there is room (rulebook 73), and gossips if anything changed.
+func (db *DB) acceptStandard(from wire.Name, views []record.View, now time.Time) Result {
+	delete(db.debuting, from) // a Standard reply is how a Debut target that already had a link answers
+	changed := false
+	for i := range views {
+		v := &views[i]
+		name := v.Name()
+		if _, banned := db.bans[name]; banned {
+			continue // rulebook 82: a banned node's records are not used
+		}
+		_, hasAddr := v.Addr()
+		if _, known := db.nodes[name]; !known && hasAddr && name != from {
+			continue // rulebook 71: a relay revealed an unknown third node's address
+		}
+		if name != from && db.addressConflict(v) {
+			continue // rulebook 77: the subject contradicts itself; the relay cannot have forged it
+		}
+		if db.equivocates(v) {
+			// Two records with one version: kept out, not banned, because a node restarted
+			// without its data directory signs its old version numbers again honestly.
+			continue
+		}
+		if db.store(v, now) {
+			changed = true
+			if db.lists(db.me, name) && db.cannotListMe(name) && db.removeNeighbor(name) {
+				// A half neighbor that filled up elsewhere (it accepted other Debuts before
+				// our reply reached it) would hold one of our places for good.
+				changed = true
+			}
+		}
+	}
+	if db.lists(from, db.me) && db.hasRoom(from) && db.addNeighbor(from) {
+		changed = true
+	}
+	if !changed {
+		return Result{Note: "nothing new"}
+	}
+	return Result{Changed: true, Messages: db.broadcast(nil, wire.Name{}, false)}
+}
+
+// AcceptFailure handles a failure body from a Debut target that could not place us (rulebook
+// 58). The Debut stops being in progress; a node that has no neighbors and no Debut left in
+// progress has failed to join (rulebook 59), which the node decides from PendingDebuts.
+func (db *DB) AcceptFailure(from wire.Name, body []byte, now time.Time) Result {
+	if _, banned := db.bans[from]; banned {
+		return Result{Refused: true, Note: "sender is banned"}
+	}
+	reason, err := DecodeFailure(body)
+	if err != nil {
+		return db.Ban(from, fmt.Errorf("%w: %w", ErrMalformed, err), now)
+	}
+	if _, ok := db.debuting[from]; !ok {
+		return Result{Failure: reason, Note: "failure from a node no Debut is waiting for"}
+	}
+	delete(db.debuting, from)
+	return Result{Failure: reason, Note: "Debut failed: " + reason.String()}
+}
+
+// cannotListMe reports whether name's stored record is at the degree limit without listing us,
+// so that it cannot complete a link to us. Other nodes are presumed to keep our limit.
+func (db *DB) cannotListMe(name wire.Name) bool {
+	e := db.nodes[name]
+	return e != nil && e.view.NumNeighbors() >= db.cfg.MaxDegree && !viewLists(&e.view, db.me)
+}

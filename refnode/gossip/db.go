@@ -1,0 +1,555 @@
+package gossip
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/stableset/sskit/refnode/record"
+	"github.com/stableset/sskit/refnode/wire"
+)
+
+// Defaults of Config, the MASQ constants (rulebook "Numbers used in code").
+const (
+	DefaultMaxDegree     = 5                // MAX_DEGREE
+	DefaultPassExpiry    = 60 * time.Second // PASS_GOSSIP_EXPIRED_TIME
+	DefaultIsolatedGrace = 30 * time.Second // ISOLATED_NODE_GRACE_PERIOD_SECS
+	DefaultCullInterval  = 60 * time.Second // DEAD_NODE_CHECK_INTERVAL_SECS
+)
+
+// Config sets up a DB. Zero durations and a zero MaxDegree take the defaults.
+type Config struct {
+	// Key is the node's ed25519 private key; its public half is the node's name.
+	Key ed25519.PrivateKey
+	// Addr is where the node accepts connections. The zero value makes an originate-only node:
+	// its record says it accepts no connections and has no address.
+	Addr netip.AddrPort
+	// MaxDegree is the most neighbors the node's own record lists (sskit settlement 7).
+	MaxDegree int
+	// PassExpiry is how long a Pass target counts as recently passed (rulebook 62), and how
+	// long a Debut without an answer counts as in progress.
+	PassExpiry time.Duration
+	// IsolatedGrace is how long an unreferenced record is kept before Cull drops it (rulebook 85).
+	IsolatedGrace time.Duration
+	// CullInterval is the least time between two culls that do any work (rulebook 85).
+	CullInterval time.Duration
+	// FirstVersion is the version of the node's first record; 0 means 1. A node that restarts
+	// with the same key must start above every version it signed before, or its neighbors
+	// keep its old records (rulebook 75), so a node with a data directory passes the last
+	// version it signed plus 1.
+	FirstVersion uint64
+}
+
+// DB is a node's neighborhood database: its own record, the signed records it knows of other
+// nodes, the addresses they signed, and its bans. It does no I/O, starts no goroutines and
+// reads no clock; it is not safe for concurrent use.
+type DB struct {
+	cfg Config
+	me  wire.Name
+
+	own          record.Record // the own record as it stands; Neighbors sorted
+	ownConcealed []byte        // own record signed without its address: what Standard gossip carries
+	ownAddressed []byte        // own record signed with its address, nil for originate-only nodes
+
+	nodes map[wire.Name]*entry     // known records of other nodes
+	names []wire.Name              // keys of nodes, sorted, so every output is deterministic
+	addrs map[wire.Name]*addressed // the newest record with an address each node signed
+
+	selfSent map[wire.Name]uint64    // highest own version each sender sent on its current link
+	bans     map[wire.Name]Ban       // banned names, why and when; never removed
+	passed   map[wire.Name]time.Time // Pass targets and when they were passed to us
+	debuting map[wire.Name]time.Time // Debuts sent and not yet answered, and when
+
+	lastCull time.Time
+
+	// Scratch space reused between calls, so that steady-state acceptance does not allocate
+	// for bookkeeping.
+	views []record.View
+	refs  map[wire.Name]struct{}
+	parts [][]byte
+}
+
+// entry is a known node: the highest version of its record seen, and that version without an
+// address when we hold it, because only the concealed form may be relayed to everyone.
+type entry struct {
+	view      record.View // over latest
+	latest    []byte      // highest version seen, concealed or with address; a copy we own
+	concealed []byte      // latest's version without an address, or nil if not received
+	seen      time.Time   // when latest was stored, for culling
+}
+
+// addressed is a record with an address, signed by its subject; the address never changes
+// once known (rulebook 77), though the record may be older than the entry's.
+type addressed struct {
+	view record.View
+	b    []byte
+}
+
+// New makes the database of a node whose own record has FirstVersion (default 1) and no
+// neighbors.
+func New(cfg Config) (*DB, error) {
+	if len(cfg.Key) != ed25519.PrivateKeySize {
+		return nil, errors.New("gossip: Config.Key is not an ed25519 private key")
+	}
+	if cfg.MaxDegree == 0 {
+		cfg.MaxDegree = DefaultMaxDegree
+	}
+	if cfg.MaxDegree < 1 || cfg.MaxDegree > record.MaxNeighbors {
+		return nil, fmt.Errorf("gossip: MaxDegree %d is outside 1..%d", cfg.MaxDegree, record.MaxNeighbors)
+	}
+	if cfg.PassExpiry == 0 {
+		cfg.PassExpiry = DefaultPassExpiry
+	}
+	if cfg.IsolatedGrace == 0 {
+		cfg.IsolatedGrace = DefaultIsolatedGrace
+	}
+	if cfg.CullInterval == 0 {
+		cfg.CullInterval = DefaultCullInterval
+	}
+	if cfg.FirstVersion == 0 {
+		cfg.FirstVersion = 1
+	}
+	if cfg.Addr.IsValid() {
+		// Records hold IPv4 as IPv4; comparing with decoded addresses needs the same form.
+		cfg.Addr = netip.AddrPortFrom(cfg.Addr.Addr().Unmap(), cfg.Addr.Port())
+	}
+	db := &DB{
+		cfg:      cfg,
+		me:       wire.Name(cfg.Key[ed25519.SeedSize:]),
+		nodes:    map[wire.Name]*entry{},
+		addrs:    map[wire.Name]*addressed{},
+		selfSent: map[wire.Name]uint64{},
+		bans:     map[wire.Name]Ban{},
+		passed:   map[wire.Name]time.Time{},
+		debuting: map[wire.Name]time.Time{},
+		refs:     map[wire.Name]struct{}{},
+	}
+	db.own = record.Record{Name: db.me, Version: cfg.FirstVersion, Accepts: cfg.Addr.IsValid(), Addr: cfg.Addr}
+	if err := db.sign(); err != nil {
+		return nil, fmt.Errorf("gossip: own record: %w", err)
+	}
+	return db, nil
+}
+
+// sign re-signs both forms of the own record after a change.
+func (db *DB) sign() error {
+	concealed := db.own
+	concealed.Addr = netip.AddrPort{}
+	c, err := concealed.AppendSigned(nil, db.cfg.Key)
+	if err != nil {
+		return err
+	}
+	var a []byte
+	if db.own.Addr.IsValid() {
+		if a, err = db.own.AppendSigned(nil, db.cfg.Key); err != nil {
+			return err
+		}
+	}
+	db.ownConcealed, db.ownAddressed = c, a
+	return nil
+}
+
+// bump records one change to the own record: exactly one version more, re-signed (rulebook 76).
+func (db *DB) bump() {
+	db.own.Version++
+	if err := db.sign(); err != nil {
+		// New checked the key and address, and neighbors stay sorted and at most MaxDegree.
+		panic("gossip: own record no longer signs: " + err.Error())
+	}
+}
+
+// addNeighbor lists n in the own record, one version more; false if it was listed already.
+func (db *DB) addNeighbor(n wire.Name) bool {
+	i, found := slices.BinarySearchFunc(db.own.Neighbors, n, compareNames)
+	if found {
+		return false
+	}
+	db.own.Neighbors = slices.Insert(db.own.Neighbors, i, n)
+	db.bump()
+	return true
+}
+
+// removeNeighbor withdraws n from the own record, one version more; false if it was not listed.
+func (db *DB) removeNeighbor(n wire.Name) bool {
+	i, found := slices.BinarySearchFunc(db.own.Neighbors, n, compareNames)
+	if !found {
+		return false
+	}
+	db.own.Neighbors = slices.Delete(db.own.Neighbors, i, i+1)
+	db.bump()
+	return true
+}
+
+func compareNames(a, b wire.Name) int { return bytes.Compare(a[:], b[:]) }
+
+// Name returns the node's own name.
+func (db *DB) Name() wire.Name { return db.me }
+
+// Version returns the own record's current version.
+func (db *DB) Version() uint64 { return db.own.Version }
+
+// Own returns a copy of the own record as it stands.
+func (db *DB) Own() record.Record {
+	r := db.own
+	r.Neighbors = slices.Clone(r.Neighbors)
+	return r
+}
+
+// OwnRecord returns the own record as signed without its address, as Standard gossip carries
+// it. The caller must not modify it.
+func (db *DB) OwnRecord() []byte { return db.ownConcealed }
+
+// debutRecord is the own record as a Debut, an Introduction or a debut back carries it: with
+// the address when the node accepts connections, so the receiver can reach it.
+func (db *DB) debutRecord() []byte {
+	if db.ownAddressed != nil {
+		return db.ownAddressed
+	}
+	return db.ownConcealed
+}
+
+// Record returns the newest record known for name, the own record (concealed) included. The
+// view is valid until the database next changes.
+func (db *DB) Record(name wire.Name) (record.View, bool) {
+	var v record.View
+	if name == db.me {
+		_ = v.Decode(db.ownConcealed)
+		return v, true
+	}
+	e := db.nodes[name]
+	if e == nil {
+		return v, false
+	}
+	return e.view, true
+}
+
+// Known returns the names of the nodes whose records the database holds, sorted, without its
+// own.
+func (db *DB) Known() []wire.Name { return slices.Clone(db.names) }
+
+// Addr returns the address name signed in a record, if the database has seen one.
+func (db *DB) Addr(name wire.Name) (netip.AddrPort, bool) {
+	if name == db.me {
+		return db.own.Addr, db.own.Addr.IsValid()
+	}
+	if a := db.addrs[name]; a != nil {
+		return a.view.Addr()
+	}
+	return netip.AddrPort{}, false
+}
+
+// lists reports whether a's record (as known here) names b as a neighbor.
+func (db *DB) lists(a, b wire.Name) bool {
+	if a == db.me {
+		_, found := slices.BinarySearchFunc(db.own.Neighbors, b, compareNames)
+		return found
+	}
+	e := db.nodes[a]
+	return e != nil && viewLists(&e.view, b)
+}
+
+// viewLists binary-searches a record's sorted neighbor list.
+func viewLists(v *record.View, n wire.Name) bool {
+	k := v.NumNeighbors()
+	i := sort.Search(k, func(i int) bool { nb := v.Neighbor(i); return bytes.Compare(nb[:], n[:]) >= 0 })
+	return i < k && v.Neighbor(i) == n
+}
+
+// IsFull reports whether a and b are full neighbors: each one's record lists the other
+// (rulebook 83). Only full links carry data.
+func (db *DB) IsFull(a, b wire.Name) bool { return a != b && db.lists(a, b) && db.lists(b, a) }
+
+// Neighbors returns the names the own record lists, split into full neighbors (their records
+// list this node too) and half neighbors (they do not, or their records are unknown).
+func (db *DB) Neighbors() (full, half []wire.Name) {
+	for _, n := range db.own.Neighbors {
+		if db.lists(n, db.me) {
+			full = append(full, n)
+		} else {
+			half = append(half, n)
+		}
+	}
+	return full, half
+}
+
+// Degree returns the number of neighbors name's own record lists (sskit settlement 7: the
+// degree limit counts the neighbors in a node's own record, full and half alike), and false
+// when the record is unknown.
+func (db *DB) Degree(name wire.Name) (int, bool) {
+	if name == db.me {
+		return len(db.own.Neighbors), true
+	}
+	if e := db.nodes[name]; e != nil {
+		return e.view.NumNeighbors(), true
+	}
+	return 0, false
+}
+
+func (db *DB) degree() int { return len(db.own.Neighbors) }
+
+// hasRoom reports whether the own record may list one more neighbor, answering for from:
+// neighbors listed plus one place held for each Debut in progress to a node not listed yet
+// must stay under MaxDegree, except that from's own reply may take the place held for it.
+// Without the held places, a newcomer fills up with debutants passed to it while the answer
+// to its own Debut is on the way, and that answer, often its only link to the rest of the
+// network, can no longer be taken.
+func (db *DB) hasRoom(from wire.Name) bool {
+	held := 0
+	for n := range db.debuting {
+		if n != from && !db.lists(db.me, n) {
+			held++
+		}
+	}
+	return db.degree()+held < db.cfg.MaxDegree
+}
+
+// accepts reports whether name's record says it accepts connections.
+func (db *DB) accepts(name wire.Name) bool {
+	if name == db.me {
+		return db.own.Accepts
+	}
+	e := db.nodes[name]
+	return e != nil && e.view.Accepts()
+}
+
+// Ban is a malefactor ban: the name is refused for ever after, in both directions.
+type Ban struct {
+	Name   wire.Name
+	Reason error
+	At     time.Time // when the ban was imposed, or restored
+}
+
+// Banned reports whether name is banned, and the ban.
+func (db *DB) Banned(name wire.Name) (Ban, bool) {
+	b, ok := db.bans[name]
+	return b, ok
+}
+
+// Bans returns every ban, sorted by name, for display and for saving across restarts.
+func (db *DB) Bans() []Ban {
+	bans := make([]Ban, 0, len(db.bans))
+	for _, b := range db.bans {
+		bans = append(bans, b)
+	}
+	slices.SortFunc(bans, func(a, b Ban) int { return compareNames(a.Name, b.Name) })
+	return bans
+}
+
+// Ban bans name for reason (rulebook 79, sskit settlement 5): it forgets name's record and
+// address, withdraws the own link to it if there is one, and then returns the Standard gossip
+// that shows the disconnection to the remaining neighbors. A node restoring saved bans calls it
+// at startup. Banning oneself, or a name already banned, does nothing.
+func (db *DB) Ban(name wire.Name, reason error, now time.Time) Result {
+	if name == db.me {
+		return Result{Note: "a node does not ban itself"}
+	}
+	if _, ok := db.bans[name]; ok {
+		return Result{Refused: true, Note: "already banned"}
+	}
+	if reason == nil {
+		reason = errors.New("gossip: banned by the operator")
+	}
+	ban := Ban{Name: name, Reason: reason, At: now}
+	db.bans[name] = ban
+	res := Result{Ban: &ban}
+	db.forget(name)
+	if db.removeNeighbor(name) {
+		res.Changed = true
+	}
+	if res.Changed {
+		res.Messages = db.broadcast(nil, wire.Name{}, false)
+	}
+	return res
+}
+
+// forget drops everything known about name except a ban.
+func (db *DB) forget(name wire.Name) {
+	if _, ok := db.nodes[name]; ok {
+		delete(db.nodes, name)
+		i, _ := slices.BinarySearchFunc(db.names, name, compareNames)
+		db.names = slices.Delete(db.names, i, i+1)
+	}
+	delete(db.addrs, name)
+	delete(db.selfSent, name)
+	delete(db.passed, name)
+	delete(db.debuting, name)
+}
+
+// Disconnect is called when the link to name closes (rulebook 87): the own record stops
+// listing name (one version more) and the returned Result carries Standard gossip showing it.
+// The address name signed is forgotten, so a node that comes back from a restart may give a new
+// one, and so is the highest version it sent on this link. If name was not a neighbor, nothing
+// is sent.
+func (db *DB) Disconnect(name wire.Name) Result {
+	delete(db.addrs, name)
+	delete(db.selfSent, name)
+	delete(db.debuting, name)
+	if !db.removeNeighbor(name) {
+		return Result{Note: "not a neighbor"}
+	}
+	return Result{Changed: true, Messages: db.broadcast(nil, wire.Name{}, false)}
+}
+
+// Cull drops records nobody references (no record, the own one included, lists them) that
+// have not changed for IsolatedGrace, at most once per CullInterval (rulebook 85). The own
+// record is never culled, and dropping one record does not make another one cullable in the
+// same call. It returns the names dropped.
+func (db *DB) Cull(now time.Time) []wire.Name {
+	if !db.lastCull.IsZero() && now.Sub(db.lastCull) < db.cfg.CullInterval {
+		return nil
+	}
+	db.lastCull = now
+	refs := db.referenced()
+	var dead []wire.Name
+	for _, n := range db.names {
+		if _, ok := refs[n]; !ok && now.Sub(db.nodes[n].seen) >= db.cfg.IsolatedGrace {
+			dead = append(dead, n)
+		}
+	}
+	for _, n := range dead {
+		db.forget(n)
+	}
+	return dead
+}
+
+// referenced returns the set of names some known record lists as a neighbor, in scratch space
+// valid until the next call.
+func (db *DB) referenced() map[wire.Name]struct{} {
+	clear(db.refs)
+	for _, n := range db.own.Neighbors {
+		db.refs[n] = struct{}{}
+	}
+	for _, e := range db.nodes {
+		for i := range e.view.NumNeighbors() {
+			db.refs[e.view.Neighbor(i)] = struct{}{}
+		}
+	}
+	return db.refs
+}
+
+// PendingDebuts returns the names a Debut was sent to that have not answered, sorted. A node
+// whose every Debut failed and that has no neighbors has nowhere to go (rulebook 59).
+func (db *DB) PendingDebuts() []wire.Name {
+	var ns []wire.Name
+	for n := range db.debuting {
+		ns = append(ns, n)
+	}
+	slices.SortFunc(ns, compareNames)
+	return ns
+}
+
+// expire forgets Pass targets and unanswered Debuts older than PassExpiry; to the pass-loop
+// guard an expired target is the same as a new one.
+func (db *DB) expire(now time.Time) {
+	for n, t := range db.passed {
+		if now.Sub(t) > db.cfg.PassExpiry {
+			delete(db.passed, n)
+		}
+	}
+	for n, t := range db.debuting {
+		if now.Sub(t) > db.cfg.PassExpiry {
+			delete(db.debuting, n)
+		}
+	}
+}
+
+// store keeps a checked record (rulebook 75, 77, 78): a new node, or a strictly higher
+// version, replaces what is stored, copying the exact signed bytes; the same version in the
+// other form fills in the concealed copy or the address. It reports whether the database
+// changed in a way other nodes should hear about: a new record, a newer one, or the first
+// concealed copy of the newest version, which can be relayed where the addressed one could not.
+func (db *DB) store(v *record.View, now time.Time) bool {
+	name := v.Name()
+	_, hasAddr := v.Addr()
+	changed := false
+	e := db.nodes[name]
+	switch {
+	case e == nil:
+		e = &entry{}
+		db.nodes[name] = e
+		i, _ := slices.BinarySearchFunc(db.names, name, compareNames)
+		db.names = slices.Insert(db.names, i, name)
+		fallthrough
+	case v.Version() > e.view.Version():
+		e.latest = bytes.Clone(v.Bytes())
+		_ = e.view.Decode(e.latest) // decoded once already
+		e.concealed = nil
+		if !hasAddr {
+			e.concealed = e.latest
+		}
+		e.seen = now
+		changed = true
+	case v.Version() == e.view.Version() && !hasAddr && e.concealed == nil && sameContent(&e.view, v):
+		// Until now this version could go only to the node's neighbors (rulebook 84); now it
+		// can go to everyone, so the others must hear of it.
+		e.concealed = bytes.Clone(v.Bytes())
+		changed = true
+	}
+	if hasAddr {
+		db.learnAddress(v)
+	}
+	return changed
+}
+
+// learnAddress keeps the newest record with an address that the node signed. The caller has
+// checked that the address agrees with any known one.
+func (db *DB) learnAddress(v *record.View) {
+	name := v.Name()
+	a := db.addrs[name]
+	if a != nil && a.view.Version() >= v.Version() {
+		return
+	}
+	if a == nil {
+		a = &addressed{}
+		db.addrs[name] = a
+	}
+	a.b = bytes.Clone(v.Bytes())
+	_ = a.view.Decode(a.b)
+}
+
+// addressConflict reports whether v gives an address other than the one its subject signed
+// before: an existing address never changes (rulebook 77).
+func (db *DB) addressConflict(v *record.View) bool {
+	addr, ok := v.Addr()
+	if !ok {
+		return false
+	}
+	a := db.addrs[v.Name()]
+	if a == nil {
+		return false
+	}
+	known, _ := a.view.Addr()
+	return known != addr
+}
+
+// equivocates reports whether v has the version of a stored record of the same node but says
+// something else (other than carrying or omitting the address). An honest node signs each
+// version once, in two forms that differ only in the address.
+func (db *DB) equivocates(v *record.View) bool {
+	name := v.Name()
+	if e := db.nodes[name]; e != nil && e.view.Version() == v.Version() && !sameContent(&e.view, v) {
+		return true
+	}
+	if a := db.addrs[name]; a != nil && a.view.Version() == v.Version() && !sameContent(&a.view, v) {
+		return true
+	}
+	return false
+}
+
+// sameContent compares two records of one name and version, ignoring the address.
+func sameContent(a, b *record.View) bool {
+	if a.Accepts() != b.Accepts() || a.NumNeighbors() != b.NumNeighbors() {
+		return false
+	}
+	for i := range a.NumNeighbors() {
+		if a.Neighbor(i) != b.Neighbor(i) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,372 @@
+package gossip
+
+import (
+	"bytes"
+	"net/netip"
+	"testing"
+
+	"github.com/stableset/sskit/refnode/record"
+	"github.com/stableset/sskit/refnode/wire"
+)
+
+// wantOnlyRecords fails unless m is gossip of type t carrying exactly the named records.
+func wantRecords(t *testing.T, m Message, typ Type, names ...wire.Name) []record.Record {
+	t.Helper()
+	if m.Type != typ {
+		t.Fatalf("message to %s is %v, want %v", short(m.To), m.Type, typ)
+	}
+	rs := decode(t, m)
+	if len(rs) != len(names) {
+		t.Fatalf("message to %s has %d records, want %d", short(m.To), len(rs), len(names))
+	}
+	for _, n := range names {
+		if _, ok := find(rs, n); !ok {
+			t.Fatalf("message to %s lacks the record of %s", short(m.To), short(n))
+		}
+	}
+	return rs
+}
+
+// wantUnchanged fails if the database holds records or a version it did not hold before.
+func wantUnchanged(t *testing.T, db *DB, version uint64, known int) {
+	t.Helper()
+	if db.Version() != version || len(db.Known()) != known {
+		t.Fatalf("database changed: version %d (want %d), %d records (want %d)", db.Version(), version, len(db.Known()), known)
+	}
+}
+
+// Rulebook 52: a Debut that carries an address but does not accept connections is malformed.
+func TestDebutWithAddressButNotAcceptingIsBanned(t *testing.T) {
+	f := newFixture(t)
+	x := newPeer(1)
+	res := f.accept(x, body(x.sign(t, rec{withAddr: true})))
+	wantBan(t, res, x.name, ErrDebutAddrNoAccept)
+	if res.Type != Debut {
+		t.Fatalf("classified as %v, want Debut", res.Type)
+	}
+}
+
+// Rulebook 52 (debut_without_node_addr_accepting_connections_is_rejected), as sskit must read it:
+// an accepting node's record without an address is how Standard gossip carries it, so alone
+// it is Standard gossip about a new node, not a malformed Debut.
+func TestLoneConcealedRecordOfAcceptingSenderIsStandardGossip(t *testing.T) {
+	f := newFixture(t)
+	x := newPeer(1)
+	res := f.accept(x, body(x.concealed(t, 1)))
+	wantNoBan(t, res)
+	if res.Type != Standard || !res.Changed {
+		t.Fatalf("got %s, want Standard gossip that stores the record", describe(res))
+	}
+	if f.db.lists(f.me.name, x.name) {
+		t.Fatal("a node that does not list us became a neighbor")
+	}
+}
+
+// Rulebook 52 (proper_debut_of_non_accepting_node_...): an originate-only node debuts without an
+// address.
+func TestDebutOfNonAcceptingNodeIsAccepted(t *testing.T) {
+	f := newFixture(t)
+	x := newPeer(1)
+	res := f.accept(x, body(x.sign(t, rec{})))
+	wantNoBan(t, res)
+	if res.Type != Debut || !res.Changed || !f.db.lists(f.me.name, x.name) {
+		t.Fatalf("got %s, want the Debut accepted", describe(res))
+	}
+	wantRecords(t, only(t, res), Debut, f.me.name)
+}
+
+// Rulebook 52: a Debut whose address is not the sender's IP is a lie about the sender; MASQ
+// passes it on to the Pass check, sskit knows the sender's name and bans it.
+func TestDebutFromAnotherIPThanItsAddressIsBanned(t *testing.T) {
+	f := newFixture(t)
+	x := newPeer(1)
+	elsewhere := netip.MustParseAddrPort("192.0.2.7:7000")
+	res := f.db.Accept(x.name, elsewhere, body(x.addressed(t, 1)), t0)
+	wantBan(t, res, x.name, ErrNotSendersAddress)
+}
+
+// The sender's address is checked by IP only: the port a packet comes from need not be the one
+// the node listens on, and an IPv4-mapped source is the same IPv4 address.
+func TestDebutFromItsIPOnAnotherPortIsAccepted(t *testing.T) {
+	x := newPeer(1)
+	for _, from := range []netip.AddrPort{
+		netip.AddrPortFrom(x.addr.Addr(), 40000),
+		netip.AddrPortFrom(netip.AddrFrom16(x.addr.Addr().As16()), 40000),
+	} {
+		f := newFixture(t)
+		res := f.db.Accept(x.name, from, body(x.addressed(t, 1)), t0)
+		wantNoBan(t, res)
+	}
+}
+
+// Rulebook 53: one record of a node already known is Standard gossip: ignored unless its
+// version is new (apparent_debut_with_node_already_in_database_is_unmatched,
+// redebut_is_passed_to_standard_gossip_handler_and_ignored_if_it_is_not_a_new_version,
+// ..._and_incorporated_if_it_is_a_new_version).
+func TestRedebutOfKnownNodeIsStandardGossip(t *testing.T) {
+	f := newFixture(t)
+	x := newPeer(1)
+	f.store(x.addressed(t, 2))
+	res := f.accept(x, body(x.addressed(t, 2)))
+	if res.Type != Standard || res.Changed || len(res.Messages) != 0 {
+		t.Fatalf("same version: got %s, want ignored Standard gossip", describe(res))
+	}
+	res = f.accept(x, body(x.addressed(t, 3)))
+	if res.Type != Standard || !res.Changed {
+		t.Fatalf("new version: got %s, want incorporated Standard gossip", describe(res))
+	}
+	if v, _ := f.db.Record(x.name); v.Version() != 3 {
+		t.Fatalf("stored version %d, want 3", v.Version())
+	}
+}
+
+// Rulebook 54 (fifth_debut_is_handled): a full neighbor of degree 3 or more but less than ours
+// is better placed; the debutant is passed to it and nothing changes here.
+func TestDebutIsPassedToBetterPlacedNeighbor(t *testing.T) {
+	f := newFixture(t)
+	ps := peers(1, 5)
+	f.link(ps[0], true, true, 2)
+	f.link(ps[1], true, true, 4)
+	f.link(ps[2], true, true, 3) // the best placed
+	f.link(ps[3], true, true, 4)
+	x := ps[4]
+	version := f.db.Version()
+	res := f.accept(x, body(x.addressed(t, 1)))
+	wantNoBan(t, res)
+	m := only(t, res)
+	if m.To != x.name || m.Addr != x.addr {
+		t.Fatalf("pass went to %s at %v", short(m.To), m.Addr)
+	}
+	rs := wantRecords(t, m, Pass, ps[2].name)
+	if !rs[0].Addr.IsValid() {
+		t.Fatal("the Pass does not carry the target's address")
+	}
+	wantUnchanged(t, f.db, version, 4)
+}
+
+func TestBetterPlacedNeighborSkipsDegreeTwoAndFindsThree(t *testing.T) {
+	f := newFixture(t)
+	ps := peers(1, 5)
+	f.link(ps[0], true, true, 2)
+	f.link(ps[1], true, true, 2)
+	f.link(ps[2], true, true, 3)
+	f.link(ps[3], false, true, 1) // a half neighbor raises our degree to 4
+	n, ok := f.db.betterPlacedNeighbor(func(wire.Name) bool { return false })
+	if !ok || n != ps[2].name {
+		t.Fatalf("got %s, %v; want the degree-3 neighbor", short(n), ok)
+	}
+}
+
+func TestNoBetterPlacedNeighborWhenAllAreAsConnectedAsMe(t *testing.T) {
+	f := newFixture(t)
+	ps := peers(1, 4)
+	for _, p := range ps[:3] {
+		f.link(p, true, true, 3)
+	}
+	if n, ok := f.db.betterPlacedNeighbor(func(wire.Name) bool { return false }); ok {
+		t.Fatalf("found %s", short(n))
+	}
+	res := f.accept(ps[3], body(ps[3].addressed(t, 1)))
+	if len(res.Messages) == 0 || res.Messages[0].Type != Introduction {
+		t.Fatalf("got %s, want the debut accepted with an Introduction", describe(res))
+	}
+}
+
+func TestBetterPlacedNeighborMustAcceptConnections(t *testing.T) {
+	f := newFixture(t)
+	ps := peers(1, 4)
+	f.link(ps[0], true, false, 3)
+	f.link(ps[1], true, true, 5)
+	f.link(ps[2], true, true, 5)
+	f.link(ps[3], true, true, 5)
+	if n, ok := f.db.betterPlacedNeighbor(func(wire.Name) bool { return false }); ok {
+		t.Fatalf("found %s, which does not accept connections", short(n))
+	}
+}
+
+func TestBetterPlacedNeighborIsNeverTheDebutantsNeighbor(t *testing.T) {
+	f := newFixture(t)
+	ps := peers(1, 5)
+	f.link(ps[0], true, true, 3)
+	for _, p := range ps[1:4] {
+		f.link(p, true, true, 5)
+	}
+	x := ps[4]
+	res := f.accept(x, body(x.addressed(t, 2, ps[0].name)))
+	for _, m := range res.Messages {
+		if m.Type == Pass {
+			t.Fatalf("debutant passed to its own neighbor: %s", describe(res))
+		}
+	}
+}
+
+// Rulebook 55 and 57 (first_debut_is_handled): with no neighbor to introduce, the Debut is
+// accepted and answered with the own record, which now lists the debutant.
+func TestFirstDebutIsAcceptedAndDebutedBack(t *testing.T) {
+	f := newFixture(t)
+	x := newPeer(1)
+	res := f.accept(x, body(x.addressed(t, 1)))
+	wantNoBan(t, res)
+	if !res.Changed || f.db.Version() != 2 || !f.db.lists(f.me.name, x.name) {
+		t.Fatalf("got %s, version %d; want the debutant listed at version 2", describe(res), f.db.Version())
+	}
+	m := only(t, res)
+	rs := wantRecords(t, m, Debut, f.me.name)
+	if rs[0].Addr != f.me.addr || len(rs[0].Neighbors) != 1 || rs[0].Neighbors[0] != x.name {
+		t.Fatalf("debut back %+v does not give our address and list the debutant", rs[0])
+	}
+	if _, ok := f.db.Record(x.name); !ok {
+		t.Fatal("the debutant's record was not stored")
+	}
+}
+
+// Rulebook 55 (second_debut_is_handled, fourth_debut_is_handled): the debutant is introduced to
+// the least-connected full neighbor that accepts connections, and the other neighbors hear of
+// the change.
+func TestDebutIsAnsweredWithIntroductionToLeastConnectedNeighbor(t *testing.T) {
+	f := newFixture(t)
+	ps := peers(1, 4)
+	f.link(ps[0], true, true, 3)
+	f.link(ps[1], true, true, 2) // least connected
+	f.link(ps[2], true, true, 3)
+	x := ps[3]
+	res := f.accept(x, body(x.addressed(t, 1)))
+	wantNoBan(t, res)
+	if res.Type != Debut || !res.Changed || f.db.Version() != 5 {
+		t.Fatalf("got %s at version %d", describe(res), f.db.Version())
+	}
+	intro := res.Messages[0]
+	if intro.To != x.name {
+		t.Fatalf("the Introduction went to %s", short(intro.To))
+	}
+	rs := wantRecords(t, intro, Introduction, f.me.name, ps[1].name)
+	for _, r := range rs {
+		if !r.Addr.IsValid() {
+			t.Fatalf("the Introduction lacks the address of %s", short(r.Name))
+		}
+	}
+	if len(res.Messages) != 4 || len(messagesTo(res, x.name)) != 1 {
+		t.Fatalf("want the Introduction and Standard gossip to the 3 other neighbors: %s", describe(res))
+	}
+}
+
+// Rulebook 56 (debut_of_already_connected_node_produces_accepted_result_instead_of_introduction_
+// to_prevent_overconnection, proper_debut_of_node_cant_produce_introduction_because_of_common_
+// neighbor): a debutant that already lists neighbors is accepted and sent Standard gossip.
+func TestDebutOfAlreadyConnectedNodeIsAcceptedWithoutIntroduction(t *testing.T) {
+	for _, common := range []bool{false, true} {
+		f := newFixture(t)
+		a, x := newPeer(1), newPeer(2)
+		f.link(a, true, true, 1)
+		listed := ghosts(3, 1)[0]
+		if common {
+			listed = a.name
+		}
+		res := f.accept(x, body(x.addressed(t, 2, listed)))
+		wantNoBan(t, res)
+		if !res.Changed || !f.db.lists(f.me.name, x.name) {
+			t.Fatalf("common=%v: got %s, want the debut accepted", common, describe(res))
+		}
+		for _, m := range res.Messages {
+			if m.Type != Standard {
+				t.Fatalf("common=%v: sent %v to %s, want only Standard gossip", common, m.Type, short(m.To))
+			}
+		}
+		if len(messagesTo(res, x.name)) != 1 || len(messagesTo(res, a.name)) != 1 {
+			t.Fatalf("common=%v: want Standard gossip to the debutant and the neighbor: %s", common, describe(res))
+		}
+	}
+}
+
+// Rulebook 57 (introduction_is_impossible_if_only_candidate_is_half_neighbor,
+// ..._does_not_accept_connections): with nobody to introduce the answer is a debut back.
+func TestDebutIsDebutedBackWhenOnlyHalfOrNonAcceptingNeighbors(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		full, accepts bool
+	}{{"half neighbor", false, true}, {"non-accepting neighbor", true, false}} {
+		f := newFixture(t)
+		a, x := newPeer(1), newPeer(2)
+		f.link(a, tc.full, tc.accepts, 1)
+		res := f.accept(x, body(x.addressed(t, 1)))
+		wantNoBan(t, res)
+		ms := messagesTo(res, x.name)
+		if len(ms) != 1 {
+			t.Fatalf("%s: %s", tc.name, describe(res))
+		}
+		wantRecords(t, ms[0], Debut, f.me.name)
+	}
+}
+
+// Rulebook 58 (debut_when_degree_is_five_is_passed_to_least_connected_neighbor): at the degree
+// limit the debutant goes to the least-connected neighbor, half neighbors included.
+func TestDebutAtDegreeFiveIsPassedToLeastConnectedNeighbor(t *testing.T) {
+	f := newFixture(t)
+	ps := peers(1, 6)
+	for _, p := range ps[:4] {
+		f.link(p, true, true, 5)
+	}
+	f.link(ps[4], false, true, 1) // half neighbor, least connected
+	x := ps[5]
+	version := f.db.Version()
+	res := f.accept(x, body(x.addressed(t, 1)))
+	wantNoBan(t, res)
+	wantRecords(t, only(t, res), Pass, ps[4].name)
+	wantUnchanged(t, f.db, version, 5)
+}
+
+// Rulebook 58 (proper_debut_of_node_cant_be_passed_because_of_common_neighbors): when every
+// neighbor is excluded the debutant gets GossipFailure NoSuitableNeighbors.
+func TestDebutAtDegreeFiveFailsWhenNobodySuits(t *testing.T) {
+	f := newFixture(t)
+	ps := peers(1, 6)
+	var names []wire.Name
+	for _, p := range ps[:5] {
+		f.link(p, true, true, 5)
+		names = append(names, p.name)
+	}
+	x := ps[5]
+	res := f.accept(x, body(x.addressed(t, 2, names...)))
+	wantNoBan(t, res)
+	m := only(t, res)
+	if m.Kind != KindFailure || m.To != x.name {
+		t.Fatalf("got %s, want a failure to the debutant", describe(res))
+	}
+	if r, err := DecodeFailure(m.Body); err != nil || r != NoSuitableNeighbors {
+		t.Fatalf("failure %v, %v; want NoSuitableNeighbors", r, err)
+	}
+	if f.db.lists(f.me.name, x.name) || f.db.degree() != 5 {
+		t.Fatal("the degree limit was exceeded")
+	}
+}
+
+// Sskit settlement 7, both sides of the limit: at degree 4 a Debut is accepted, at degree 5
+// (half neighbors counted) it is not.
+func TestDebutIsAcceptedOnlyBelowDegreeFive(t *testing.T) {
+	for degree := 4; degree <= 5; degree++ {
+		f := newFixture(t)
+		for _, p := range peers(1, degree) {
+			f.link(p, false, true, 1)
+		}
+		x := newPeer(100)
+		res := f.accept(x, body(x.addressed(t, 1)))
+		if accepted := f.db.lists(f.me.name, x.name); accepted != (degree < 5) {
+			t.Fatalf("degree %d: accepted=%v: %s", degree, accepted, describe(res))
+		}
+	}
+}
+
+func TestDebutMessageCarriesTheAddressedOwnRecord(t *testing.T) {
+	f := newFixture(t)
+	a := newPeer(1)
+	m := f.db.Debut(a.name, a.addr, t0)
+	if m.To != a.name || m.Addr != a.addr || m.Type != Debut || m.Kind != KindGossip {
+		t.Fatalf("Debut message %+v", m)
+	}
+	if !bytes.Equal(m.Body, body(f.db.debutRecord())) {
+		t.Fatal("the Debut body is not the addressed own record alone")
+	}
+	if p := f.db.PendingDebuts(); len(p) != 1 || p[0] != a.name {
+		t.Fatal("the Debut is not pending")
+	}
+}

@@ -1,0 +1,92 @@
+package gossip
+
+import (
+	"net/netip"
+
+	"github.com/stableset/sskit/refnode/wire"
+)
+
+// Gossip returns the Standard gossip custom-made for to (rulebook 84), or false when to has no
+// record here (rulebook 86).
+func (db *DB) Gossip(to wire.Name) (Message, bool) {
+	return db.gossipFor(to, db.referenced())
+}
+
+// Broadcast returns custom Standard gossip for every node the own record lists, in name order.
+// Accept, Ban and Disconnect already include it when something changed; a node may also call
+// it on a timer.
+func (db *DB) Broadcast() []Message { return db.broadcast(nil, wire.Name{}, false) }
+
+// broadcast appends to msgs a custom Standard gossip for each listed neighbor except skip (when
+// hasSkip), which is getting a reply of its own.
+func (db *DB) broadcast(msgs []Message, skip wire.Name, hasSkip bool) []Message {
+	refs := db.referenced()
+	for _, n := range db.own.Neighbors {
+		if hasSkip && n == skip {
+			continue
+		}
+		if m, ok := db.gossipFor(n, refs); ok {
+			msgs = append(msgs, m)
+		}
+	}
+	return msgs
+}
+
+// gossipFor builds the Standard gossip for target: the own record and every referenced record
+// (rulebook 85) except the target's own (rulebook 69), each in a form that reveals an address
+// only as rulebook 84 allows. Records that would make the body larger than MaxBodySize are left
+// out, the own record never; a receiver cannot tell that from a ragged edge (rulebook 74).
+func (db *DB) gossipFor(target wire.Name, refs map[wire.Name]struct{}) (Message, bool) {
+	if _, ok := db.nodes[target]; !ok {
+		return Message{}, false
+	}
+	parts := db.parts[:0]
+	size := countSize + lengthSize + len(db.ownConcealed)
+	own := false
+	for _, n := range db.names {
+		if !own && compareNames(db.me, n) < 0 {
+			parts, own = append(parts, db.ownConcealed), true
+		}
+		if n == target {
+			continue
+		}
+		if _, ok := refs[n]; !ok {
+			continue
+		}
+		b := db.relayForm(n, target)
+		if b == nil || size+lengthSize+len(b) > MaxBodySize {
+			continue
+		}
+		size += lengthSize + len(b)
+		parts = append(parts, b)
+	}
+	if !own {
+		parts = append(parts, db.ownConcealed)
+	}
+	body := appendBody(make([]byte, 0, size), parts)
+	clear(parts)
+	db.parts = parts[:0]
+	return Message{To: target, Addr: db.addrOf(target), Kind: KindGossip, Type: Standard, Body: body}, true
+}
+
+// relayForm chooses which signed bytes of n's newest record go to target, or nil for none.
+// The own record always goes without its address: the target has that from the Debut or
+// Introduction that made the link, and must be able to relay the record to nodes that must not
+// learn it. Another node's record goes in the form without an address if we hold it; else with
+// its address only if n accepts connections and target lists n (rulebook 84); else not at all,
+// since a signed record cannot be trimmed.
+func (db *DB) relayForm(n, target wire.Name) []byte {
+	e := db.nodes[n]
+	if e.concealed != nil {
+		return e.concealed
+	}
+	if e.view.Accepts() && db.lists(target, n) {
+		return e.latest
+	}
+	return nil
+}
+
+func (db *DB) addrOf(n wire.Name) (addr netip.AddrPort) {
+	addr, _ = db.Addr(n)
+	return addr
+}
