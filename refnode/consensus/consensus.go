@@ -102,8 +102,9 @@ type heldRequest struct {
 
 // track is what this node did about one change.
 type track struct {
-	mine     bool        // this node witnessed it
-	told     []wire.Name // elders this node sent its witness to, by request or answer
+	change   stableset.Change // as first seen, address included
+	mine     bool             // this node witnessed it
+	told     []wire.Name      // elders this node sent its witness to, by request or answer
 	held     []heldRequest
 	lastPush time.Time // when this node last asked for missing witnesses
 	decision int       // index into the decision log, or -1
@@ -254,7 +255,8 @@ func (c *Core) Receive(now time.Time, from wire.Member, h wire.Header, body []by
 		}
 		c.onStableset(from, &v)
 		c.settle()
-		if c.phase == Member || c.phase == Leaving {
+		// The header carries the view's id: a view equal to ours offers nothing to adopt.
+		if (c.phase == Member || c.phase == Leaving) && h.Stableset != c.set.ID() {
 			c.considerAdopting(from, &v)
 		}
 		return
@@ -341,20 +343,19 @@ func (c *Core) onOwnRequest(from wire.Member, id uint64, ch stableset.Change) {
 // at a time so that every join gets its own ordinal and the eldest members, and so the elders,
 // never depend on the order in which concurrent joins happen to apply.
 func (c *Core) joinInProgress(except wire.Name) bool {
-	for _, p := range c.set.Pending() {
-		if p.Kind == wire.ChangeJoin && p.Member.Name != except {
-			return true
-		}
-	}
-	return false
+	busy := false
+	c.set.EachPending(func(ch stableset.Change, _ []wire.Name) {
+		busy = busy || ch.Kind == wire.ChangeJoin && ch.Member.Name != except
+	})
+	return busy
 }
 
 // ordinalFor is the ordinal an elder gives a joiner: the one of a join it already witnessed for
 // that name, else one more than any ordinal applied (ST-5).
 func (c *Core) ordinalFor(n wire.Name) uint64 {
 	var found uint64
-	c.set.EachPendingWitnessedBy(c.self.Name, func(ch stableset.Change) {
-		if ch.Kind == wire.ChangeJoin && ch.Member.Name == n && ch.Member.Ordinal > found {
+	c.set.EachPending(func(ch stableset.Change, witnesses []wire.Name) {
+		if ch.Kind == wire.ChangeJoin && ch.Member.Name == n && ch.Member.Ordinal > found && slices.Contains(witnesses, c.self.Name) {
 			found = ch.Member.Ordinal
 		}
 	})
@@ -538,12 +539,12 @@ func (c *Core) record(ch stableset.Change, by wire.Member) {
 }
 
 func (c *Core) track(ch stableset.Change) *track {
+	full := ch
 	ch.Member.Addr = netip.AddrPort{}
 	tr := c.tracks[ch]
 	if tr == nil {
-		tr = &track{decision: -1}
+		tr = &track{change: full, decision: c.openDecision(full)}
 		c.tracks[ch] = tr
-		tr.decision = c.openDecision(ch)
 	}
 	return tr
 }
@@ -671,7 +672,7 @@ func (c *Core) pushStuck() {
 			continue
 		}
 		tr.lastPush = c.now
-		full := c.fullChange(ch)
+		full := tr.change
 		for _, e := range c.set.Elders() {
 			if e.Name != c.self.Name && !c.set.Witnessed(full.Kind, full.Member, e.Name) {
 				c.send(e, wire.TypeWitnessRequest, 0, full, tr.decision)
@@ -681,16 +682,6 @@ func (c *Core) pushStuck() {
 			c.tellElders(full, tr)
 		}
 	}
-}
-
-// fullChange puts the address back on a change keyed without one.
-func (c *Core) fullChange(ch stableset.Change) stableset.Change {
-	for _, p := range c.set.Pending() {
-		if p.Kind == ch.Kind && p.Member.Name == ch.Member.Name && p.Member.Ordinal == ch.Member.Ordinal {
-			return p.Change
-		}
-	}
-	return ch
 }
 
 // settle applies what has a majority, then reacts: new elders are told of the changes this node

@@ -162,17 +162,11 @@ func simName(i int) wire.Name {
 func newSim(t *testing.T, seed int64) *sim {
 	r := rand.New(rand.NewPCG(uint64(seed), 0x5eed))
 	s := &sim{t: t, seed: seed, r: r, sc: newScenario(r), byKey: map[wire.Name]int{}, left: map[int]bool{}}
-	genesis := wire.Member{Name: simName(0), Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), 7000)}
 	for i := 0; i < s.sc.n; i++ {
 		m := wire.Member{Name: simName(i), Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, byte(i + 1)}), 7000)}
-		cfg := Config{Self: m}
-		if i > 0 {
-			cfg.Bootstrap = []wire.Member{genesis}
-		}
 		s.nodes = append(s.nodes, &simNode{member: m, pending: map[uint64]time.Duration{}})
 		s.byKey[m.Name] = i
-		s.push(event{at: time.Duration(i) * s.sc.joinGap, kind: evStart, node: i, msg: simFrame{body: nil}})
-		_ = cfg
+		s.push(event{at: time.Duration(i) * s.sc.joinGap, kind: evStart, node: i})
 	}
 	for j, i := range s.sc.leavers {
 		at := time.Duration(s.sc.n)*s.sc.joinGap + time.Duration(1+s.r.IntN(5))*time.Second
@@ -301,7 +295,7 @@ func (s *sim) deliver(to int, f simFrame) {
 	s.flush(to)
 }
 
-// run plays the scenario; it returns the virtual time at which it ended.
+// run plays the scenario until the faults have stopped and the settle time has passed.
 func (s *sim) run() {
 	end := s.sc.faultsEnd + s.sc.settle
 	for s.q.Len() > 0 {

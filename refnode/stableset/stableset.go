@@ -285,12 +285,6 @@ func (s *Set) Member(n wire.Name) (wire.Member, bool) {
 	return in.member, ok && !in.left
 }
 
-// Left reports whether the greatest applied event for n is a leave, and of which instance.
-func (s *Set) Left(n wire.Name) (wire.Member, bool) {
-	in, ok := s.state[n]
-	return in.member, ok && in.left
-}
-
 // Known reports whether n is a member or a departed instance this node has applied a leave for.
 func (s *Set) Known(n wire.Name) bool {
 	_, ok := s.state[n]
@@ -327,12 +321,11 @@ func (s *Set) Pending() []Pending {
 	return out
 }
 
-// EachPendingWitnessedBy calls fn for every pending change that by witnessed.
-func (s *Set) EachPendingWitnessedBy(by wire.Name, fn func(Change)) {
+// EachPending calls fn for every pending change, in consideration order, with its witnesses,
+// without copying them: fn must not keep the slice or change the set.
+func (s *Set) EachPending(fn func(ch Change, witnesses []wire.Name)) {
 	for _, p := range s.order {
-		if slices.Contains(p.witnesses, by) {
-			fn(p.Change)
-		}
+		fn(p.Change, p.witnesses)
 	}
 }
 
