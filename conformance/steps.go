@@ -44,6 +44,8 @@ type world struct {
 
 	gone         string   // name of a node that left or was killed
 	formerElders []string // elders before the eldest was killed
+	split        partition
+	reference    harness.Implementation // refnode, for the other nodes of a mixed cluster
 }
 
 // scriptedPeer is a named peer with the connections it dialed and the ones nodes dialed to it.

@@ -35,7 +35,12 @@ type decisionsJSON struct {
 		} `json:"member"`
 		Applied         *string `json:"applied"`
 		ElderFramesSent int     `json:"elder_frames_sent"`
+		Peers           map[string]struct {
+			Sent     int `json:"sent"`
+			Received int `json:"received"`
+		} `json:"peers"`
 	} `json:"decisions"`
+	Applied int `json:"applied"` // decisions applied since the node started
 }
 
 func registerConsensusSteps(sc *godog.ScenarioContext, w *world) {
@@ -48,6 +53,7 @@ func registerConsensusSteps(sc *godog.ScenarioContext, w *world) {
 	sc.Step(`^the killed node is a member nowhere and the next eldest member is an elder everywhere$`, w.killedGoneNextPromoted)
 	sc.Step(`^the left node is a member nowhere$`, w.leftGone)
 	sc.Step(`^every decision cost at most (\d+) frames among the elders, by their own counts$`, w.decisionsWithinBudget)
+	registerPartitionSteps(sc, w)
 }
 
 func (w *world) live() []*harness.Node {
@@ -75,8 +81,12 @@ func (w *world) clusterFromOneBootstrap(n int) error {
 }
 
 func (w *world) stablesets(ctx context.Context) (map[string]stablesetJSON, error) {
+	return stablesetsOf(ctx, w.live())
+}
+
+func stablesetsOf(ctx context.Context, nodes []*harness.Node) (map[string]stablesetJSON, error) {
 	out := map[string]stablesetJSON{}
-	for _, n := range w.live() {
+	for _, n := range nodes {
 		var s stablesetJSON
 		if err := n.GetJSON(ctx, "/v1/stableset", &s); err != nil {
 			return nil, fmt.Errorf("%s: %w", n.Label(), err)
@@ -87,12 +97,20 @@ func (w *world) stablesets(ctx context.Context) (map[string]stablesetJSON, error
 }
 
 // allAgree waits until every live node reports phase member and the same id over want members.
-func (w *world) allAgree(seconds, want int) error {
+func (w *world) allAgree(seconds, want int) error { return w.agree(nil, seconds, want) }
+
+// agree waits until every one of nodes (nil: every live node, looked up afresh each time)
+// reports phase member and the same id over want members.
+func (w *world) agree(nodes []*harness.Node, seconds, want int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(seconds)*time.Second)
 	defer cancel()
 	var last string
 	for {
-		sets, err := w.stablesets(ctx)
+		of := nodes
+		if of == nil {
+			of = w.live()
+		}
+		sets, err := stablesetsOf(ctx, of)
 		if err == nil {
 			last = agreement(sets, want)
 			if last == "" {

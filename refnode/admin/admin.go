@@ -109,8 +109,8 @@ func Handler(n Node, log *slog.Logger) http.Handler {
 		}},
 		"/v1/node": {"GET": func(w http.ResponseWriter, r *http.Request) {
 			info := n.Info()
-			if mutant.Is("spec-version-1") {
-				info.SpecVersion = "1"
+			if mutant.Is("spec-version-0") {
+				info.SpecVersion = "0"
 			}
 			writeJSON(w, http.StatusOK, info)
 		}},

@@ -19,6 +19,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/stableset/sskit/refnode/mutant"
 	"github.com/stableset/sskit/refnode/stableset"
 	"github.com/stableset/sskit/refnode/wire"
 )
@@ -587,6 +588,9 @@ func (c *Core) tellElders(ch stableset.Change, tr *track) {
 		}
 		tr.told = append(tr.told, e.Name)
 		c.send(e, wire.TypeWitnessRequest, 0, ch, tr.decision)
+		if mutant.Enabled && mutant.Is("tell-elders-twice") {
+			c.send(e, wire.TypeWitnessRequest, 0, ch, tr.decision)
+		}
 	}
 }
 
@@ -752,7 +756,7 @@ func (c *Core) announce(ch stableset.Change) {
 // removed: this node's own leave applied. A leaver is done; any other node was removed while it
 // could not be heard and joins again as a new instance (ST-11).
 func (c *Core) removed(elders []wire.Member) {
-	if c.phase == Leaving {
+	if c.phase == Leaving || (mutant.Enabled && mutant.Is("removed-stays-out")) {
 		c.phase = Left
 		return
 	}

@@ -21,7 +21,7 @@ package mutant
 // Mutant is one deliberate defect.
 type Mutant struct {
 	Name        string `json:"name"`        // what --mutant takes
-	Area        string `json:"area"`        // the SPEC.md section it breaks, by its rule prefix: ID, TRN, WIRE, MSG, ERR, NC or ADM
+	Area        string `json:"area"`        // the SPEC.md section it breaks, by its rule prefix: ID, TRN, WIRE, MSG, ERR, NC, ADM or ST
 	Breaks      string `json:"breaks"`      // the rule the defect breaks, a SPEC.md rule ID such as WIRE-2
 	Description string `json:"description"` // what the node does wrong
 }
@@ -57,9 +57,13 @@ var All = []Mutant{
 	{"silent", "NC", "NC-4", "the node writes no log line at all, to standard output or standard error"},
 	{"bad-settings-exit-1", "NC", "NC-6", "settings the node cannot use make it exit with code 1 instead of 2"},
 	// 7. Admin API
-	{"spec-version-1", "ADM", "ADM-2", `GET /v1/node reports spec_version "1" instead of "0"`},
+	{"spec-version-0", "ADM", "ADM-2", `GET /v1/node reports spec_version "0" (the previous version) instead of "1"`},
 	{"stableset-ordinal-1", "ADM", "ADM-3", "GET /v1/stableset reports the node alone with ordinal 1 instead of 0"},
 	{"counters-miss-pong", "ADM", "ADM-4", "PONGs the node sends are not counted in sent"},
 	{"admin-errors-as-200", "ADM", "ADM-5", "a request for an unknown path is answered with the JSON error body but status 200 instead of 404"},
 	{"neighborhood-404", "ADM", "ADM-7", "GET /v1/neighborhood answers 404 not_found instead of 501 not_implemented"},
+	// 8. Stableset consensus
+	{"quorum-of-one", "ST", "ST-3", "a change is applied as soon as one elder witnessed it, instead of a strict majority of the elders"},
+	{"tell-elders-twice", "ST", "ST-9", "an elder sends each WITNESS_REQUEST it makes to another elder twice"},
+	{"removed-stays-out", "ST", "ST-11", "a member that finds itself removed stops, as a node that left does, instead of joining again"},
 }

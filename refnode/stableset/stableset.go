@@ -18,6 +18,7 @@ import (
 	"crypto/sha256"
 	"slices"
 
+	"github.com/stableset/sskit/refnode/mutant"
 	"github.com/stableset/sskit/refnode/wire"
 )
 
@@ -107,7 +108,12 @@ func (s *Set) Reset(members []wire.Member) {
 }
 
 // Majority is the smallest number of n elders that is a strict majority (2m > n).
-func Majority(n int) int { return n/2 + 1 }
+func Majority(n int) int {
+	if mutant.Enabled && mutant.Is("quorum-of-one") {
+		return 1
+	}
+	return n/2 + 1
+}
 
 // Live reports whether applying the change would move the state forward: a join of an instance
 // newer than anything applied for that name, or a leave of the present instance or of a newer one.
