@@ -312,6 +312,19 @@ func (s *Set) MaxOrdinal() uint64 {
 	return max
 }
 
+// Departed is the number of names whose greatest applied event is a leave. With MaxOrdinal it
+// makes the age of a stableset (a section's top-20 list carries it): every applied change raises
+// (MaxOrdinal, Departed) in lexicographic order.
+func (s *Set) Departed() int {
+	n := 0
+	for _, in := range s.state {
+		if in.left {
+			n++
+		}
+	}
+	return n
+}
+
 // Pending is a change that has not applied, with the names that witnessed it.
 type Pending struct {
 	Change

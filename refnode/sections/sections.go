@@ -1,0 +1,256 @@
+// Package sections is the pure core of what a node knows about the other sections of the network
+// (issue 6; design in conformance/drafts/sections.md): which section a name belongs to, the
+// top-20 list it holds for each other section, and when a received list may replace it.
+//
+// A section is the set of names that share their first Bits bits (a Prefix). Its elders send
+// their top-20 list (the 20 eldest members, the stableset id and the section's Age) to the other
+// sections. A Directory accepts a list for a section only when a strict majority of that list's
+// elders sent it the same list, each of them a member of the list it already holds for that
+// section (or, on first contact, of the new list itself), and only when the list is newer than
+// the one it holds. Counting distinct senders to a quorum is the accumulator's job.
+//
+// Like the stableset and consensus cores, the package does no I/O, reads no clock and starts no
+// goroutines; time comes in as an argument.
+package sections
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/stableset/sskit/refnode/accumulator"
+	"github.com/stableset/sskit/refnode/stableset"
+	"github.com/stableset/sskit/refnode/wire"
+)
+
+// TopSize is how many of a section's eldest members a list carries (the seed's "top 20").
+const TopSize = 20
+
+// MaxBits is the longest prefix: 8 bits give 256 sections, far more than a test network needs.
+const MaxBits = 8
+
+// Prefix is a section: the names whose first Bits bits equal those of Value.
+type Prefix struct {
+	Bits  uint8
+	Value uint8 // the prefix in the high Bits bits; the other bits are zero
+}
+
+// PrefixOf is the section of name in a network of bits-bit prefixes.
+func PrefixOf(name wire.Name, bits uint8) Prefix {
+	return Prefix{Bits: bits, Value: name[0] & mask(bits)}
+}
+
+func mask(bits uint8) uint8 { return ^uint8(0xff >> bits) }
+
+// Contains reports whether name belongs to the section.
+func (p Prefix) Contains(name wire.Name) bool { return name[0]&mask(p.Bits) == p.Value }
+
+// String is the prefix as binary digits, "" for the whole name space.
+func (p Prefix) String() string {
+	s := fmt.Sprintf("%08b", p.Value)
+	return s[:p.Bits]
+}
+
+// Age orders the states of one section's stableset: every applied change raises it (see
+// stableset.Set.Departed), so a list of greater Age is newer.
+type Age struct {
+	MaxOrdinal uint64
+	Departed   uint32
+}
+
+// Less reports whether a is older than b.
+func (a Age) Less(b Age) bool {
+	return a.MaxOrdinal < b.MaxOrdinal || a.MaxOrdinal == b.MaxOrdinal && a.Departed < b.Departed
+}
+
+// List is a section's top-20 list as its elders send it.
+type List struct {
+	Prefix  Prefix
+	Age     Age
+	ID      wire.StablesetID
+	Members []wire.Member // at most TopSize, in (ordinal, name) order; the first elder-size are the elders
+}
+
+// OwnList is the list an elder of section p sends about its own stableset.
+func OwnList(p Prefix, set *stableset.Set) List {
+	members := set.Members()
+	return List{
+		Prefix:  p,
+		Age:     Age{MaxOrdinal: set.MaxOrdinal(), Departed: uint32(set.Departed())},
+		ID:      set.ID(),
+		Members: slices.Clone(members[:min(TopSize, len(members))]),
+	}
+}
+
+// Elders are the list's first elderSize members.
+func (l *List) Elders(elderSize int) []wire.Member { return l.Members[:min(elderSize, len(l.Members))] }
+
+// Has reports whether name is one of the list's members.
+func (l *List) Has(name wire.Name) bool {
+	return slices.ContainsFunc(l.Members, func(m wire.Member) bool { return m.Name == name })
+}
+
+// digest identifies a list's content: two lists are the same list exactly when their digests are
+// equal, which is what the accumulator counts senders of.
+func (l *List) digest() [32]byte {
+	h := sha256.New()
+	var buf [8 + 8 + 4]byte
+	buf[0], buf[1] = l.Prefix.Bits, l.Prefix.Value
+	binary.BigEndian.PutUint64(buf[2:10], l.Age.MaxOrdinal)
+	binary.BigEndian.PutUint32(buf[10:14], l.Age.Departed)
+	h.Write(buf[:14])
+	h.Write(l.ID[:])
+	for i := range l.Members {
+		m := &l.Members[i]
+		h.Write(m.Name[:])
+		binary.BigEndian.PutUint64(buf[:8], m.Ordinal)
+		ip := m.Addr.Addr().As16()
+		binary.BigEndian.PutUint16(buf[8:10], m.Addr.Port())
+		h.Write(buf[:10])
+		h.Write(ip[:])
+	}
+	return [32]byte(h.Sum(nil))
+}
+
+// Why a received list changed nothing. None of them is an error of the sender's connection:
+// lists from several senders cross each other, and a stale or early copy is normal.
+var (
+	ErrOwnSection   = errors.New("sections: the list is about the receiver's own section")
+	ErrMalformed    = errors.New("sections: the list breaks its form")
+	ErrNotNewer     = errors.New("sections: the list is not newer than the one held")
+	ErrNotEligible  = errors.New("sections: the sender is not an elder of the list, or not a member of the list held for its section")
+	ErrBelowQuorum  = errors.New("sections: fewer than a majority of the list's elders have sent it so far")
+	ErrWrongSection = errors.New("sections: the prefix has another length than the network's")
+)
+
+// Known is what a Directory holds about one other section.
+type Known struct {
+	List     List
+	Accepted time.Time
+	Senders  []wire.Name // the elders whose agreement made it accepted; none for a bootstrap list
+}
+
+// Directory holds one node's knowledge of the other sections.
+type Directory struct {
+	own       Prefix
+	elderSize int
+	known     map[Prefix]*Known
+	tallies   map[tallyKey]*accumulator.Accumulator[[32]byte, struct{}]
+}
+
+// tallyKey separates accumulators by section and by quorum: a section with fewer members than
+// elderSize has fewer elders, hence a smaller majority, and the accumulator's quorum is fixed.
+type tallyKey struct {
+	prefix Prefix
+	quorum int
+}
+
+// tallyCapacity bounds the lists counted per section and quorum; a section sends one new list
+// per change, so a handful in flight is the normal case.
+const tallyCapacity = 64
+
+// NewDirectory returns the knowledge of a node of section own, which knows no other section yet.
+func NewDirectory(own Prefix, elderSize int) *Directory {
+	return &Directory{own: own, elderSize: elderSize, known: map[Prefix]*Known{},
+		tallies: map[tallyKey]*accumulator.Accumulator[[32]byte, struct{}]{}}
+}
+
+// Own is the receiver's own section.
+func (d *Directory) Own() Prefix { return d.own }
+
+// Lookup returns what is known of the section name belongs to.
+func (d *Directory) Lookup(name wire.Name) (*Known, bool) {
+	k, ok := d.known[PrefixOf(name, d.own.Bits)]
+	return k, ok
+}
+
+// Sections returns what is known of every other section, in prefix order. The lists are the
+// Directory's own; callers must not change them.
+func (d *Directory) Sections() []*Known {
+	out := make([]*Known, 0, len(d.known))
+	for _, k := range d.known {
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b *Known) int { return int(a.List.Prefix.Value) - int(b.List.Prefix.Value) })
+	return out
+}
+
+// Seed takes a list from configuration (a bootstrap), as first contact, without a quorum. It is
+// ignored when a list for that section is held already.
+func (d *Directory) Seed(l List, now time.Time) error {
+	if err := d.check(&l); err != nil {
+		return err
+	}
+	if _, ok := d.known[l.Prefix]; !ok {
+		d.known[l.Prefix] = &Known{List: cloneList(l), Accepted: now}
+	}
+	return nil
+}
+
+// Receive counts list l from sender and reports whether it now replaces what the Directory held
+// for l's section. A nil error means accepted; otherwise the error says why nothing changed.
+func (d *Directory) Receive(now time.Time, sender wire.Name, l List) error {
+	if err := d.check(&l); err != nil {
+		return err
+	}
+	held := d.known[l.Prefix]
+	if held != nil && !held.List.Age.Less(l.Age) {
+		return ErrNotNewer
+	}
+	elders := l.Elders(d.elderSize)
+	if !slices.ContainsFunc(elders, func(m wire.Member) bool { return m.Name == sender }) {
+		return ErrNotEligible
+	}
+	if held != nil && !held.List.Has(sender) {
+		return ErrNotEligible
+	}
+	quorum := stableset.Majority(len(elders))
+	tk := tallyKey{l.Prefix, quorum}
+	acc := d.tallies[tk]
+	if acc == nil {
+		var err error
+		if acc, err = accumulator.New[[32]byte, struct{}](accumulator.Config{Quorum: quorum, Capacity: tallyCapacity}); err != nil {
+			return err // cannot happen: the quorum and capacity are positive
+		}
+		d.tallies[tk] = acc
+	}
+	res, resolved := acc.Add(l.digest(), struct{}{}, sender, now)
+	if !resolved {
+		return ErrBelowQuorum
+	}
+	d.known[l.Prefix] = &Known{List: cloneList(l), Accepted: now, Senders: res.Senders}
+	return nil
+}
+
+// check rejects a list that cannot be a section's top-20 list in this network.
+func (d *Directory) check(l *List) error {
+	switch {
+	case l.Prefix.Bits != d.own.Bits:
+		return ErrWrongSection
+	case l.Prefix == d.own:
+		return ErrOwnSection
+	case l.Prefix.Value&^mask(l.Prefix.Bits) != 0, len(l.Members) == 0, len(l.Members) > TopSize:
+		return ErrMalformed
+	}
+	for i := range l.Members {
+		m := &l.Members[i]
+		if !l.Prefix.Contains(m.Name) || m.Ordinal > l.Age.MaxOrdinal {
+			return ErrMalformed
+		}
+		if i > 0 && !l.Members[i-1].Less(m) {
+			return ErrMalformed
+		}
+		if slices.ContainsFunc(l.Members[:i], func(o wire.Member) bool { return o.Name == m.Name }) {
+			return ErrMalformed // one name twice, with two ordinals
+		}
+	}
+	return nil
+}
+
+func cloneList(l List) List {
+	l.Members = slices.Clone(l.Members)
+	return l
+}
