@@ -112,11 +112,14 @@ type track struct {
 }
 
 type peerState struct {
-	addr          netip.AddrPort
-	lastHeard     time.Time
-	mismatchSince time.Time
-	mismatchMine  wire.StablesetID
-	lastSync      time.Time
+	addr      netip.AddrPort
+	lastHeard time.Time
+	// pingedSince is when this node started pinging the peer without a break, lastPinged its
+	// latest ping: a peer's silence means something only after a peer timeout of pinging it.
+	pingedSince, lastPinged time.Time
+	mismatchSince           time.Time
+	mismatchMine            wire.StablesetID
+	lastSync                time.Time
 }
 
 // Core is one node's witness protocol.
@@ -132,8 +135,6 @@ type Core struct {
 	contacts []wire.Member        // whom a joiner asks
 	votes    map[wire.StablesetID][]wire.Name
 	lastPing time.Time
-	// elderSince is when this node last became an elder, as its ticks saw it.
-	elderSince time.Time
 	// leaveOnceIn: asked to leave while joining; leaves as soon as it is in.
 	leaveOnceIn bool
 	lastTry     time.Time
@@ -287,7 +288,10 @@ func (c *Core) onRequest(from wire.Member, id uint64, o wire.Observation) {
 		return
 	}
 	tr.held = append(tr.held, heldRequest{from: from, id: id, until: c.now.Add(c.cfg.RequestTimeout)})
-	if c.set.IsElder(c.self.Name) && c.agrees(ch) {
+	// A member that is not an elder here is one to the asker, whose view is ahead of or behind
+	// ours. It answers for a leave it agrees with: that is how an asker whose elders include a
+	// dead one completes a removal that the members it lags behind have already applied.
+	if (c.set.IsElder(c.self.Name) || ch.Kind == wire.ChangeLeave) && c.agrees(ch) {
 		c.witness(ch)
 	}
 }
@@ -512,24 +516,16 @@ func (c *Core) agrees(ch stableset.Change) bool {
 	return c.silent(ch.Member.Name)
 }
 
-// noteElder keeps elderSince: when this node last became an elder.
-func (c *Core) noteElder() {
-	if !c.set.IsElder(c.self.Name) {
-		c.elderSince = time.Time{}
-	} else if c.elderSince.IsZero() {
-		c.elderSince = c.now
-	}
-}
-
-// silent reports whether this node, as an elder, has not heard from n for the peer timeout. A
-// node that has only just become an elder has not been pinging members, so it counts from then.
+// silent reports whether this node has been pinging n for the peer timeout without hearing from
+// it for as long. Elders ping every member and other members ping the elders, so an elder can
+// tell any member's silence and a member an elder's; a node that has only just started pinging
+// n (a new elder, or n newly an elder) counts from then.
 func (c *Core) silent(n wire.Name) bool {
 	p := c.peers[n]
-	c.noteElder()
-	if p == nil || c.elderSince.IsZero() || c.now.Sub(c.elderSince) < c.cfg.PeerTimeout {
+	if p == nil || p.pingedSince.IsZero() || c.now.Sub(p.lastPinged) > 2*c.cfg.PingInterval {
 		return false
 	}
-	return c.now.Sub(p.lastHeard) >= c.cfg.PeerTimeout
+	return c.now.Sub(p.pingedSince) >= c.cfg.PeerTimeout && c.now.Sub(p.lastHeard) >= c.cfg.PeerTimeout
 }
 
 // record stores by's witness of a change and opens the change's decision log entry.
@@ -657,6 +653,11 @@ func (c *Core) ping() {
 	}
 	for _, m := range list {
 		if m.Name != c.self.Name {
+			p := c.peer(m.Name)
+			if p.pingedSince.IsZero() || c.now.Sub(p.lastPinged) > 2*c.cfg.PingInterval {
+				p.pingedSince = c.now
+			}
+			p.lastPinged = c.now
 			c.out = append(c.out, Message{To: m, Type: wire.TypePing})
 			c.totals.Pings++
 		}
