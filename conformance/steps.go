@@ -104,6 +104,7 @@ func (r *suiteRun) initScenario(sc *godog.ScenarioContext) {
 func (w *world) register(sc *godog.ScenarioContext) {
 	// Nodes and clusters.
 	registerConsensusSteps(sc, w)
+	registerGossipSteps(sc, w)
 	sc.Step(`^a node under test$`, w.aNodeUnderTest)
 	sc.Step(`^a second node starts with bootstrap peer "([^"]+)" under another name$`, w.secondNodeBootstrapsToPeerUnderAnotherName)
 	sc.Step(`^a second node starts with bootstrap peer "([^"]+)"$`, w.secondNodeBootstrapsToPeer)

@@ -70,7 +70,4 @@ Feature: Node contract and admin API — how a harness starts, observes and stop
 
     Examples:
       | method | path              |
-      | GET    | /v1/neighborhood  |
-      | POST   | /v1/debut         |
-      | GET    | /v1/route         |
       | GET    | /v1/sections      |

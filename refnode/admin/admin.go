@@ -4,11 +4,16 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/stableset/sskit/refnode/mutant"
 	"github.com/stableset/sskit/refnode/transport"
@@ -77,6 +82,49 @@ type Decisions struct {
 	AntiEntropy int `json:"anti_entropy_frames"`
 }
 
+// NodeRecord is a known node's gossip record in GET /v1/neighborhood.
+type NodeRecord struct {
+	Name      string   `json:"name"`
+	Version   uint64   `json:"version"`
+	Accepts   bool     `json:"accepts"`
+	Addr      string   `json:"addr,omitempty"` // only when the node signed an address we hold
+	Neighbors []string `json:"neighbors"`
+}
+
+// Ban is one malefactor ban in GET /v1/neighborhood.
+type Ban struct {
+	Name   string `json:"name"`
+	Reason string `json:"reason"`
+	At     string `json:"at"` // RFC 3339
+}
+
+// Neighborhood is the JSON of GET /v1/neighborhood (SPEC.md ADM-9).
+type Neighborhood struct {
+	Name          string       `json:"name"`
+	Version       uint64       `json:"version"` // of the node's own record
+	Accepts       bool         `json:"accepts"`
+	Addr          string       `json:"addr,omitempty"`
+	Full          []string     `json:"full"` // listed by the own record and listing this node
+	Half          []string     `json:"half"` // listed by the own record only
+	Records       []NodeRecord `json:"records"`
+	Bans          []Ban        `json:"bans"`
+	PendingDebuts []string     `json:"pending_debuts"`
+}
+
+// Route is the JSON of GET /v1/route.
+type Route struct {
+	From  string   `json:"from"`
+	To    string   `json:"to"`
+	Hops  int      `json:"hops"`
+	Route []string `json:"route"` // from and to included
+}
+
+// Errors a node's Debut and Route return, wrapped, for the API to choose the status.
+var (
+	ErrBanned = errors.New("the node is banned")
+	ErrSelf   = errors.New("that is this node itself")
+)
+
 // Node is what the API reads from the node it serves.
 type Node interface {
 	Info() NodeInfo
@@ -85,6 +133,12 @@ type Node interface {
 	Decisions() Decisions
 	// Leave starts a graceful leave; it returns the phase the node is in afterwards.
 	Leave() string
+	// Neighborhood, Debut and Route are neighborhood gossip (SPEC.md §9). Debut fails with
+	// ErrSelf or ErrBanned (wrapped) or because the peer cannot be reached; Route's error says
+	// why there is no route.
+	Neighborhood() Neighborhood
+	Debut(ctx context.Context, to wire.Name, addr netip.AddrPort) error
+	Route(to wire.Name) ([]wire.Name, error)
 }
 
 // Error is the JSON body of every failed request.
@@ -95,10 +149,7 @@ type Error struct {
 
 // Endpoints that later parts of the spec define; a node without them answers 501 (ADM-3).
 var notImplemented = map[string]string{
-	"/v1/neighborhood": "GET",
-	"/v1/debut":        "POST",
-	"/v1/route":        "GET",
-	"/v1/sections":     "GET",
+	"/v1/sections": "GET",
 }
 
 // Handler returns the API's HTTP handler.
@@ -120,9 +171,16 @@ func Handler(n Node, log *slog.Logger) http.Handler {
 		"/v1/leave": {"POST": func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusAccepted, map[string]string{"phase": n.Leave()})
 		}},
+		"/v1/neighborhood": {"GET": func(w http.ResponseWriter, r *http.Request) {
+			if noQuery(w, r) {
+				writeJSON(w, http.StatusOK, n.Neighborhood())
+			}
+		}},
+		"/v1/debut": {"POST": func(w http.ResponseWriter, r *http.Request) { debut(w, r, n) }},
+		"/v1/route": {"GET": func(w http.ResponseWriter, r *http.Request) { route(w, r, n) }},
 	}
 	for path, method := range notImplemented {
-		if mutant.Is("neighborhood-404") && path == "/v1/neighborhood" {
+		if mutant.Is("sections-404") && path == "/v1/sections" {
 			continue
 		}
 		routes[path] = map[string]http.HandlerFunc{method: func(w http.ResponseWriter, r *http.Request) {
@@ -183,6 +241,96 @@ func counters(w http.ResponseWriter, r *http.Request, n Node) {
 		return
 	}
 	writeJSON(w, http.StatusOK, pc)
+}
+
+// noQuery answers 400 to a request with query parameters where none are defined.
+func noQuery(w http.ResponseWriter, r *http.Request) bool {
+	for k := range r.URL.Query() {
+		writeError(w, http.StatusBadRequest, "bad_request", "unknown query parameter "+k)
+		return false
+	}
+	return true
+}
+
+// debutRequest is the body of POST /v1/debut.
+type debutRequest struct {
+	Peer string `json:"peer"` // NAME@IP:PORT
+}
+
+// debut serves POST /v1/debut: 202 once the Debut is on its way, 400 for a body that names no
+// peer or names the node itself, 409 for a banned name, 502 for a peer that cannot be reached.
+func debut(w http.ResponseWriter, r *http.Request, n Node) {
+	if !noQuery(w, r) {
+		return
+	}
+	var req debutRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", `body must be {"peer": "NAME@IP:PORT"}: `+err.Error())
+		return
+	}
+	name, addr, err := parsePeer(req.Peer)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "peer: "+err.Error())
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	switch err := n.Debut(ctx, name, addr); {
+	case err == nil:
+		writeJSON(w, http.StatusAccepted, map[string]string{"debut": name.String(), "addr": addr.String()})
+	case errors.Is(err, ErrSelf):
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+	case errors.Is(err, ErrBanned):
+		writeError(w, http.StatusConflict, "banned", name.String()+" is banned: this node does not connect to it")
+	default:
+		writeError(w, http.StatusBadGateway, "unreachable", err.Error())
+	}
+}
+
+// parsePeer reads NAME@IP:PORT.
+func parsePeer(s string) (wire.Name, netip.AddrPort, error) {
+	nameText, addrText, ok := strings.Cut(s, "@")
+	if !ok {
+		return wire.Name{}, netip.AddrPort{}, fmt.Errorf("%q: want NAME@IP:PORT", s)
+	}
+	name, err := wire.ParseName(nameText)
+	if err != nil {
+		return name, netip.AddrPort{}, fmt.Errorf("%q: %w", s, err)
+	}
+	addr, err := netip.ParseAddrPort(addrText)
+	if err != nil || addr.Port() == 0 {
+		return name, addr, fmt.Errorf("%q: the address must be IP:PORT with a non-zero port", s)
+	}
+	return name, addr, nil
+}
+
+// route serves GET /v1/route?to=NAME: 200 with the route, 404 no_route with the reason when
+// there is none, 400 without a valid to.
+func route(w http.ResponseWriter, r *http.Request, n Node) {
+	q := r.URL.Query()
+	for k := range q {
+		if k != "to" {
+			writeError(w, http.StatusBadRequest, "bad_request", "unknown query parameter "+k)
+			return
+		}
+	}
+	to, err := wire.ParseName(q.Get("to"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "to: "+err.Error())
+		return
+	}
+	hops, err := n.Route(to)
+	if err != nil {
+		writeError(w, http.StatusNotFound, "no_route", err.Error())
+		return
+	}
+	out := Route{From: hops[0].String(), To: to.String(), Hops: len(hops) - 1, Route: make([]string, len(hops))}
+	for i, h := range hops {
+		out.Route[i] = h.String()
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -1,15 +1,20 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 
 	"github.com/stableset/sskit/refnode/transport"
+	"github.com/stableset/sskit/refnode/wire"
 )
 
 const peerName = "1111111111111111111111111111111111111111111111111111111111111111"
@@ -23,6 +28,35 @@ func (fakeNode) Counters() transport.Counters {
 func (fakeNode) Stableset() Stableset { return Stableset{ID: "ab"} }
 func (fakeNode) Decisions() Decisions { return Decisions{Decisions: []Decision{}} }
 func (fakeNode) Leave() string        { return "leaving" }
+func (fakeNode) Neighborhood() Neighborhood {
+	return Neighborhood{Name: "n", Version: 3, Full: []string{peerName}, Half: []string{}, Records: []NodeRecord{}, Bans: []Ban{}}
+}
+
+// The fake's Debut knows three names: the node itself, a banned one and a reachable one.
+var (
+	selfName, _      = wire.ParseName(strings.Repeat("a", 64))
+	bannedName, _    = wire.ParseName(strings.Repeat("b", 64))
+	reachableName, _ = wire.ParseName(peerName)
+)
+
+func (fakeNode) Debut(_ context.Context, to wire.Name, addr netip.AddrPort) error {
+	switch to {
+	case selfName:
+		return ErrSelf
+	case bannedName:
+		return fmt.Errorf("debut: %w", ErrBanned)
+	case reachableName:
+		return nil
+	}
+	return errors.New("cannot reach " + addr.String())
+}
+
+func (fakeNode) Route(to wire.Name) ([]wire.Name, error) {
+	if to != reachableName {
+		return nil, errors.New("gossip: no route of at least 3 hops: not known")
+	}
+	return []wire.Name{selfName, bannedName, selfName, to}, nil
+}
 
 func do(t *testing.T, method, target, body string) (*http.Response, []byte) {
 	t.Helper()
@@ -45,6 +79,8 @@ func TestEndpointsAnswerJSON(t *testing.T) {
 		{"/v1/stableset", `"id": "ab"`},
 		{"/v1/counters", peerName},
 		{"/v1/counters?peer=" + peerName, `"PING": 2`},
+		{"/v1/neighborhood", `"full": [`},
+		{"/v1/route?to=" + peerName, `"hops": 3`},
 	} {
 		resp, body := do(t, "GET", c.target, "")
 		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" || !strings.Contains(string(body), c.want) {
@@ -65,9 +101,15 @@ func TestBadRequestsGetJSONErrors(t *testing.T) {
 		{"GET", "/v1/counters?peer=xyz", 400, "bad_request"},
 		{"GET", "/v1/counters?colour=red", 400, "bad_request"},
 		{"GET", "/v1/counters?peer=" + strings.Repeat("2", 64), 404, "not_found"},
-		{"GET", "/v1/neighborhood", 501, "not_implemented"},
-		{"POST", "/v1/debut", 501, "not_implemented"},
-		{"GET", "/v1/route?to=x", 501, "not_implemented"},
+		{"GET", "/v1/sections", 501, "not_implemented"},
+		{"GET", "/v1/neighborhood?x=1", 400, "bad_request"},
+		{"POST", "/v1/neighborhood", 405, "method_not_allowed"},
+		{"GET", "/v1/debut", 405, "method_not_allowed"},
+		{"POST", "/v1/debut", 400, "bad_request"}, // {} names no peer
+		{"GET", "/v1/route?to=x", 400, "bad_request"},
+		{"GET", "/v1/route", 400, "bad_request"},
+		{"GET", "/v1/route?to=" + peerName + "&hops=2", 400, "bad_request"},
+		{"GET", "/v1/route?to=" + strings.Repeat("c", 64), 404, "no_route"},
 	} {
 		resp, body := do(t, c.method, c.target, "{}")
 		var e Error
@@ -76,6 +118,33 @@ func TestBadRequestsGetJSONErrors(t *testing.T) {
 		}
 		if resp.StatusCode == 405 && resp.Header.Get("Allow") == "" {
 			t.Errorf("%s %s: 405 without Allow header", c.method, c.target)
+		}
+	}
+}
+
+func TestDebutStatuses(t *testing.T) {
+	for _, c := range []struct {
+		body   string
+		status int
+		code   string
+	}{
+		{`{"peer": "` + peerName + `@127.0.0.1:7001"}`, 202, ""},
+		{`{"peer": "` + strings.Repeat("a", 64) + `@127.0.0.1:7001"}`, 400, "bad_request"},
+		{`{"peer": "` + strings.Repeat("b", 64) + `@127.0.0.1:7001"}`, 409, "banned"},
+		{`{"peer": "` + strings.Repeat("c", 64) + `@127.0.0.1:7001"}`, 502, "unreachable"},
+		{`{"peer": "` + peerName + `@127.0.0.1:0"}`, 400, "bad_request"},
+		{`{"peer": "` + peerName + `"}`, 400, "bad_request"},
+		{`{"peer": "x@127.0.0.1:1", "extra": 1}`, 400, "bad_request"},
+		{`not json`, 400, "bad_request"},
+	} {
+		resp, body := do(t, "POST", "/v1/debut", c.body)
+		if resp.StatusCode != c.status {
+			t.Errorf("POST /v1/debut %s: status %d %s, want %d", c.body, resp.StatusCode, body, c.status)
+			continue
+		}
+		var e Error
+		if c.code != "" && (json.Unmarshal(body, &e) != nil || e.Code != c.code) {
+			t.Errorf("POST /v1/debut %s: body %s, want code %s", c.body, body, c.code)
 		}
 	}
 }

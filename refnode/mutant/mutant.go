@@ -21,7 +21,7 @@ package mutant
 // Mutant is one deliberate defect.
 type Mutant struct {
 	Name        string `json:"name"`        // what --mutant takes
-	Area        string `json:"area"`        // the SPEC.md section it breaks, by its rule prefix: ID, TRN, WIRE, MSG, ERR, NC, ADM or ST
+	Area        string `json:"area"`        // the SPEC.md section it breaks, by its rule prefix: ID, TRN, WIRE, MSG, ERR, NC, ADM, ST or NB
 	Breaks      string `json:"breaks"`      // the rule the defect breaks, a SPEC.md rule ID such as WIRE-2
 	Description string `json:"description"` // what the node does wrong
 }
@@ -61,9 +61,12 @@ var All = []Mutant{
 	{"stableset-ordinal-1", "ADM", "ADM-3", "GET /v1/stableset reports the node alone with ordinal 1 instead of 0"},
 	{"counters-miss-pong", "ADM", "ADM-4", "PONGs the node sends are not counted in sent"},
 	{"admin-errors-as-200", "ADM", "ADM-5", "a request for an unknown path is answered with the JSON error body but status 200 instead of 404"},
-	{"neighborhood-404", "ADM", "ADM-7", "GET /v1/neighborhood answers 404 not_found instead of 501 not_implemented"},
+	{"sections-404", "ADM", "ADM-7", "GET /v1/sections answers 404 not_found instead of 501 not_implemented"},
 	// 8. Stableset consensus
 	{"quorum-of-one", "ST", "ST-3", "a change is applied as soon as one elder witnessed it, instead of a strict majority of the elders"},
 	{"tell-elders-twice", "ST", "ST-9", "an elder sends each WITNESS_REQUEST it makes to another elder twice"},
 	{"removed-stays-out", "ST", "ST-11", "a member that finds itself removed stops, as a node that left does, instead of joining again"},
+	// 9. Neighborhood gossip
+	{"gossip-never-bans", "NB", "NB-10", "gossip from a malefactor is dropped unread, as MASQ does, instead of banning its sender"},
+	{"version-not-saved", "NB", "NB-2", "the own gossip record starts again at version 1 after a restart instead of above the last version signed"},
 }

@@ -1,6 +1,7 @@
 // Package node is refnode's runtime: it owns the transport, the clock and the admin API and drives
 // the pure consensus core (refnode/consensus) from them: frames and ticks go in under one lock,
-// and the messages the core returns are sent on their own goroutines.
+// and the messages the core returns are sent on their own goroutines. Neighborhood gossip
+// (refnode/gossip) is driven the same way under a lock of its own, in gossip.go.
 package node
 
 import (
@@ -66,6 +67,10 @@ type Config struct {
 	PeerTimeout time.Duration
 	// TickInterval is how often the core's clock advances; default 100ms.
 	TickInterval time.Duration
+	// DataDir keeps what survives a restart (gossip version and bans); empty keeps nothing.
+	DataDir string
+	// Gossip sets up neighborhood gossip (gossip.go).
+	Gossip GossipConfig
 }
 
 // Node is a running refnode.
@@ -78,6 +83,8 @@ type Node struct {
 	mu   sync.Mutex // guards core
 	core *consensus.Core
 	left chan struct{} // closed once this node's own leave has applied
+
+	nb *neighborhood // neighborhood gossip, under a lock of its own (gossip.go)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -96,9 +103,16 @@ func Start(cfg Config) (*Node, error) {
 	n := &Node{cfg: cfg, left: make(chan struct{})}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	var err error
+	if n.nb, err = newNeighborhood(n, cfg.Gossip, cfg.DataDir); err != nil {
+		return nil, err
+	}
 	n.ep, err = transport.Listen(transport.Config{Identity: cfg.Identity, Listen: cfg.Listen, Logger: cfg.Logger,
-		Handler: n.handle, Observe: n.observe})
+		Handler: n.handle, Observe: n.observe, Refuse: n.nb.refuse})
 	if err != nil {
+		return nil, err
+	}
+	if err := n.nb.start(n.ep.Addr()); err != nil {
+		n.ep.Close()
 		return nil, err
 	}
 	self := wire.Member{Name: cfg.Identity.Name, Addr: n.ep.Addr()}
@@ -110,6 +124,7 @@ func Start(cfg Config) (*Node, error) {
 	n.publishID()
 	n.admin, err = net.Listen("tcp", cfg.Admin)
 	if err != nil {
+		n.cancel()
 		n.ep.Close()
 		return nil, fmt.Errorf("admin listen on %s: %w", cfg.Admin, err)
 	}
@@ -234,6 +249,10 @@ func (n *Node) observe(p *transport.Peer, h wire.Header) {
 func (n *Node) handle(p *transport.Peer, h wire.Header, body []byte) {
 	if mutant.Is("answer-witness-request") && h.Type == wire.TypeWitnessRequest {
 		_ = p.Respond(h.ID, wire.TypeWitness, body)
+		return
+	}
+	if h.Type == wire.TypeGossip || h.Type == wire.TypeGossipFailure {
+		n.nb.receive(p, h, body)
 		return
 	}
 	from := wire.Member{Name: p.Name(), Addr: p.RemoteAddr()}

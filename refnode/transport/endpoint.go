@@ -7,6 +7,7 @@ package transport
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,7 +35,12 @@ type Config struct {
 	Handler  Handler
 	// Observe, if set, sees the header of every frame decoded from a peer, responses and PINGs
 	// included, before it is handled; it runs on the peer's reader goroutine.
-	Observe        func(p *Peer, h wire.Header)
+	Observe func(p *Peer, h wire.Header)
+	// Refuse, if set, names peers this node will not talk to (malefactor bans, SPEC.md §9): a
+	// dialer that proves a refused name fails the handshake once its certificate names it,
+	// Connect never dials one, and a connection that a ban overtook is closed when registered.
+	// It must be safe to call from any goroutine.
+	Refuse         func(wire.Name) bool
 	Logger         *slog.Logger
 	RequestTimeout time.Duration // default 2s
 	KeepAlive      time.Duration // default 2s
@@ -81,6 +87,7 @@ var (
 	ErrWrongAnswer  = errors.New("transport: response type does not answer the request")
 	ErrNotARequest  = errors.New("transport: type is not a request")
 	ErrUnknownPeer  = errors.New("transport: no connection to that peer")
+	ErrRefused      = errors.New("transport: peer refused (banned)")
 	errDuplicateRun = errors.New("transport: connection replaced by the one kept for this pair")
 )
 
@@ -148,6 +155,17 @@ func Listen(cfg Config) (*Endpoint, error) {
 	}
 	listenCfg.RequireStreamCreditRelease = true
 	tlsConf := cfg.Identity.ServerTLS()
+	if cfg.Refuse != nil {
+		// VerifyConnection runs once the client's certificate has been checked, so the name is
+		// proven; failing here sends the bad_certificate alert, as a rejected certificate does.
+		tlsConf.VerifyConnection = func(cs tls.ConnectionState) error {
+			name, err := identity.PeerName(cs)
+			if err == nil && cfg.Refuse(name) {
+				return fmt.Errorf("%w: %s", ErrRefused, name)
+			}
+			return nil
+		}
+	}
 	if mutant.Is("any-alpn") {
 		tlsConf.NextProtos = append(tlsConf.NextProtos, "h3")
 	}
@@ -249,6 +267,9 @@ func (e *Endpoint) dial(ctx context.Context, name wire.Name, addr netip.AddrPort
 	if name == e.Name() {
 		return nil, errors.New("transport: refusing to dial self")
 	}
+	if e.refused(name) {
+		return nil, fmt.Errorf("dial %s@%s: %w", name, addr, ErrRefused)
+	}
 	var lastErr error
 	for attempt := 0; attempt < e.cfg.DialAttempts; attempt++ {
 		if attempt > 0 {
@@ -307,6 +328,11 @@ func (e *Endpoint) register(p *Peer) bool {
 		p.close(wire.CodeShutdown, "endpoint closed")
 		return false
 	}
+	if e.refused(p.name) {
+		e.mu.Unlock()
+		p.close(wire.CodeProtocolViolation, "peer is banned")
+		return false
+	}
 	old := e.peers[p.name]
 	if old != nil && old.alive() && old.dialed != p.dialed {
 		self := e.Name()
@@ -333,6 +359,8 @@ func (e *Endpoint) register(p *Peer) bool {
 	e.cfg.Logger.Debug("peer connected", "peer", p.name, "remote", p.conn.RemoteAddr(), "dialed", p.dialed)
 	return true
 }
+
+func (e *Endpoint) refused(name wire.Name) bool { return e.cfg.Refuse != nil && e.cfg.Refuse(name) }
 
 func (e *Endpoint) unregister(p *Peer) {
 	e.mu.Lock()

@@ -114,6 +114,10 @@ func (p *Peer) fail(err error) (first bool) {
 	return first
 }
 
+// Close ends the connection with an application error code, as the node decides: a malefactor
+// ban closes its connection with PROTOCOL_VIOLATION.
+func (p *Peer) Close(code wire.Code, reason string) { p.close(code, reason) }
+
 // close ends the connection with an application error code and records who closed it.
 func (p *Peer) close(code wire.Code, reason string) {
 	err := error(&quic.ApplicationError{ErrorCode: quic.ApplicationErrorCode(code), ErrorMessage: reason})

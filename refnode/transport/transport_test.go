@@ -227,3 +227,49 @@ func TestReconnectFromSameSideReplacesOldConnection(t *testing.T) {
 		t.Fatal("the newer connection is not the one kept")
 	}
 }
+
+// A refused (banned) name is turned away in both directions: the acceptor fails the handshake
+// once the dialer's certificate names it, and Connect never dials it (SPEC.md §9 bans).
+func TestRefusedNamesAreTurnedAwayBothWays(t *testing.T) {
+	var refuseB sync.Map
+	bID, err := identity.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	aID, err := identity.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := Listen(Config{Identity: aID, Listen: "127.0.0.1:0", RequestTimeout: time.Second,
+		Refuse: func(n wire.Name) bool { _, ok := refuseB.Load(n); return ok }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	b := newEndpoint(t, bID, nil)
+
+	// Before the ban the pair talks; the ban's own connection is closed by the node, not here.
+	if _, err := b.Request(ctx(t), a.Name(), a.Addr(), wire.TypePing, nil, nil); err != nil {
+		t.Fatalf("PING before the ban: %v", err)
+	}
+	a.Peer(b.Name()).Close(wire.CodeProtocolViolation, "banned")
+	refuseB.Store(b.Name(), true)
+	if got := a.Counters().ClosedByUs["PROTOCOL_VIOLATION"]; got != 1 {
+		t.Fatalf("closes by a with PROTOCOL_VIOLATION = %d, want 1", got)
+	}
+
+	if _, err := b.Request(ctx(t), a.Name(), a.Addr(), wire.TypePing, nil, nil); err == nil {
+		t.Fatal("a banned dialer got a PONG")
+	}
+	if a.Peer(b.Name()) != nil {
+		t.Fatal("a registered a connection from a banned name")
+	}
+	if _, err := a.Connect(ctx(t), b.Name(), b.Addr()); !errors.Is(err, ErrRefused) {
+		t.Fatalf("dialing a banned name: err = %v, want ErrRefused", err)
+	}
+	// Another name still gets in: the refusal is by name, not by address or for everyone.
+	c := newEndpoint(t, nil, nil)
+	if _, err := c.Request(ctx(t), a.Name(), a.Addr(), wire.TypePing, nil, nil); err != nil {
+		t.Fatalf("PING from an unbanned peer: %v", err)
+	}
+}

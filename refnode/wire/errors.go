@@ -62,4 +62,5 @@ var (
 	ErrAddressForm      = &Error{CodeMalformed, "node address is unspecified or multicast"}
 	ErrStablesetOrder   = &Error{CodeMalformed, "stableset entries not in strictly increasing (ordinal, name) order"}
 	ErrStablesetTooMany = &Error{CodeMalformed, "stableset entries do not fit in one frame"}
+	ErrFailureReason    = &Error{CodeMalformed, "gossip failure reason is not 1 to 4"}
 )

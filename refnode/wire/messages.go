@@ -174,3 +174,26 @@ func (v *StablesetView) entry(list, i int, m *Member) error {
 	off += i * MemberSize
 	return decodeMember(m, v.body[off:off+MemberSize])
 }
+
+// GossipFailureSize is the size of a GOSSIP_FAILURE body: the reason alone.
+const GossipFailureSize = 1
+
+// The reasons a GOSSIP_FAILURE gives (SPEC.md §4, MASQ's GossipFailure kinds).
+const (
+	FailureNoNeighbors         = 1
+	FailureNoSuitableNeighbors = 2
+	FailureManualRejection     = 3
+	FailureUnknown             = 4
+)
+
+// CheckGossipFailure reports whether body is a GOSSIP_FAILURE body: exactly one byte holding a
+// reason from 1 to 4.
+func CheckGossipFailure(body []byte) error {
+	if len(body) != GossipFailureSize {
+		return ErrBodyLength
+	}
+	if body[0] < FailureNoNeighbors || body[0] > FailureUnknown {
+		return ErrFailureReason
+	}
+	return nil
+}

@@ -27,7 +27,8 @@ type vectorFields struct {
 	TypeCode  uint8           `json:"type_code"`
 	ID        uint64          `json:"id"`
 	Stableset string          `json:"stableset"`
-	Payload   *string         `json:"payload,omitempty"` // PING and PONG, hex
+	Payload   *string         `json:"payload,omitempty"` // PING, PONG and GOSSIP, hex
+	Reason    uint8           `json:"reason,omitempty"`  // GOSSIP_FAILURE
 	Kind      string          `json:"kind,omitempty"`    // WITNESS_REQUEST and WITNESS
 	Member    *vectorMember   `json:"member,omitempty"`
 	Members   *[]vectorMember `json:"members,omitempty"` // STABLESET
@@ -72,9 +73,11 @@ func fieldsOf(t *testing.T, frame []byte) *vectorFields {
 	}
 	f := &vectorFields{Type: h.Type.String(), TypeCode: uint8(h.Type), ID: h.ID, Stableset: hex.EncodeToString(h.Stableset[:])}
 	switch h.Type {
-	case TypePing, TypePong:
+	case TypePing, TypePong, TypeGossip:
 		p := hex.EncodeToString(body)
 		f.Payload = &p
+	case TypeGossipFailure:
+		f.Reason = body[0]
 	case TypeWitnessRequest, TypeWitness:
 		var o Observation
 		if err := o.Decode(body); err != nil {
@@ -110,8 +113,10 @@ func encodeFields(t *testing.T, f *vectorFields) []byte {
 	}
 	var body []byte
 	switch h.Type {
-	case TypePing, TypePong:
+	case TypePing, TypePong, TypeGossip:
 		body, _ = hex.DecodeString(*f.Payload)
+	case TypeGossipFailure:
+		body = []byte{f.Reason}
 	case TypeWitnessRequest, TypeWitness:
 		kind := map[string]ChangeKind{"JOIN": ChangeJoin, "LEAVE": ChangeLeave}[f.Kind]
 		o := Observation{Kind: kind, Member: memberFromVector(t, *f.Member)}
@@ -126,6 +131,24 @@ func encodeFields(t *testing.T, f *vectorFields) []byte {
 		body = AppendStableset(nil, lists[0], lists[1], lists[2])
 	}
 	return encode(t, h, body)
+}
+
+// gossipOneRecord is a GOSSIP body (SPEC.md §9) holding one record: version 3 of the node whose
+// seed is 32 zero bytes, accepting connections at 127.0.0.1:4001, listing one neighbor (0x22
+// then zeros), signed. The framing layer treats it as opaque bytes; package gossip's tests decode
+// and verify the same layout.
+const gossipOneRecord = "0001009d010300000000000000033b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29" +
+	"00000000000000000000ffff7f0000010fa101220000000000000000000000000000000000000000000000000000000000" +
+	"0000e8ec6a3f76af94686d7b743b0d706a724f67d33ffbbf07474752037b5af21029a08283e705bc5c257a500b2a6dde1b" +
+	"711fbaa1672f0acbf0c80029277abbbc07"
+
+func mustHex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // vectorTable is the source of frames.json, used only with -update.
@@ -144,6 +167,8 @@ func vectorTable(t *testing.T) vectorFile {
 		{"witness-leave-ipv4", encode(t, Header{Type: TypeWitness, ID: 0xffffffffffffffff}, leave.Append(nil))},
 		{"stableset-empty", encode(t, Header{Type: TypeStableset, ID: 1}, AppendStableset(nil, nil, nil, nil))},
 		{"stableset-full", encode(t, testHeader(TypeStableset), AppendStableset(nil, []Member{a, b}, []Member{c}, []Member{b}))},
+		{"gossip-one-record", encode(t, testHeader(TypeGossip), mustHex(t, gossipOneRecord))},
+		{"gossip-failure-no-suitable-neighbors", encode(t, testHeader(TypeGossipFailure), []byte{FailureNoSuitableNeighbors})},
 	}
 	okObs := obs.Append(nil)
 	badKind := append([]byte{9}, okObs[1:]...)
@@ -161,9 +186,11 @@ func vectorTable(t *testing.T) vectorFile {
 		{"witness-bad-kind", encode(t, testHeader(TypeWitnessRequest), badKind), ErrChangeKind},
 		{"witness-port-zero", encode(t, testHeader(TypeWitnessRequest), portZero), ErrPortZero},
 		{"stableset-unsorted", encode(t, testHeader(TypeStableset), AppendStableset(nil, []Member{b, a}, nil, nil)), ErrStablesetOrder},
+		{"gossip-failure-reason-0", encode(t, testHeader(TypeGossipFailure), []byte{0}), ErrFailureReason},
+		{"gossip-failure-two-bytes", encode(t, testHeader(TypeGossipFailure), []byte{1, 1}), ErrBodyLength},
 	}
 
-	vf := vectorFile{Comment: "Golden frames for SPEC.md v0. hex is the whole frame with its length prefix. " +
+	vf := vectorFile{Comment: "Golden frames for SPEC.md v1. hex is the whole frame with its length prefix. " +
 		"Valid frames must decode to fields and re-encode to the same bytes; invalid frames must be rejected with the named error code."}
 	for _, v := range valid {
 		vf.Valid = append(vf.Valid, vector{Name: v.name, Hex: hex.EncodeToString(v.frame), Fields: fieldsOf(t, v.frame)})

@@ -52,22 +52,24 @@ type StablesetID [32]byte
 // Type is the one-byte message type in every header.
 type Type uint8
 
-// The message catalogue of SPEC.md v0.
+// The message catalogue of SPEC.md §4.
 const (
 	TypePing           Type = 0x01
 	TypePong           Type = 0x02
 	TypeWitnessRequest Type = 0x10
 	TypeWitness        Type = 0x11
 	TypeStableset      Type = 0x12
+	TypeGossip         Type = 0x20 // neighborhood gossip (SPEC.md §9); the body is checked there
+	TypeGossipFailure  Type = 0x21 // a Debut target that cannot place the debutant says why
 )
 
 // Types lists every known type in catalogue order (for counters and benchmarks).
-var Types = [...]Type{TypePing, TypePong, TypeWitnessRequest, TypeWitness, TypeStableset}
+var Types = [...]Type{TypePing, TypePong, TypeWitnessRequest, TypeWitness, TypeStableset, TypeGossip, TypeGossipFailure}
 
 // Known reports whether t is in the catalogue.
 func (t Type) Known() bool {
 	switch t {
-	case TypePing, TypePong, TypeWitnessRequest, TypeWitness, TypeStableset:
+	case TypePing, TypePong, TypeWitnessRequest, TypeWitness, TypeStableset, TypeGossip, TypeGossipFailure:
 		return true
 	}
 	return false
@@ -89,6 +91,10 @@ func (t Type) String() string {
 		return "WITNESS"
 	case TypeStableset:
 		return "STABLESET"
+	case TypeGossip:
+		return "GOSSIP"
+	case TypeGossipFailure:
+		return "GOSSIP_FAILURE"
 	}
 	const digits = "0123456789abcdef"
 	return "unknown(0x" + string([]byte{digits[t>>4], digits[t&0xf]}) + ")"
@@ -181,6 +187,13 @@ func CheckBody(t Type, body []byte) error {
 	case TypeStableset:
 		var v StablesetView
 		return v.Decode(body)
+	case TypeGossip:
+		// The records inside are the neighborhood layer's to judge: a GOSSIP that does not hold
+		// valid gossip gets its sender banned (SPEC.md NB rules), which a MALFORMED close here
+		// would pre-empt.
+		return nil
+	case TypeGossipFailure:
+		return CheckGossipFailure(body)
 	}
 	if mutant.Is("unknown-type-ignored") {
 		return nil

@@ -101,6 +101,8 @@ func TestDecodeRejects(t *testing.T) {
 		{"unspecified address", encode(t, testHeader(TypeWitness), (&Observation{Kind: ChangeLeave, Member: testMember(1, 1, "0.0.0.0:5")}).Append(nil)), ErrAddressForm},
 		{"stableset count mismatch", encode(t, testHeader(TypeStableset), []byte{0, 1, 0, 0, 0, 0}), ErrBodyLength},
 		{"stableset out of order", encode(t, testHeader(TypeStableset), AppendStableset(nil, []Member{testMember(2, 0, "127.0.0.1:1"), testMember(1, 0, "127.0.0.1:2")}, nil, nil)), ErrStablesetOrder},
+		{"gossip failure empty", encode(t, testHeader(TypeGossipFailure), nil), ErrBodyLength},
+		{"gossip failure reason 5", encode(t, testHeader(TypeGossipFailure), []byte{5}), ErrFailureReason},
 		{"stableset duplicate", encode(t, testHeader(TypeStableset), AppendStableset(nil, nil, []Member{testMember(2, 0, "127.0.0.1:1"), testMember(2, 0, "127.0.0.1:1")}, nil)), ErrStablesetOrder},
 	}
 	for _, c := range cases {
@@ -115,6 +117,25 @@ func TestDecodeRejects(t *testing.T) {
 				t.Fatalf("FrameReader error = %v, want %v", err, c.want)
 			}
 		})
+	}
+}
+
+// A GOSSIP body is opaque to the framing layer: whatever it holds reaches the neighborhood
+// layer, which bans the sender of bad gossip (SPEC.md §9) rather than closing with MALFORMED.
+func TestGossipBodyIsOpaqueToFraming(t *testing.T) {
+	for _, body := range [][]byte{nil, {0}, []byte("not gossip at all")} {
+		h, got, _, err := DecodeFrame(encode(t, testHeader(TypeGossip), body))
+		if err != nil || h.Type != TypeGossip || !bytes.Equal(got, body) {
+			t.Fatalf("GOSSIP %x: got %v %x %v", body, h.Type, got, err)
+		}
+	}
+	for r := byte(FailureNoNeighbors); r <= FailureUnknown; r++ {
+		if _, _, _, err := DecodeFrame(encode(t, testHeader(TypeGossipFailure), []byte{r})); err != nil {
+			t.Fatalf("GOSSIP_FAILURE reason %d rejected: %v", r, err)
+		}
+	}
+	if TypeGossip.String() != "GOSSIP" || TypeGossipFailure.String() != "GOSSIP_FAILURE" || !TypeGossip.Known() || TypeGossip.IsResponse() {
+		t.Fatal("GOSSIP types are misnamed or misclassified")
 	}
 }
 

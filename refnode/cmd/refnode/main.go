@@ -20,9 +20,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/stableset/sskit/refnode/gossip"
 	"github.com/stableset/sskit/refnode/identity"
 	"github.com/stableset/sskit/refnode/mutant"
 	"github.com/stableset/sskit/refnode/node"
+	"github.com/stableset/sskit/refnode/record"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -41,8 +43,10 @@ Usage:
   refnode --listen IP:PORT --admin IP:PORT [--seed HEX | --key-file PATH] [--bootstrap NAME@IP:PORT ...]
 
 The node speaks the stableset protocol over QUIC on --listen (UDP) and serves its admin API
-over HTTP on --admin (GET /healthz, /v1/node, /v1/counters, /v1/stableset). Its name is its
-ed25519 public key: from --seed, from --key-file (created if missing), or freshly generated.
+over HTTP on --admin (GET /healthz, /v1/node, /v1/counters, /v1/stableset, /v1/decisions,
+/v1/neighborhood, /v1/route?to=NAME; POST /v1/leave, /v1/debut). Its name is its ed25519 public
+key: from --seed, from --key-file (created if missing), or freshly generated. It joins a
+neighborhood when told to debut: curl -d '{"peer":"NAME@IP:PORT"}' http://ADMIN/v1/debut
 
 Flags (environment variable in brackets; a flag overrides its variable):
 `
@@ -60,9 +64,11 @@ Example, two nodes on one machine:
 
 type options struct {
 	listen, admin, seed, keyFile, logLevel string
+	dataDir                                string
 	bootstrap                              multiFlag
 	elderSize                              int
 	peerTimeout                            time.Duration
+	gossip                                 node.GossipConfig
 	showVersion                            bool
 	mutant                                 string // only with -tags mutants
 	listMutants                            bool   // only with -tags mutants
@@ -157,6 +163,29 @@ func parse(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	fs.IntVar(&o.elderSize, "elder-size", elderDefault, "number of elders in a stableset [SSKIT_ELDER_SIZE]")
 	peerTimeoutDefault, peerTimeoutErr := time.ParseDuration(env("SSKIT_PEER_TIMEOUT", "3s"))
 	fs.DurationVar(&o.peerTimeout, "peer-timeout", peerTimeoutDefault, "how long an elder waits without hearing from a member before it witnesses its leave [SSKIT_PEER_TIMEOUT]")
+	fs.StringVar(&o.dataDir, "data-dir", env("SSKIT_DATA_DIR", ""), "`DIR` that keeps the gossip record's version and the malefactor bans across restarts; none if empty [SSKIT_DATA_DIR]")
+	var envErrs []error
+	intFromEnv := func(dst *int, name, envName string, def int, usage string) {
+		v, err := strconv.Atoi(env(envName, strconv.Itoa(def)))
+		if err != nil {
+			envErrs = append(envErrs, fmt.Errorf("%s: not a number", envName))
+		}
+		fs.IntVar(dst, name, v, usage+" ["+envName+"]")
+	}
+	durationFromEnv := func(dst *time.Duration, name, envName string, def time.Duration, usage string) {
+		v, err := time.ParseDuration(env(envName, def.String()))
+		if err != nil {
+			envErrs = append(envErrs, fmt.Errorf("%s: not a duration such as %v", envName, def))
+		}
+		fs.DurationVar(dst, name, v, usage+" ["+envName+"]")
+	}
+	// Neighborhood gossip (SPEC.md §9); the defaults are MASQ's constants.
+	intFromEnv(&o.gossip.MaxDegree, "max-degree", "SSKIT_MAX_DEGREE", gossip.DefaultMaxDegree, "most neighbors the node's own gossip record lists")
+	intFromEnv(&o.gossip.MinHops, "min-hops", "SSKIT_MIN_HOPS", gossip.DefaultMinHops, "fewest hops of a route (GET /v1/route), 1 to 6")
+	durationFromEnv(&o.gossip.Interval, "gossip-interval", "SSKIT_GOSSIP_INTERVAL", 10*time.Second, "how often neighbors get Standard gossip although nothing changed")
+	durationFromEnv(&o.gossip.PassExpiry, "pass-expiry", "SSKIT_PASS_EXPIRY", gossip.DefaultPassExpiry, "how long a Pass target is remembered against pass loops, and a Debut waits for its answer")
+	durationFromEnv(&o.gossip.IsolatedGrace, "isolated-grace", "SSKIT_ISOLATED_GRACE", gossip.DefaultIsolatedGrace, "how long a record nobody lists is kept")
+	durationFromEnv(&o.gossip.CullInterval, "cull-interval", "SSKIT_CULL_INTERVAL", gossip.DefaultCullInterval, "least time between two culls of records nobody lists")
 	fs.StringVar(&o.logLevel, "log-level", env("SSKIT_LOG_LEVEL", "info"), "debug, info, warn or error [SSKIT_LOG_LEVEL]")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
 	if mutant.Enabled { // only in a binary built with -tags mutants
@@ -186,6 +215,9 @@ func parse(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	if peerTimeoutErr != nil {
 		return o, node.Config{}, fmt.Errorf("SSKIT_PEER_TIMEOUT: not a duration such as 3s")
 	}
+	if len(envErrs) > 0 {
+		return o, node.Config{}, envErrs[0]
+	}
 	if o.showVersion || (mutant.Enabled && o.listMutants) {
 		return o, node.Config{}, nil
 	}
@@ -194,9 +226,22 @@ func parse(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 }
 
 func buildConfig(o options, getenv func(string) string, stderr io.Writer) (node.Config, error) {
-	cfg := node.Config{Listen: o.listen, Admin: o.admin, ElderSize: o.elderSize, PeerTimeout: o.peerTimeout, Version: version}
+	cfg := node.Config{Listen: o.listen, Admin: o.admin, ElderSize: o.elderSize, PeerTimeout: o.peerTimeout, Version: version,
+		DataDir: o.dataDir, Gossip: o.gossip}
 	if o.peerTimeout < 100*time.Millisecond {
 		return cfg, fmt.Errorf("--peer-timeout must be at least 100ms, got %v", o.peerTimeout)
+	}
+	if g := o.gossip; g.MaxDegree < 1 || g.MaxDegree > record.MaxNeighbors {
+		return cfg, fmt.Errorf("--max-degree must be between 1 and %d, got %d", record.MaxNeighbors, g.MaxDegree)
+	}
+	if g := o.gossip; g.MinHops < 1 || g.MinHops > gossip.MaxHops {
+		return cfg, fmt.Errorf("--min-hops must be between 1 and %d, got %d", gossip.MaxHops, g.MinHops)
+	}
+	for flagName, d := range map[string]time.Duration{"--gossip-interval": o.gossip.Interval, "--pass-expiry": o.gossip.PassExpiry,
+		"--isolated-grace": o.gossip.IsolatedGrace, "--cull-interval": o.gossip.CullInterval} {
+		if d < 10*time.Millisecond {
+			return cfg, fmt.Errorf("%s must be at least 10ms, got %v", flagName, d)
+		}
 	}
 	if o.elderSize < 1 || o.elderSize > 64 {
 		return cfg, fmt.Errorf("--elder-size must be between 1 and 64, got %d", o.elderSize)

@@ -40,6 +40,10 @@ func TestBadSettingsExitWithUsageCode(t *testing.T) {
 		{"stray"},
 		{"--listen", "localhost"},
 		{"--admin", "300.1.1.1:80"},
+		{"--max-degree", "0"},
+		{"--min-hops", "7"},
+		{"--gossip-interval", "0s"},
+		{"--pass-expiry", "soon"},
 	} {
 		var stderr bytes.Buffer
 		if code := run(args, noEnv, io.Discard, &stderr); code != exitUsage {
@@ -48,6 +52,23 @@ func TestBadSettingsExitWithUsageCode(t *testing.T) {
 		if !strings.HasPrefix(stderr.String(), "refnode: ") || strings.Count(stderr.String(), "\n") != 2 {
 			t.Errorf("%v: want one error line and a hint, got %q", args, stderr.String())
 		}
+	}
+}
+
+func TestGossipSettingsFromEnvironmentAndFlags(t *testing.T) {
+	env := map[string]string{"SSKIT_DATA_DIR": "/tmp/x", "SSKIT_MAX_DEGREE": "4", "SSKIT_GOSSIP_INTERVAL": "2s", "SSKIT_SEED": strings.Repeat("1", 64)}
+	_, cfg, err := parse([]string{"--min-hops", "2"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := cfg.Gossip
+	if cfg.DataDir != "/tmp/x" || g.MaxDegree != 4 || g.MinHops != 2 || g.Interval != 2*time.Second || g.PassExpiry != time.Minute ||
+		g.IsolatedGrace != 30*time.Second || g.CullInterval != time.Minute {
+		t.Fatalf("data dir %q, gossip %+v", cfg.DataDir, g)
+	}
+	if _, _, err := parse(nil, func(k string) string { return map[string]string{"SSKIT_CULL_INTERVAL": "often"}[k] }, io.Discard, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "SSKIT_CULL_INTERVAL") {
+		t.Fatalf("a bad SSKIT_CULL_INTERVAL gave %v", err)
 	}
 }
 

@@ -1,0 +1,416 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/stableset/sskit/refnode/admin"
+	"github.com/stableset/sskit/refnode/gossip"
+	"github.com/stableset/sskit/refnode/mutant"
+	"github.com/stableset/sskit/refnode/transport"
+	"github.com/stableset/sskit/refnode/wire"
+)
+
+// GossipConfig sets up neighborhood gossip (SPEC.md §9). Zero values take the defaults, which
+// are MASQ's constants (rulebook "Numbers used in code").
+type GossipConfig struct {
+	MaxDegree     int           // most neighbors a node's own record lists; default 5
+	MinHops       int           // shortest route GET /v1/route returns; default 3
+	PassExpiry    time.Duration // pass-loop guard and unanswered Debuts; default 60s
+	IsolatedGrace time.Duration // an unreferenced record is dropped after this; default 30s
+	CullInterval  time.Duration // least time between culls; default 60s
+	// Interval is how often the node sends its neighbors Standard gossip although nothing
+	// changed, so that a gossip lost with a connection is made good; default 10s
+	// (ASK_ABOUT_GOSSIP_INTERVAL).
+	Interval time.Duration
+}
+
+func (c *GossipConfig) setDefaults() {
+	if c.MaxDegree == 0 {
+		c.MaxDegree = gossip.DefaultMaxDegree
+	}
+	if c.MinHops == 0 {
+		c.MinHops = gossip.DefaultMinHops
+	}
+	if c.PassExpiry == 0 {
+		c.PassExpiry = gossip.DefaultPassExpiry
+	}
+	if c.IsolatedGrace == 0 {
+		c.IsolatedGrace = gossip.DefaultIsolatedGrace
+	}
+	if c.CullInterval == 0 {
+		c.CullInterval = gossip.DefaultCullInterval
+	}
+	if c.Interval == 0 {
+		c.Interval = 10 * time.Second
+	}
+}
+
+// neighborhood drives the pure gossip core (refnode/gossip) from frames, the admin API and a
+// timer. The database has a lock of its own, apart from the consensus core's, and bans are
+// mirrored in a sync.Map because the transport asks about them during handshakes, while it
+// holds its own lock.
+type neighborhood struct {
+	n      *Node
+	cfg    GossipConfig
+	store  *stateStore
+	banned sync.Map // wire.Name → struct{}: read by transport.Config.Refuse
+
+	loaded savedState // what the data directory held at start
+
+	mu         sync.Mutex // guards db, saved, lastBans, lastTarget
+	db         *gossip.DB
+	saved      uint64       // the version last written to the data directory
+	lastBans   int          // the number of bans last written
+	lastTarget *debutTarget // where the operator last asked us to debut, to try again
+
+	qmu    sync.Mutex // guards queues and busy
+	queues map[wire.Name][]gossip.Message
+	busy   map[wire.Name]bool
+
+	watchMu sync.Mutex
+	watched map[*transport.Peer]bool
+}
+
+type debutTarget struct {
+	name wire.Name
+	addr netip.AddrPort
+}
+
+// newNeighborhood loads the saved state before the endpoint exists, so that the transport
+// refuses banned names from its first handshake.
+func newNeighborhood(n *Node, cfg GossipConfig, dataDir string) (*neighborhood, error) {
+	cfg.setDefaults()
+	g := &neighborhood{n: n, cfg: cfg, store: newStateStore(dataDir),
+		queues: map[wire.Name][]gossip.Message{}, busy: map[wire.Name]bool{}, watched: map[*transport.Peer]bool{}}
+	var err error
+	if g.loaded, err = g.store.load(); err != nil {
+		return nil, err
+	}
+	for _, b := range g.loaded.Bans {
+		g.banned.Store(b.name, struct{}{})
+	}
+	g.saved, g.lastBans = g.loaded.Version, len(g.loaded.Bans)
+	return g, nil
+}
+
+// refuse is transport.Config.Refuse.
+func (g *neighborhood) refuse(name wire.Name) bool {
+	_, ok := g.banned.Load(name)
+	return ok
+}
+
+// start makes the database once the endpoint knows its address. A node that signed versions
+// before starts one above the last (rulebook 75: its neighbors would keep the old record
+// otherwise), so its version never goes back across restarts.
+func (g *neighborhood) start(addr netip.AddrPort) error {
+	st := g.loaded
+	if mutant.Is("version-not-saved") {
+		st.Version = 0
+	}
+	if addr.Addr().IsUnspecified() {
+		g.n.cfg.Logger.Warn("listening on an unspecified address: the gossip record says the node accepts no connections", "listen", addr)
+		addr = netip.AddrPort{}
+	}
+	db, err := gossip.New(gossip.Config{Key: g.n.cfg.Identity.Key, Addr: addr, MaxDegree: g.cfg.MaxDegree,
+		PassExpiry: g.cfg.PassExpiry, IsolatedGrace: g.cfg.IsolatedGrace, CullInterval: g.cfg.CullInterval,
+		FirstVersion: st.Version + 1})
+	if err != nil {
+		return err
+	}
+	for _, b := range st.Bans {
+		db.Ban(b.name, errors.New(b.Reason), b.At)
+	}
+	g.mu.Lock()
+	g.db = db
+	err = g.saveLocked()
+	g.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	g.n.wg.Add(1)
+	go g.clock()
+	return nil
+}
+
+// saveLocked writes the version and the bans when either changed since the last write. It
+// runs before the messages of a change are sent, so no version leaves the node unsaved.
+func (g *neighborhood) saveLocked() error {
+	bans := g.db.Bans()
+	if g.db.Version() == g.saved && len(bans) == g.lastBans {
+		return nil
+	}
+	st := savedState{Version: g.db.Version()}
+	for _, b := range bans {
+		st.Bans = append(st.Bans, savedBan{Name: b.Name.String(), Reason: b.Reason.Error(), At: b.At})
+	}
+	if err := g.store.save(st); err != nil {
+		return err
+	}
+	g.saved, g.lastBans = st.Version, len(bans)
+	return nil
+}
+
+// update runs one event through the database under its lock, saves what changed and then acts
+// on the result outside the lock: bans close connections, messages go out in order per peer.
+func (g *neighborhood) update(event func(db *gossip.DB) gossip.Result) gossip.Result {
+	g.mu.Lock()
+	res := event(g.db)
+	if res.Ban != nil {
+		g.banned.Store(res.Ban.Name, struct{}{})
+	}
+	if err := g.saveLocked(); err != nil {
+		g.n.cfg.Logger.Error("saving the neighborhood state failed", "err", err)
+	}
+	g.mu.Unlock()
+	if res.Ban != nil {
+		g.n.cfg.Logger.Warn("malefactor banned", "peer", res.Ban.Name, "reason", res.Ban.Reason.Error())
+		g.closeBanned(res.Ban.Name, "banned: "+res.Ban.Reason.Error())
+	}
+	g.enqueue(res.Messages)
+	return res
+}
+
+// closeBanned ends the connection to a banned name: the handshake refuses it from now on.
+func (g *neighborhood) closeBanned(name wire.Name, reason string) {
+	if p := g.n.ep.Peer(name); p != nil {
+		p.Close(wire.CodeProtocolViolation, reason)
+	}
+}
+
+// receive handles a GOSSIP or GOSSIP_FAILURE frame on the peer's reader goroutine; body is
+// valid only during the call, and the database copies what it keeps.
+func (g *neighborhood) receive(p *transport.Peer, h wire.Header, body []byte) {
+	g.watch(p)
+	from, fromAddr, now := p.Name(), p.RemoteAddr(), time.Now()
+	res := g.update(func(db *gossip.DB) gossip.Result {
+		if h.Type == wire.TypeGossipFailure {
+			return db.AcceptFailure(from, body, now)
+		}
+		if mutant.Is("gossip-never-bans") {
+			if r := db.Accept(from, fromAddr, body, now); r.Ban == nil {
+				return r
+			}
+			return gossip.Result{Note: "ban skipped"}
+		}
+		return db.Accept(from, fromAddr, body, now)
+	})
+	if res.Refused {
+		g.closeBanned(from, "banned")
+	}
+	g.n.cfg.Logger.Debug("gossip received", "peer", from, "frame", h.Type, "as", res.Type.String(), "changed", res.Changed,
+		"replies", len(res.Messages), "note", res.Note)
+	if res.Failure != 0 {
+		g.n.cfg.Logger.Info("debut failed", "peer", from, "reason", res.Failure.String())
+	}
+}
+
+// watch disconnects the peer in the database when its connection ends (rulebook 87), unless
+// another connection to it took over (TRN-3), which is then watched instead.
+func (g *neighborhood) watch(p *transport.Peer) {
+	if g.n.ctx.Err() != nil {
+		return // shutting down: the node's goroutines are being waited for
+	}
+	g.watchMu.Lock()
+	if g.watched[p] {
+		g.watchMu.Unlock()
+		return
+	}
+	g.watched[p] = true
+	g.watchMu.Unlock()
+	g.n.wg.Add(1)
+	go func() {
+		defer g.n.wg.Done()
+		select {
+		case <-p.Done():
+		case <-g.n.ctx.Done():
+			return
+		}
+		g.watchMu.Lock()
+		delete(g.watched, p)
+		g.watchMu.Unlock()
+		if next := g.n.ep.Peer(p.Name()); next != nil {
+			g.watch(next)
+			return
+		}
+		name := p.Name()
+		res := g.update(func(db *gossip.DB) gossip.Result { return db.Disconnect(name) })
+		if res.Changed {
+			g.n.cfg.Logger.Info("neighbor disconnected", "peer", name)
+		}
+	}()
+}
+
+// enqueue sends messages in order per destination, as the core expects of a QUIC stream, each
+// destination on a goroutine of its own while it has messages waiting.
+func (g *neighborhood) enqueue(msgs []gossip.Message) {
+	if len(msgs) == 0 || g.n.ctx.Err() != nil {
+		return
+	}
+	g.qmu.Lock()
+	defer g.qmu.Unlock()
+	for _, m := range msgs {
+		g.queues[m.To] = append(g.queues[m.To], m)
+		if !g.busy[m.To] {
+			g.busy[m.To] = true
+			g.n.wg.Add(1)
+			go g.drain(m.To)
+		}
+	}
+}
+
+func (g *neighborhood) drain(to wire.Name) {
+	defer g.n.wg.Done()
+	for {
+		g.qmu.Lock()
+		q := g.queues[to]
+		if len(q) == 0 || g.n.ctx.Err() != nil {
+			delete(g.queues, to)
+			delete(g.busy, to)
+			g.qmu.Unlock()
+			return
+		}
+		m := q[0]
+		g.queues[to] = q[1:]
+		g.qmu.Unlock()
+		g.send(m)
+	}
+}
+
+// send writes one message on the connection to its target, dialing the address the target
+// signed when there is no connection. A target whose address is unknown and that is not
+// connected cannot be reached; the periodic gossip makes up for a lost message.
+func (g *neighborhood) send(m gossip.Message) {
+	ctx, cancel := context.WithTimeout(g.n.ctx, 3*time.Second)
+	defer cancel()
+	p := g.n.ep.Peer(m.To)
+	if p == nil && m.Addr.IsValid() {
+		var err error
+		if p, err = g.n.ep.Connect(ctx, m.To, m.Addr); err != nil {
+			g.n.cfg.Logger.Debug("gossip target unreachable", "peer", m.To, "addr", m.Addr, "err", err)
+			if m.Type == gossip.Debut {
+				g.n.cfg.Logger.Info("debut target unreachable", "peer", m.To, "addr", m.Addr, "err", err)
+			}
+			return
+		}
+	}
+	if p == nil {
+		g.n.cfg.Logger.Debug("gossip target not connected and its address unknown", "peer", m.To)
+		return
+	}
+	g.watch(p)
+	typ := wire.TypeGossip
+	if m.Kind == gossip.KindFailure {
+		typ = wire.TypeGossipFailure
+	}
+	if err := p.Send(ctx, typ, m.Body); err != nil {
+		g.n.cfg.Logger.Debug("gossip send failed", "peer", m.To, "err", err)
+	}
+}
+
+// clock broadcasts on the gossip interval, culls, and debuts again to the last target a node
+// that has no neighbor and no Debut in progress (rulebook 59 would stop such a node; the core's
+// notes explain why trying again is the better choice).
+func (g *neighborhood) clock() {
+	defer g.n.wg.Done()
+	t := time.NewTicker(g.cfg.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.n.ctx.Done():
+			return
+		case now := <-t.C:
+			g.mu.Lock()
+			g.db.Cull(now)
+			msgs := g.db.Broadcast()
+			var again gossip.Message
+			if full, half := g.db.Neighbors(); len(full)+len(half) == 0 && len(g.db.PendingDebuts()) == 0 && g.lastTarget != nil {
+				if _, banned := g.db.Banned(g.lastTarget.name); !banned {
+					again = g.db.Debut(g.lastTarget.name, g.lastTarget.addr, now)
+				}
+			}
+			g.mu.Unlock()
+			if again.Body != nil {
+				msgs = append(msgs, again)
+			}
+			g.enqueue(msgs)
+		}
+	}
+}
+
+// Debut implements admin.Node (POST /v1/debut): it connects to the target, then sends it a
+// Debut. An unreachable target is an error; what the target answers arrives later as gossip.
+func (n *Node) Debut(ctx context.Context, to wire.Name, addr netip.AddrPort) error {
+	g := n.nb
+	if to == n.cfg.Identity.Name {
+		return admin.ErrSelf
+	}
+	if g.refuse(to) {
+		return admin.ErrBanned
+	}
+	p, err := n.ep.Connect(ctx, to, addr)
+	if err != nil {
+		return fmt.Errorf("cannot reach %s at %s: %w", to, addr, err)
+	}
+	g.watch(p)
+	g.mu.Lock()
+	m := g.db.Debut(to, addr, time.Now())
+	g.lastTarget = &debutTarget{name: to, addr: addr}
+	g.mu.Unlock()
+	g.enqueue([]gossip.Message{m})
+	return nil
+}
+
+// Route implements admin.Node (GET /v1/route).
+func (n *Node) Route(to wire.Name) ([]wire.Name, error) {
+	g := n.nb
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.db.Route(n.cfg.Identity.Name, to, g.cfg.MinHops)
+}
+
+// Neighborhood implements admin.Node (GET /v1/neighborhood).
+func (n *Node) Neighborhood() admin.Neighborhood {
+	g := n.nb
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	db := g.db
+	own := db.Own()
+	out := admin.Neighborhood{
+		Name: own.Name.String(), Version: own.Version, Accepts: own.Accepts,
+		Full: names(nil), Half: names(nil), Records: []admin.NodeRecord{}, Bans: []admin.Ban{},
+		PendingDebuts: names(db.PendingDebuts()),
+	}
+	if own.Addr.IsValid() {
+		out.Addr = own.Addr.String()
+	}
+	full, half := db.Neighbors()
+	out.Full, out.Half = names(full), names(half)
+	for _, name := range db.Known() {
+		v, _ := db.Record(name)
+		r := admin.NodeRecord{Name: name.String(), Version: v.Version(), Accepts: v.Accepts(), Neighbors: []string{}}
+		if a, ok := db.Addr(name); ok {
+			r.Addr = a.String()
+		}
+		for i := range v.NumNeighbors() {
+			r.Neighbors = append(r.Neighbors, v.Neighbor(i).String())
+		}
+		out.Records = append(out.Records, r)
+	}
+	for _, b := range db.Bans() {
+		out.Bans = append(out.Bans, admin.Ban{Name: b.Name.String(), Reason: b.Reason.Error(), At: b.At.UTC().Format(time.RFC3339Nano)})
+	}
+	return out
+}
+
+func names(ns []wire.Name) []string {
+	out := make([]string, 0, len(ns))
+	for _, n := range ns {
+		out = append(out, n.String())
+	}
+	return out
+}
