@@ -10,11 +10,20 @@ FUZZTIME    ?= 60s
 
 IMAGE       ?= sskit-refnode:local
 
+# Cluster benchmarks (bench/cluster) and their report (make bench-report).
+BENCH_NODES   ?= 4,8,16,32,64
+BENCH_SAMPLES ?= 100
+BENCH_JOINERS ?= 8
+CLUSTER_COUNT ?= 1
+RAFT_COUNT    ?= 6
+CLUSTER_FLAGS  = -cluster.nodes=$(BENCH_NODES) -cluster.samples=$(BENCH_SAMPLES) -cluster.joiners=$(BENCH_JOINERS) \
+                 $(if $(BACKEND),-cluster.backend=$(BACKEND)) $(if $(BENCH_OUT),-cluster.out=$(BENCH_OUT))
+
 BASELINE    ?= results/baseline/bench.txt
 GATE_UNITS  ?= sskit/rawquic,allocs/op
 THRESHOLD   ?= 0.15
 
-.PHONY: help build image conformance certify mutation test bench bench-quick bench-check bench-baseline fuzz lint
+.PHONY: help build image conformance certify mutation test bench bench-quick bench-check bench-baseline bench-cluster bench-report fuzz lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -63,6 +72,26 @@ bench-baseline: ## measure the gate's subset again into BASELINE (do it on a qui
 	  echo "- memory: $$(free -g | awk '/Mem:/{print $$2}') GiB"; echo "- kernel: $$(uname -r)"; echo "- go: $$(go version | cut -d' ' -f3-)"; \
 	  echo "- command: make bench-baseline"; } > $(dir $(BASELINE))MACHINE.md
 	@echo "wrote $(BASELINE) and $(dir $(BASELINE))MACHINE.md"
+
+bench-cluster: ## refnode clusters of BENCH_NODES: decision latency, frames per decision, concurrent joins, anti-entropy (BENCH_SAMPLES, BENCH_JOINERS, BACKEND)
+	$(GO) test -run '^$$' -bench 'Cluster' -benchtime 1x -count $(CLUSTER_COUNT) -timeout 60m ./bench/cluster/ -args $(CLUSTER_FLAGS)
+
+bench-report: build ## bench-cluster and the hashicorp/raft comparison into results/bench/<UTC time>/ with report.md, report.html and figures
+	@run=results/bench/$$(date -u +%Y-%m-%dT%H%MZ) && { test ! -e $$run || { echo "bench-report: $$run exists; start again in a minute"; exit 1; }; } && \
+	mkdir -p $$run && echo "bench-report: writing $$run" && \
+	{ echo "# Machine of this run"; echo; echo "- measured: $$(date -u +%Y-%m-%dT%H:%MZ) at commit $$(git describe --always --dirty 2>/dev/null || echo unknown)"; \
+	  echo "- cpu: $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $$(nproc) cores"; \
+	  echo "- memory: $$(free -g | awk '/Mem:/{print $$2}') GiB"; echo "- kernel: $$(uname -r)"; echo "- go: $$(go version | cut -d' ' -f3-)"; \
+	  echo "- load average at the start: $$(cut -d' ' -f1-3 /proc/loadavg)"; \
+	  echo "- command: make bench-report BENCH_NODES=$(BENCH_NODES) BENCH_SAMPLES=$(BENCH_SAMPLES) BENCH_JOINERS=$(BENCH_JOINERS) CLUSTER_COUNT=$(CLUSTER_COUNT) RAFT_COUNT=$(RAFT_COUNT)$(if $(BACKEND), BACKEND=$(BACKEND))"; \
+	} > $$run/MACHINE.md && \
+	$(GO) test -c -o bin/cluster-bench.test ./bench/cluster/ && \
+	{ bin/cluster-bench.test -test.run '^$$' -test.bench Cluster -test.benchtime 1x -test.count $(CLUSTER_COUNT) -test.timeout 60m \
+	    $(CLUSTER_FLAGS) -cluster.out=$$run > $$run/cluster.txt || { tail -n 30 $$run/cluster.txt; exit 1; }; } && \
+	echo "bench-report: hashicorp/raft AddVoter (bench/raftcmp), $(RAFT_COUNT) runs" && \
+	{ (cd bench/raftcmp && $(GO) test -run '^$$' -bench . -benchmem -count $(RAFT_COUNT)) > $$run/raft.txt || { tail -n 30 $$run/raft.txt; exit 1; }; } && \
+	bin/sskit bench report $$run && ln -sfn $$(basename $$run) results/bench/latest && \
+	echo "bench-report: open $$run/report.html (or report.md); results/bench/latest points at it"
 
 fuzz: ## fuzz the frame decoder for FUZZTIME (default 60s)
 	$(GO) test ./refnode/wire -run '^$$' -fuzz FuzzDecodeFrame -fuzztime $(FUZZTIME)

@@ -11,8 +11,11 @@ import (
 )
 
 func cmdBench(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "report" {
+		return cmdBenchReport(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "compare" {
-		fmt.Fprintln(stderr, "sskit bench: want compare OLD NEW")
+		fmt.Fprintln(stderr, "sskit bench: want compare OLD NEW, or report DIR")
 		return exitUsage
 	}
 	fs := flag.NewFlagSet("bench compare", flag.ContinueOnError)

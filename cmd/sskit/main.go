@@ -5,6 +5,7 @@
 //	sskit certify [flags]            run the whole suite several times and write a certificate
 //	sskit mutation [flags]           prove the suite fails every deliberately broken refnode
 //	sskit bench compare OLD NEW      gate benchmark results against a baseline
+//	sskit bench report DIR           write the cluster benchmarks' report and figures
 //	sskit cluster up -n N [flags]    start N nodes, print them, stop them on Ctrl-C
 //	sskit cluster ls                 list the clusters running on this machine
 //	sskit cluster down [ID|--all]    stop clusters and remove whatever earlier runs left
@@ -46,6 +47,7 @@ Usage:
   sskit certify [flags]            run the whole suite 3 times and write a certificate
   sskit mutation [flags]           run the suite against every refnode mutant; all must fail
   sskit bench compare OLD NEW      compare benchmark files like benchstat; exit 1 on a regression
+  sskit bench report DIR           write report.md, report.html and figures of a cluster benchmark run
   sskit cluster up -n N [flags]    start N nodes and keep them running until Ctrl-C
   sskit cluster ls                 list running clusters
   sskit cluster down [ID | --all]  stop clusters; also removes what crashed runs left behind

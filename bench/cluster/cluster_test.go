@@ -1,0 +1,301 @@
+package cluster
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stableset/sskit/harness"
+)
+
+var (
+	nodesFlag    = flag.String("cluster.nodes", "4,8,16,32,64", "comma-separated cluster sizes")
+	samplesFlag  = flag.Int("cluster.samples", 100, "sequential join+leave pairs per cluster size (decisions)")
+	joinersFlag  = flag.Int("cluster.joiners", 8, "nodes that join at once, then leave at once (concurrent)")
+	backendFlag  = flag.String("cluster.backend", envOr("BACKEND", "process"), "process or docker [BACKEND]")
+	parallelFlag = flag.Int("cluster.start-parallel", 8, "nodes started (and joining) at once while a cluster forms")
+	outFlag      = flag.String("cluster.out", os.Getenv("SSKIT_BENCH_OUT"), "directory for "+SamplesFile+" (one row per decision, for latency CDFs); empty: none [SSKIT_BENCH_OUT]")
+	seedFlag     = flag.Int64("cluster.seed", 1, "seed of the node keys")
+	quietFlag    = flag.Bool("cluster.quiet", false, "no progress lines on stderr")
+)
+
+// defaultBenchtime: every cluster benchmark runs its experiment once per -count; the sample
+// sizes are the -cluster.* flags. go test's time-based default would repeat whole experiments.
+const defaultBenchtime = "1x"
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.benchtime" })
+	if !set {
+		if err := flag.Set("test.benchtime", defaultBenchtime); err != nil {
+			panic(err)
+		}
+	}
+	os.Exit(m.Run())
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// requested reports whether the cluster benchmarks were asked for by name (-bench Cluster) or
+// with SSKIT_BENCH_CLUSTER set. They start up to 64+ node processes for minutes, so "every
+// benchmark" (make bench: -bench . over ./bench/...) must not run them by accident.
+func requested() bool {
+	if os.Getenv("SSKIT_BENCH_CLUSTER") != "" {
+		return true
+	}
+	f := flag.Lookup("test.bench")
+	return f != nil && strings.Contains(f.Value.String(), "Cluster")
+}
+
+// gossipSkip says why there is no gossip convergence benchmark yet.
+const gossipSkip = "gossip convergence is not measured yet: when this benchmark was written gossip was not " +
+	"wired into refnode (refnode/gossip was a pure core with its own simulation), so there is nothing to drive " +
+	"through the admin API"
+
+func parseSizes(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 4 {
+			return nil, fmt.Errorf("-cluster.nodes: %q is not a cluster size of at least 4 (one per elder)", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// BenchmarkCluster measures refnode clusters of every size in -cluster.nodes; see the package
+// documentation for what each sub-benchmark measures and reports.
+func BenchmarkCluster(b *testing.B) {
+	if !requested() {
+		b.Skip("cluster benchmarks run only when named: go test -bench Cluster ./bench/cluster/ (or make bench-cluster)")
+	}
+	sizes, err := parseSizes(*nodesFlag)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	impl, err := harness.Refnode(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if *outFlag != "" {
+		if err := os.MkdirAll(*outFlag, 0o755); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// Configuration lines of the Go benchmark format: benchstat and sskit bench report show them
+	// with the results that follow.
+	fmt.Printf("cluster-impl: %s\ncluster-backend: %s\ncluster-samples: %d\ncluster-joiners: %d\n",
+		impl.Name, *backendFlag, *samplesFlag, *joinersFlag)
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) { benchmarkSize(b, impl, n) })
+	}
+}
+
+func benchmarkSize(b *testing.B, impl harness.Implementation, n int) {
+	ctx := context.Background()
+	logDir, err := os.MkdirTemp("", fmt.Sprintf("sskit-bench-%d-", n))
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := Options{Impl: impl, Backend: *backendFlag, Seed: *seedFlag + int64(n), LogDir: logDir, StartParallel: *parallelFlag}
+	if !*quietFlag {
+		opts.Progress = os.Stderr
+	}
+	c, formed, err := Form(ctx, n, opts)
+	if err != nil {
+		b.Fatalf("%v (node logs in %s)", err, logDir)
+	}
+	defer func() {
+		if err := c.Close(); err != nil {
+			b.Errorf("close: %v", err)
+		}
+		if b.Failed() {
+			b.Logf("node logs kept in %s", logDir)
+		} else {
+			_ = os.RemoveAll(logDir)
+		}
+	}()
+	c.progress("%d nodes formed one stableset in %v", n, formed.Round(time.Millisecond))
+
+	b.Run("decisions", func(b *testing.B) { benchmarkDecisions(b, c) })
+	b.Run("concurrent", func(b *testing.B) { benchmarkConcurrent(b, c) })
+	b.Run("anti-entropy", func(b *testing.B) { benchmarkAntiEntropy(b, c) })
+	b.Run("gossip-convergence", func(b *testing.B) {
+		if !*quietFlag {
+			fmt.Fprintln(os.Stderr, "cluster bench: skipped:", gossipSkip)
+		}
+		b.Skip(gossipSkip)
+	})
+}
+
+// reportNothingPerOp drops ns/op: a sub-benchmark runs one experiment whose time is mostly
+// waiting for agreement, and its own metrics say what was measured.
+func reportNothingPerOp(b *testing.B) { b.ReportMetric(0, "ns/op") }
+
+func writeSamples(b *testing.B, nodes int, experiment string, d []*Decision) {
+	if *outFlag == "" {
+		return
+	}
+	if err := AppendSamples(filepath.Join(*outFlag, SamplesFile), nodes, experiment, d); err != nil {
+		b.Error(err)
+	}
+}
+
+func checkComplete(b *testing.B, d Decisions) {
+	if len(d.Incomplete) > 0 {
+		b.Errorf("%d decisions were not recorded as applied by every elder: %v", len(d.Incomplete), d.Incomplete)
+	}
+}
+
+// latencies returns the decisions' latencies in milliseconds.
+func latencies(ds []*Decision) []float64 {
+	out := make([]float64, len(ds))
+	for i, d := range ds {
+		out[i] = ms(d.Latency())
+	}
+	return out
+}
+
+func frames(ds []*Decision, all bool) []float64 {
+	out := make([]float64, len(ds))
+	for i, d := range ds {
+		out[i] = float64(d.ElderFrames)
+		if all {
+			out[i] = float64(d.AllFrames)
+		}
+	}
+	return out
+}
+
+// reportLatency reports the p50, p90, p99 and max of ds' latencies as <prefix>-pNN-ms.
+func reportLatency(b *testing.B, prefix string, ds []*Decision, p90p99 bool) {
+	s := Summarize(latencies(ds))
+	b.ReportMetric(s.P50, prefix+"-p50-ms")
+	if p90p99 {
+		b.ReportMetric(s.P90, prefix+"-p90-ms")
+		b.ReportMetric(s.P99, prefix+"-p99-ms")
+	}
+	b.ReportMetric(s.Max, prefix+"-max-ms")
+}
+
+// benchmarkDecisions: -cluster.samples joins and leaves, one at a time.
+func benchmarkDecisions(b *testing.B, c *Cluster) {
+	reportNothingPerOp(b)
+	n := c.Size()
+	var joins, leaves []*Decision
+	records, unapplied := 0, 0
+	for range b.N {
+		d, err := c.JoinLeave(context.Background(), *samplesFlag)
+		if err != nil {
+			b.Fatal(err)
+		}
+		checkComplete(b, d)
+		joins, leaves = append(joins, d.Joins...), append(leaves, d.Leaves...)
+		records, unapplied = records+d.Records, unapplied+d.Unapplied
+	}
+	all := append(joins[:len(joins):len(joins)], leaves...)
+	writeSamples(b, n, "decisions", all)
+	reportLatency(b, "join", joins, true)
+	reportLatency(b, "leave", leaves, true)
+	elder := Summarize(frames(all, false))
+	b.ReportMetric(elder.Mean, "msgs/decision")
+	b.ReportMetric(elder.Max, "max-msgs/decision")
+	b.ReportMetric(Summarize(frames(joins, false)).Mean, "join-msgs/decision")
+	b.ReportMetric(Summarize(frames(leaves, false)).Mean, "leave-msgs/decision")
+	b.ReportMetric(Summarize(frames(all, true)).Mean, "all-msgs/decision")
+	b.ReportMetric(Summarize(frames(joins, true)).Mean, "join-all-msgs/decision")
+	b.ReportMetric(float64(len(all)), "decisions")
+	c.progress("%d nodes: join p50 %.1f ms, leave p50 %.1f ms, %.1f msgs/decision among elders (max %.0f), %.1f in all",
+		n, Summarize(latencies(joins)).P50, Summarize(latencies(leaves)).P50, elder.Mean, elder.Max, Summarize(frames(all, true)).Mean)
+	if unapplied > 0 {
+		c.progress("%d nodes: %d of %d decision records (over all nodes) never recorded an applied time", n, unapplied, records)
+	}
+}
+
+// benchmarkConcurrent: -cluster.joiners nodes join at once, then the same nodes leave at once.
+func benchmarkConcurrent(b *testing.B, c *Cluster) {
+	reportNothingPerOp(b)
+	n := c.Size()
+	k := *joinersFlag
+	var joins, leaves []*Decision
+	var joinTime, leaveTime time.Duration // from requesting the changes until the last applied
+	for range b.N {
+		jd, joiners, err := c.ConcurrentJoins(context.Background(), k)
+		if err != nil {
+			b.Fatal(err)
+		}
+		checkComplete(b, jd)
+		ld, err := c.ConcurrentLeaves(context.Background(), joiners)
+		if err != nil {
+			b.Fatal(err)
+		}
+		checkComplete(b, ld)
+		joins, leaves = append(joins, jd.Joins...), append(leaves, ld.Leaves...)
+		joinTime += jd.Last.Sub(jd.Requested)
+		leaveTime += ld.Last.Sub(ld.Requested)
+	}
+	writeSamples(b, n, "concurrent", append(joins[:len(joins):len(joins)], leaves...))
+	joinRate := float64(len(joins)) / joinTime.Seconds()
+	leaveRate := float64(len(leaves)) / leaveTime.Seconds()
+	b.ReportMetric(joinRate, "joins/s")
+	b.ReportMetric(leaveRate, "leaves/s")
+	reportLatency(b, "join", joins, false)
+	reportLatency(b, "leave", leaves, false)
+	all := append(joins[:len(joins):len(joins)], leaves...)
+	elder := Summarize(frames(all, false))
+	b.ReportMetric(elder.Mean, "msgs/decision")
+	b.ReportMetric(elder.Max, "max-msgs/decision")
+	b.ReportMetric(Summarize(frames(all, true)).Mean, "all-msgs/decision")
+	c.progress("%d nodes: %d joins at once at %.1f/s, %d leaves at once at %.1f/s, %.1f msgs/decision among elders (max %.0f)",
+		n, k, joinRate, k, leaveRate, elder.Mean, elder.Max)
+}
+
+// benchmarkAntiEntropy: a partition that removes a quarter of the nodes, then convergence after
+// healing.
+func benchmarkAntiEntropy(b *testing.B, c *Cluster) {
+	if err := harness.NetworkFaultsSupported(); err != nil {
+		if !*quietFlag {
+			fmt.Fprintln(os.Stderr, "cluster bench: skipped anti-entropy:", err)
+		}
+		b.Skipf("anti-entropy convergence needs a partition: %v", err)
+	}
+	reportNothingPerOp(b)
+	var split, converge time.Duration
+	var ae, sent int64
+	var minority, rejoined int
+	for range b.N {
+		r, err := c.PartitionHeal(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		split += r.Split
+		converge += r.Converge
+		ae += r.AntiEntropyFrames
+		sent += r.Frames
+		minority += r.Minority
+		rejoined += r.Rejoined
+	}
+	per := func(v float64) float64 { return v / float64(b.N) }
+	b.ReportMetric(per(ms(split)), "split-ms")
+	b.ReportMetric(per(ms(converge)), "converge-ms")
+	b.ReportMetric(per(float64(ae)), "anti-entropy-frames")
+	b.ReportMetric(per(float64(sent)), "frames")
+	b.ReportMetric(per(float64(minority)), "cut-off-nodes")
+	b.ReportMetric(per(float64(rejoined)), "rejoined-nodes")
+	c.progress("%d nodes: %d cut off, removed in %v; after healing one stableset again in %v with %d anti-entropy frames (%d frames in all)",
+		c.Size(), minority/b.N, (split / time.Duration(b.N)).Round(time.Millisecond), (converge / time.Duration(b.N)).Round(time.Millisecond), ae/int64(b.N), sent/int64(b.N))
+}

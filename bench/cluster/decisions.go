@@ -1,0 +1,132 @@
+package cluster
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// decisionRecord is one entry of a node's GET /v1/decisions (SPEC.md ST-12, ADM-8): what that
+// node saw of one join or leave.
+type decisionRecord struct {
+	Kind            string     `json:"kind"`
+	Member          viewMember `json:"member"`
+	Started         string     `json:"started"`
+	Applied         *string    `json:"applied"`
+	ElderFramesSent int        `json:"elder_frames_sent"`
+	OtherFramesSent int        `json:"other_frames_sent"`
+}
+
+// decisionLog is the whole answer of GET /v1/decisions.
+type decisionLog struct {
+	Decisions   []decisionRecord `json:"decisions"`
+	Applied     int              `json:"applied"`
+	AntiEntropy int              `json:"anti_entropy_frames"`
+}
+
+// stablesetView is the part of GET /v1/stableset the benchmarks read.
+type stablesetView struct {
+	ID      string       `json:"id"`
+	Phase   string       `json:"phase"`
+	Members []viewMember `json:"members"`
+	Elders  []string     `json:"elders"`
+}
+
+type viewMember struct {
+	Name    string `json:"name"`
+	Ordinal uint64 `json:"ordinal"`
+}
+
+// has reports whether name is a member of the view.
+func (v stablesetView) has(name string) bool {
+	return slices.ContainsFunc(v.Members, func(m viewMember) bool { return m.Name == name })
+}
+
+// DecisionKey names one decision the same way on every node: the change and its instance.
+type DecisionKey struct {
+	Kind    string // JOIN or LEAVE
+	Name    string // the member's name (hex)
+	Ordinal uint64
+}
+
+func (k DecisionKey) String() string { return fmt.Sprintf("%s %.8s@%d", k.Kind, k.Name, k.Ordinal) }
+
+// Decision is one decision as every node that recorded it saw it together.
+type Decision struct {
+	Key DecisionKey
+	// Started is the earliest time any node first heard of the change.
+	Started time.Time
+	// EldersApplied is the latest time an elder applied it; zero unless every elder did.
+	EldersApplied time.Time
+	// ElderFrames is the sum over every node of the frames it sent to elders for this decision
+	// while an elder itself: the quantity SPEC.md ST-9 bounds by 24.
+	ElderFrames int
+	// AllFrames is the sum over every node of every frame it sent for this decision (to elders
+	// and to everyone else, STABLESET announcements and anti-entropy included). A joiner does not
+	// record its own join, so the join requests it sends are not in it.
+	AllFrames int
+	// Records is how many nodes recorded the decision; Applied how many of them applied it.
+	Records, Applied int
+}
+
+// Latency is the decision latency: from the first node hearing of the change until the last
+// elder applied it. It is 0 when some elder did not record the decision as applied.
+func (d *Decision) Latency() time.Duration {
+	if d.EldersApplied.IsZero() {
+		return 0
+	}
+	return d.EldersApplied.Sub(d.Started)
+}
+
+// mergeDecisions folds the decision logs of several nodes (keyed by node name) into one
+// Decision per key, for the keys in want only. elders are the names of the elders while the
+// decisions were taken; a decision's EldersApplied is set only when every one of them recorded
+// it as applied.
+func mergeDecisions(logs map[string]decisionLog, elders []string, want map[DecisionKey]bool) (map[DecisionKey]*Decision, error) {
+	out := map[DecisionKey]*Decision{}
+	eldersApplied := map[DecisionKey]int{}
+	for node, log := range logs {
+		isElder := slices.Contains(elders, node)
+		for _, r := range log.Decisions {
+			k := DecisionKey{Kind: r.Kind, Name: r.Member.Name, Ordinal: r.Member.Ordinal}
+			if !want[k] {
+				continue
+			}
+			started, err := time.Parse(time.RFC3339Nano, r.Started)
+			if err != nil {
+				return nil, fmt.Errorf("node %.8s, %v: started: %w", node, k, err)
+			}
+			d := out[k]
+			if d == nil {
+				d = &Decision{Key: k, Started: started}
+				out[k] = d
+			}
+			if started.Before(d.Started) {
+				d.Started = started
+			}
+			d.Records++
+			d.ElderFrames += r.ElderFramesSent
+			d.AllFrames += r.ElderFramesSent + r.OtherFramesSent
+			if r.Applied == nil {
+				continue
+			}
+			applied, err := time.Parse(time.RFC3339Nano, *r.Applied)
+			if err != nil {
+				return nil, fmt.Errorf("node %.8s, %v: applied: %w", node, k, err)
+			}
+			d.Applied++
+			if isElder {
+				eldersApplied[k]++
+				if applied.After(d.EldersApplied) {
+					d.EldersApplied = applied
+				}
+			}
+		}
+	}
+	for k, d := range out {
+		if eldersApplied[k] < len(elders) {
+			d.EldersApplied = time.Time{}
+		}
+	}
+	return out, nil
+}

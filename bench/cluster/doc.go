@@ -1,0 +1,99 @@
+// Package cluster benchmarks whole clusters of stableset nodes (refnode, built from this module)
+// on the harness: how long a join or a leave takes to decide, what it costs in frames, how fast
+// a cluster works through changes requested at once, and how long anti-entropy takes to bring a
+// partitioned cluster back together, for every cluster size N in -cluster.nodes (default 4, 8,
+// 16, 32, 64). Like the conformance suite it sees the nodes only through their admin API:
+// GET /v1/stableset for agreement, GET /v1/decisions (SPEC.md ST-12) for what each decision cost
+// by the nodes' own records, GET /v1/counters for every frame sent.
+//
+// # Running
+//
+//	make bench-cluster                      # the benchmarks, printed in Go benchmark format
+//	make bench-report                       # and the hashicorp/raft comparison, into results/bench/<run>/
+//	go test -run '^$' -bench Cluster ./bench/cluster/ -args -cluster.nodes=4,8 -cluster.samples=10
+//
+// BenchmarkCluster runs only when named (-bench Cluster) or with SSKIT_BENCH_CLUSTER set, so that
+// make bench (-bench . over ./bench/...) and make test never start 64-node clusters. Each
+// sub-benchmark runs its experiment once per -count (-benchtime defaults to 1x here); the sample
+// sizes are flags: -cluster.nodes, -cluster.samples (sequential join+leave pairs per size),
+// -cluster.joiners (nodes joining at once), -cluster.backend (process or docker; BACKEND),
+// -cluster.start-parallel (nodes started at once while forming), -cluster.out (a directory for
+// decisions.csv; SSKIT_BENCH_OUT) and -cluster.quiet. Progress goes to stderr.
+//
+// # What is measured
+//
+// For each N the benchmark forms one cluster: the first node alone, then the others through it
+// in waves of -cluster.start-parallel, until every node is a member of one stableset of N. Then,
+// on that cluster, in this order:
+//
+// BenchmarkCluster/nodes=N/decisions makes -cluster.samples joins and as many leaves one at a
+// time: a new node joins through the first node, every node agrees on N+1 members, the new node
+// leaves through POST /v1/leave, every node agrees on N members and the leaver is stopped. The
+// elders do not change throughout.
+//
+// BenchmarkCluster/nodes=N/concurrent starts -cluster.joiners new nodes at once, waits until
+// every node agrees, then has the same nodes leave at once.
+//
+// BenchmarkCluster/nodes=N/anti-entropy cuts off one elder and the youngest other members, a
+// quarter of the nodes in all (at least the elder), with a real partition (iptables; it needs
+// root and skips without it), waits until the majority side has removed them, heals, and waits
+// until every node is again a member of one stableset of N (SPEC.md ST-8, ST-11).
+//
+// BenchmarkCluster/nodes=N/gossip-convergence skips: when this benchmark was written gossip was
+// not wired into refnode (refnode/gossip was a pure core with its own simulation), so there was
+// no gossip to drive through the admin API.
+//
+// # Definitions
+//
+// A decision is one join or leave of one instance, named (kind, member name, ordinal) the same
+// way in every node's GET /v1/decisions. Every live node's records are read 2.5 s after the last
+// change, since a node charges a decision with the anti-entropy frames it sends within 2 s of
+// applying it; a leaver's records are read before it is stopped.
+//
+//   - Decision latency: from the earliest "started" any node recorded to the latest "applied"
+//     among the elders. That is the decision itself: the elders decide it, and the other members
+//     learn it afterwards from the elders' STABLESET (ST-10). A joiner records nothing of its own
+//     join, so the latency of a join starts when the first elder hears of it; the joiner's
+//     process start and greeting PING are not in it.
+//   - Frames among the elders (msgs/decision): the sum over every node of elder_frames_sent, the
+//     frames it sent to elders while an elder itself; SPEC.md ST-9 bounds it by 24, and the
+//     conformance suite checks the same sum (decisionsWithinBudget).
+//   - All frames (all-msgs/decision): the sum over every node of elder_frames_sent and
+//     other_frames_sent: the consensus, the STABLESET announcements to every member that is not
+//     an elder and to the subject, and anti-entropy. It grows with N by design.
+//   - Decisions per second (joins/s, leaves/s): the changes requested at once, over the time
+//     from requesting them (starting the joiners' processes, or sending the leave requests) to
+//     the last elder applying the last of them.
+//   - Convergence (converge-ms): from healing the partition until every node, polled every 50
+//     ms, reports phase member of one stableset of N members.
+//
+// # Units
+//
+//	decisions           join-p50-ms join-p90-ms join-p99-ms join-max-ms (and leave-…): latency
+//	                    percentiles (nearest rank; with fewer than 100 decisions p99 is the max)
+//	                    msgs/decision max-msgs/decision join-msgs/decision leave-msgs/decision:
+//	                    frames among the elders, mean and maximum; all-msgs/decision
+//	                    join-all-msgs/decision: all frames, mean; decisions: how many
+//	concurrent          joins/s leaves/s; join-p50-ms join-max-ms leave-p50-ms leave-max-ms;
+//	                    msgs/decision max-msgs/decision all-msgs/decision
+//	anti-entropy        split-ms (partition until the majority side removed the cut-off nodes),
+//	                    converge-ms, anti-entropy-frames (the nodes' anti_entropy_frames
+//	                    counters), frames (every frame sent, pings included, GET
+//	                    /v1/counters), both from healing to convergence; cut-off-nodes,
+//	                    rejoined-nodes
+//
+// ns/op is suppressed: an experiment's time is mostly waiting for agreement. The benchmark also
+// prints cluster-impl, cluster-backend, cluster-samples and cluster-joiners as configuration
+// lines, which benchstat and sskit bench report show.
+//
+// decisions.csv, when -cluster.out is set, gets one row per measured decision: nodes, experiment
+// (decisions or concurrent), kind, member, ordinal, started, latency_ms, elder_frames,
+// all_frames. sskit bench report (package bench/report) draws the latency CDFs from it.
+//
+// # Caveats
+//
+// Every node runs on the same machine as the benchmark, which polls them; on two cores a
+// 64-node cluster competes with itself for the CPU, and latencies are those of a loaded
+// machine. Compare runs made on the same machine, and prefer the frame counts, which do not
+// depend on timing in a fault-free run.
+package cluster

@@ -1,0 +1,142 @@
+package cluster
+
+import (
+	"encoding/csv"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/montanaflynn/stats"
+	"github.com/stableset/sskit/harness"
+)
+
+// Summarize's percentiles are montanaflynn/stats' nearest ranks, read from one sorted copy.
+func TestSummarizeMatchesNearestRank(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{1, 2, 3, 10, 20, 99, 100, 101, 1000} {
+		values := make([]float64, n)
+		for i := range values {
+			values[i] = rng.ExpFloat64() * 10
+		}
+		orig := slices.Clone(values)
+		s := Summarize(values)
+		if !slices.Equal(values, orig) {
+			t.Fatalf("n=%d: Summarize changed its input", n)
+		}
+		for _, c := range []struct {
+			p   float64
+			got float64
+		}{{50, s.P50}, {90, s.P90}, {99, s.P99}, {100, s.Max}} {
+			want, err := stats.PercentileNearestRank(values, c.p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.got != want {
+				t.Errorf("n=%d: p%v = %v, stats.PercentileNearestRank says %v", n, c.p, c.got, want)
+			}
+		}
+		if mean, _ := stats.Mean(values); math.Abs(s.Mean-mean) > 1e-9 || s.Count != n {
+			t.Errorf("n=%d: mean %v count %d, want %v and %d", n, s.Mean, s.Count, mean, n)
+		}
+	}
+}
+
+func TestSummarizeSmallSamples(t *testing.T) {
+	s := Summarize([]float64{5, 1, 3, 2, 4})
+	if s.P50 != 3 || s.P90 != 5 || s.P99 != 5 || s.Max != 5 || s.Mean != 3 {
+		t.Errorf("Summarize(1..5) = %+v", s)
+	}
+	if e := Summarize(nil); e.Count != 0 || !math.IsNaN(e.P50) || !math.IsNaN(e.Max) {
+		t.Errorf("Summarize(nil) = %+v, want count 0 and NaNs", e)
+	}
+}
+
+func TestMergeDecisions(t *testing.T) {
+	at := func(ms int) string {
+		return time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC).Add(time.Duration(ms) * time.Millisecond).Format(time.RFC3339Nano)
+	}
+	ptr := func(s string) *string { return &s }
+	rec := func(kind, name string, started int, applied *string, elderSent, otherSent int) decisionRecord {
+		r := decisionRecord{Kind: kind, Started: at(started), Applied: applied, ElderFramesSent: elderSent, OtherFramesSent: otherSent}
+		r.Member.Name, r.Member.Ordinal = name, 7
+		return r
+	}
+	join := DecisionKey{"JOIN", "aa", 7}
+	leave := DecisionKey{"LEAVE", "aa", 7}
+	logs := map[string]decisionLog{
+		"e1": {Decisions: []decisionRecord{rec("JOIN", "aa", 3, ptr(at(9)), 5, 1), rec("LEAVE", "aa", 20, ptr(at(25)), 4, 2), rec("JOIN", "bb", 1, ptr(at(2)), 9, 9)}},
+		"e2": {Decisions: []decisionRecord{rec("JOIN", "aa", 2, ptr(at(12)), 5, 1), rec("LEAVE", "aa", 21, nil, 4, 2)}},
+		"e3": {Decisions: []decisionRecord{rec("JOIN", "aa", 4, ptr(at(11)), 4, 1)}},
+		// A member that is not an elder: its records count frames, but not the elders' applied time.
+		"m1": {Decisions: []decisionRecord{rec("JOIN", "aa", 1, ptr(at(40)), 0, 3)}},
+	}
+	got, err := mergeDecisions(logs, []string{"e1", "e2", "e3"}, map[DecisionKey]bool{join: true, leave: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("merged %d decisions, want the 2 asked for: %v", len(got), got)
+	}
+	j := got[join]
+	if j.Latency() != 11*time.Millisecond { // earliest start 1 ms (m1), last elder applied 12 ms (e2)
+		t.Errorf("join latency %v, want 11ms", j.Latency())
+	}
+	if j.ElderFrames != 14 || j.AllFrames != 20 || j.Records != 4 || j.Applied != 4 {
+		t.Errorf("join = %+v, want 14 elder frames, 20 in all, 4 records all applied", j)
+	}
+	l := got[leave]
+	if !l.EldersApplied.IsZero() || l.Latency() != 0 {
+		t.Errorf("leave applied by 1 of 3 elders: EldersApplied %v, want zero", l.EldersApplied)
+	}
+	if l.Records != 2 || l.Applied != 1 {
+		t.Errorf("leave = %+v, want 2 records, 1 applied", l)
+	}
+}
+
+func TestAgreement(t *testing.T) {
+	nodes := []*harness.Node{{Index: 0}, {Index: 1}}
+	view := func(id, phase string, members int) stablesetView {
+		return stablesetView{ID: id, Phase: phase, Members: make([]viewMember, members)}
+	}
+	for _, c := range []struct {
+		views []stablesetView
+		ok    bool
+	}{
+		{[]stablesetView{view("a", "member", 2), view("a", "member", 2)}, true},
+		{[]stablesetView{view("a", "member", 2), view("b", "member", 2)}, false},
+		{[]stablesetView{view("a", "member", 2), view("a", "joining", 2)}, false},
+		{[]stablesetView{view("a", "member", 2), view("a", "member", 3)}, false},
+	} {
+		if got := agreement(nodes, c.views, 2); (got == "") != c.ok {
+			t.Errorf("agreement(%+v) = %q, want agreement %v", c.views, got, c.ok)
+		}
+	}
+}
+
+func TestAppendSamplesWritesHeaderOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), SamplesFile)
+	d := &Decision{Key: DecisionKey{"JOIN", "0123456789abcdef0123", 5}, Started: time.Unix(0, 0),
+		EldersApplied: time.Unix(0, int64(1500*time.Microsecond)), ElderFrames: 16, AllFrames: 30}
+	for range 2 {
+		if err := AppendSamples(path, 8, "decisions", []*Decision{d}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"8", "decisions", "JOIN", "0123456789abcdef", "5", "1970-01-01T00:00:00Z", "1.500", "16", "30"}
+	if len(rows) != 3 || !slices.Equal(rows[0], SamplesHeader) || !slices.Equal(rows[2], want) {
+		t.Errorf("rows = %q, want the header and two rows %q", rows, want)
+	}
+}

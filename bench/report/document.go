@@ -1,0 +1,371 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/montanaflynn/stats"
+)
+
+// document is the whole report: what was measured, the tables, the figures that were drawn,
+// how to read them, and the machine.
+func (r *Run) document(drawn map[string]bool) []block {
+	var out []block
+	add := func(b ...block) { out = append(out, b...) }
+	fig := func(file, alt string) {
+		if drawn[file] {
+			add(image{src: file, alt: alt})
+		}
+	}
+	add(heading{1, "sskit cluster benchmarks: " + r.Name()})
+	add(paragraph(r.intro()))
+	add(heading{2, "Summary"}, bullets(r.summary()))
+
+	add(heading{2, "Frames per decision"})
+	add(paragraph("Frames among the elders are the frames every node sent to elders while an elder itself, " +
+		"summed over the nodes for one decision: what SPEC.md ST-9 bounds by 24. All frames adds everything else " +
+		"the nodes sent for the decision, mostly the STABLESET announcements every elder sends to every member that " +
+		"is not an elder (ST-10) and anti-entropy within 2 s of applying it (ST-12)."))
+	add(r.framesTable())
+	fig("scaling-msgs.svg", "frames among the elders per decision against N")
+	fig("scaling-all-frames.svg", "all frames per decision against N")
+
+	add(heading{2, "Decision latency"})
+	add(paragraph("One change at a time: a new node joins through the first node, every node agrees, the new " +
+		"node leaves through `POST /v1/leave`, every node agrees, and again. Latency is from the earliest " +
+		"`started` any node recorded for the decision to the latest `applied` among the elders. Percentiles are " +
+		"nearest-rank over the decisions of the run; with fewer than 100 decisions p99 is the maximum."))
+	add(r.latencyTable())
+	fig("cdf-join.svg", "CDF of join latency per N")
+	fig("cdf-leave.svg", "CDF of leave latency per N")
+	fig("scaling-latency.svg", "decision latency percentiles against N")
+
+	add(heading{2, "Concurrent joins and leaves"})
+	add(paragraph(fmt.Sprintf("%s new nodes are started at once, each joining through the first node; when every node "+
+		"agrees, the same nodes leave at once. Decisions per second is their number over the time from starting "+
+		"them (or sending the leave requests) to the last elder applying the last of them. An elder takes one join "+
+		"at a time (SPEC.md ST-5) and a joiner it turns away asks again after its retry interval (refnode: 1 s), so "+
+		"that interval, not N, sets the pace of concurrent joins. Latency is per decision, defined as above; a node "+
+		"records a join only once an elder takes it up, so the latency leaves out a joiner's wait before that.",
+		r.configOr("cluster-joiners", "Several"))))
+	add(r.concurrentTable())
+	fig("scaling-throughput.svg", "decisions per second under concurrent changes against N")
+
+	add(heading{2, "Anti-entropy convergence after a partition"})
+	if r.has("anti-entropy") {
+		add(paragraph("The network splits one elder and the youngest other members (a quarter of the nodes in all) " +
+			"from the rest. The majority side removes them after the peer timeout (3 s by default); then the " +
+			"network heals and anti-entropy brings everyone back (SPEC.md ST-8, ST-11): the cut-off nodes find " +
+			"themselves removed and join again as new instances. Convergence is from healing until every node, " +
+			"polled every 50 ms, is a member of one stableset of all N nodes. Anti-entropy frames are the " +
+			"`anti_entropy_frames` counters summed over the nodes; all frames are every frame sent (`GET /v1/counters`, " +
+			"pings included), both from just before healing to just after convergence."))
+		add(r.antiEntropyTable())
+		fig("scaling-convergence.svg", "partition removal and convergence time against N")
+	} else {
+		add(paragraph("Not measured in this run: there are no anti-entropy results in `cluster.txt`. The partition " +
+			"needs root and iptables; without them the benchmark skips it and says so on stderr."))
+	}
+
+	add(heading{2, "Gossip convergence"})
+	if r.has("gossip-convergence") {
+		add(r.genericTable("gossip-convergence"))
+	} else {
+		add(paragraph("Not measured: `BenchmarkCluster/nodes=N/gossip-convergence` skips. When the benchmark was " +
+			"written gossip was not wired into refnode (`refnode/gossip` was a pure core with its own simulation), " +
+			"so there was no gossip to drive through the admin API."))
+	}
+
+	add(heading{2, "How each cost grows with N"})
+	add(paragraph("The exponent b of a least-squares fit of value = a·N^b over the sizes measured: 0 is flat, 1 grows " +
+		"like N. With few sizes and a shared machine, read it as a direction, not a law."))
+	add(r.growthTable())
+
+	add(heading{2, "Comparison: adding one member to a 4-node cluster"})
+	add(r.raftSection()...)
+
+	add(heading{2, "Machine and run"})
+	if r.machine != "" {
+		add(preformatted(strings.TrimSpace(r.machine)))
+	}
+	add(r.configTable())
+	add(heading{2, "Files"}, bullets{
+		"`" + ClusterFile + "`, `" + RaftFile + "`: the benchmark output, Go benchmark format: `benchstat cluster.txt` " +
+			"shows one table per unit with a row per size and experiment, and `benchstat old/cluster.txt new/cluster.txt` " +
+			"compares two runs (make bench-report CLUSTER_COUNT=6 gives confidence intervals).",
+		"`" + SamplesFile + "`: one row per decision (size, experiment, kind, member, latency, frames); the CDFs come from it.",
+		"`*.svg`: the figures, drawn with gonum.org/v1/plot by `sskit bench report`.",
+		"`" + MarkdownFile + "`, `" + HTMLFile + "`: this report.",
+	})
+	return out
+}
+
+func (r *Run) configOr(key, def string) string {
+	if v := r.config[key]; v != "" {
+		return v
+	}
+	return def
+}
+
+func (r *Run) intro() string {
+	sizes := make([]string, len(r.sizes))
+	for i, n := range r.sizes {
+		sizes[i] = strconv.Itoa(n)
+	}
+	s := fmt.Sprintf("Clusters of %s nodes of %s on the %s backend, measured from outside through the admin API "+
+		"(`GET /v1/stableset`, `GET /v1/decisions`, `GET /v1/counters`). Every number here was measured in this run; "+
+		"the raw data are in this directory.",
+		strings.Join(sizes, ", "), r.configOr("cluster-impl", "the node under test"), r.configOr("cluster-backend", "process"))
+	if runs := r.runs(r.sizes[0]); runs > 1 {
+		s += fmt.Sprintf(" Each benchmark ran %d times; the tables show medians over the runs.", runs)
+	}
+	return s
+}
+
+// summary states the issue's acceptance points from the data.
+func (r *Run) summary() []string {
+	var out []string
+	var means, maxes []float64
+	for _, n := range r.sizes {
+		if v, k := r.value("decisions", n, "msgs/decision"); k > 0 {
+			means = append(means, v)
+		}
+		if v, k := r.value("decisions", n, "max-msgs/decision"); k > 0 {
+			maxes = append(maxes, v)
+		}
+		if v, k := r.value("concurrent", n, "max-msgs/decision"); k > 0 {
+			maxes = append(maxes, v)
+		}
+	}
+	if len(means) > 0 {
+		worst := slices.Max(maxes)
+		verdict := "within the budget"
+		if worst > Budget {
+			verdict = "**over the budget**"
+		}
+		b, _ := r.growth("decisions", "msgs/decision")
+		out = append(out, fmt.Sprintf("Frames among the elders per decision: %s–%s on average and at most %s for any decision, "+
+			"from N = %d to N = %d (%s of %d; growth exponent %.2f, %s).",
+			num(slices.Min(means)), num(slices.Max(means)), num(worst), r.sizes[0], r.sizes[len(r.sizes)-1], verdict, Budget, b, reading(b)))
+	}
+	first, last := r.sizes[0], r.sizes[len(r.sizes)-1]
+	out = append(out, fmt.Sprintf("Decision latency p50/p99: joins %s/%s ms at N = %d and %s/%s ms at N = %d; leaves %s/%s ms and %s/%s ms.",
+		r.cell("decisions", first, "join-p50-ms"), r.cell("decisions", first, "join-p99-ms"), first,
+		r.cell("decisions", last, "join-p50-ms"), r.cell("decisions", last, "join-p99-ms"), last,
+		r.cell("decisions", first, "leave-p50-ms"), r.cell("decisions", first, "leave-p99-ms"),
+		r.cell("decisions", last, "leave-p50-ms"), r.cell("decisions", last, "leave-p99-ms")))
+	if r.has("concurrent") {
+		out = append(out, fmt.Sprintf("Changes requested at once: %s–%s joins/s and %s–%s leaves/s over the sizes.",
+			r.rangeOf("concurrent", "joins/s")[0], r.rangeOf("concurrent", "joins/s")[1],
+			r.rangeOf("concurrent", "leaves/s")[0], r.rangeOf("concurrent", "leaves/s")[1]))
+	}
+	if r.has("anti-entropy") {
+		out = append(out, fmt.Sprintf("After a partition that cut off a quarter of the nodes, one stableset again %s ms after healing at N = %d and %s ms at N = %d.",
+			r.cell("anti-entropy", first, "converge-ms"), first, r.cell("anti-entropy", last, "converge-ms"), last))
+	}
+	if v, n := r.raftValue("msgs/change"); n > 0 {
+		p50, _ := r.raftValue("latency-p50-ns")
+		out = append(out, fmt.Sprintf("hashicorp/raft, same change (AddVoter, 4 → 5 voters): %s messages (%s of them carrying log entries), "+
+			"commit p50 %s ms; refnode's join at N = 4: %s frames among the elders, %s in all, p50 %s ms.",
+			num(v), r.raftCell("msgs-entries/change", 1), num(p50/1e6),
+			r.cell("decisions", 4, "join-msgs/decision"), r.cell("decisions", 4, "join-all-msgs/decision"), r.cell("decisions", 4, "join-p50-ms")))
+	}
+	return out
+}
+
+// rangeOf returns the smallest and largest value of unit over the sizes, formatted.
+func (r *Run) rangeOf(exp, unit string) [2]string {
+	var vs []float64
+	for _, n := range r.sizes {
+		if v, k := r.value(exp, n, unit); k > 0 {
+			vs = append(vs, v)
+		}
+	}
+	if len(vs) == 0 {
+		return [2]string{"–", "–"}
+	}
+	return [2]string{num(slices.Min(vs)), num(slices.Max(vs))}
+}
+
+func numericColumns(n int) []bool {
+	out := make([]bool, n)
+	for i := range out {
+		out[i] = true
+	}
+	return out
+}
+
+func (r *Run) framesTable() table {
+	t := table{header: []string{"N", "decisions", "among elders: mean", "max", "joins", "leaves", "all frames: mean", "within 24"}}
+	t.numeric = numericColumns(len(t.header) - 1)
+	for _, n := range r.sizes {
+		within := "yes"
+		if v, k := r.value("decisions", n, "max-msgs/decision"); k == 0 {
+			within = "–"
+		} else if v > Budget {
+			within = "**no**"
+		}
+		t.rows = append(t.rows, []string{strconv.Itoa(n), r.cell("decisions", n, "decisions"),
+			r.cell("decisions", n, "msgs/decision"), r.cell("decisions", n, "max-msgs/decision"),
+			r.cell("decisions", n, "join-msgs/decision"), r.cell("decisions", n, "leave-msgs/decision"),
+			r.cell("decisions", n, "all-msgs/decision"), within})
+	}
+	return t
+}
+
+func (r *Run) latencyTable() table {
+	t := table{header: []string{"N", "join p50 ms", "p90", "p99", "max", "leave p50 ms", "p90", "p99", "max"}}
+	t.numeric = numericColumns(len(t.header))
+	for _, n := range r.sizes {
+		row := []string{strconv.Itoa(n)}
+		for _, kind := range []string{"join", "leave"} {
+			for _, p := range []string{"p50", "p90", "p99", "max"} {
+				row = append(row, r.cell("decisions", n, kind+"-"+p+"-ms"))
+			}
+		}
+		t.rows = append(t.rows, row)
+	}
+	return t
+}
+
+func (r *Run) concurrentTable() table {
+	t := table{header: []string{"N", "joins/s", "leaves/s", "join p50 ms", "join max", "leave p50 ms", "leave max",
+		"frames among elders: mean", "max"}}
+	t.numeric = numericColumns(len(t.header))
+	for _, n := range r.sizes {
+		row := []string{strconv.Itoa(n)}
+		for _, u := range []string{"joins/s", "leaves/s", "join-p50-ms", "join-max-ms", "leave-p50-ms", "leave-max-ms", "msgs/decision", "max-msgs/decision"} {
+			row = append(row, r.cell("concurrent", n, u))
+		}
+		t.rows = append(t.rows, row)
+	}
+	return t
+}
+
+func (r *Run) antiEntropyTable() table {
+	t := table{header: []string{"N", "cut off", "removed after (ms)", "converged after healing (ms)", "anti-entropy frames", "all frames", "rejoined"}}
+	t.numeric = numericColumns(len(t.header))
+	for _, n := range r.sizes {
+		row := []string{strconv.Itoa(n)}
+		for _, u := range []string{"cut-off-nodes", "split-ms", "converge-ms", "anti-entropy-frames", "frames", "rejoined-nodes"} {
+			row = append(row, r.cell("anti-entropy", n, u))
+		}
+		t.rows = append(t.rows, row)
+	}
+	return t
+}
+
+// genericTable shows every unit of an experiment, for experiments the report does not know.
+func (r *Run) genericTable(exp string) table {
+	var units []string
+	for k := range r.cluster {
+		if k.Experiment == exp && !slices.Contains(units, k.Unit) {
+			units = append(units, k.Unit)
+		}
+	}
+	slices.Sort(units)
+	t := table{header: append([]string{"N"}, units...), numeric: numericColumns(len(units) + 1)}
+	for _, n := range r.sizes {
+		row := []string{strconv.Itoa(n)}
+		for _, u := range units {
+			row = append(row, r.cell(exp, n, u))
+		}
+		t.rows = append(t.rows, row)
+	}
+	return t
+}
+
+func (r *Run) growthTable() table {
+	first, last := r.sizes[0], r.sizes[len(r.sizes)-1]
+	t := table{header: []string{"cost", fmt.Sprintf("N = %d", first), fmt.Sprintf("N = %d", last), "exponent b", "reading"},
+		numeric: []bool{false, true, true, true, false}}
+	for _, m := range []struct{ name, exp, unit string }{
+		{"frames among the elders per decision (mean)", "decisions", "msgs/decision"},
+		{"frames among the elders per decision (max)", "decisions", "max-msgs/decision"},
+		{"all frames per decision (mean)", "decisions", "all-msgs/decision"},
+		{"join latency p50 (ms)", "decisions", "join-p50-ms"},
+		{"join latency p99 (ms)", "decisions", "join-p99-ms"},
+		{"leave latency p50 (ms)", "decisions", "leave-p50-ms"},
+		{"leave latency p99 (ms)", "decisions", "leave-p99-ms"},
+		{"concurrent joins per second", "concurrent", "joins/s"},
+		{"concurrent leaves per second", "concurrent", "leaves/s"},
+		{"removal after a partition (ms)", "anti-entropy", "split-ms"},
+		{"convergence after healing (ms)", "anti-entropy", "converge-ms"},
+		{"anti-entropy frames after healing", "anti-entropy", "anti-entropy-frames"},
+	} {
+		b, ok := r.growth(m.exp, m.unit)
+		if !ok {
+			continue
+		}
+		t.rows = append(t.rows, []string{m.name, r.cell(m.exp, first, m.unit), r.cell(m.exp, last, m.unit),
+			strconv.FormatFloat(b, 'f', 2, 64), reading(b)})
+	}
+	return t
+}
+
+// raftCell formats a raft value divided by scale.
+func (r *Run) raftCell(unit string, scale float64) string {
+	v, n := r.raftValue(unit)
+	if n == 0 {
+		return "–"
+	}
+	return num(v / scale)
+}
+
+func (r *Run) raftSection() []block {
+	if len(r.raft) == 0 {
+		return []block{paragraph("Not in this run: there is no `" + RaftFile + "` (bench/raftcmp).")}
+	}
+	const nsPerMs = 1e6
+	runs := len(r.raft["msgs/change"])
+	t := table{header: []string{"", "refnode: join at N = 4 (one at a time)", "hashicorp/raft v1.8.0: AddVoter, 4 → 5 voters"}}
+	t.rows = [][]string{
+		{"latency p50", r.cell("decisions", 4, "join-p50-ms") + " ms: first heard → every elder applied",
+			r.raftCell("latency-p50-ns", nsPerMs) + " ms: AddVoter → committed and applied at the leader"},
+		{"latency p99", r.cell("decisions", 4, "join-p99-ms") + " ms", r.raftCell("latency-p99-ns", nsPerMs) + " ms"},
+		{"until every voter applied (mean)", "–: the joiner learns it from the elders' STABLESET",
+			r.raftCell("applied-ns/op", nsPerMs) + " ms: AddVoter → the last of the 5 applied"},
+		{"messages, the consensus itself", r.cell("decisions", 4, "join-msgs/decision") + " frames among the elders",
+			r.raftCell("msgs-entries/change", 1) + " (AppendEntries carrying entries, and their responses)"},
+		{"messages, everything in the window", r.cell("decisions", 4, "join-all-msgs/decision") +
+			" frames: also the STABLESET to the joiner and anti-entropy (not the joiner's own requests)",
+			r.raftCell("msgs/change", 1) + " (" + r.raftCell("msgs-nonheartbeat/change", 1) + " without heartbeats)"},
+		{"background traffic", "PING to every member every 500 ms, not counted", r.raftCell("msgs-idle/change", 1) + " in an idle window as long"},
+	}
+	return []block{
+		paragraph(fmt.Sprintf("The same membership change, measured in the same run: bench/raftcmp (its own Go module) "+
+			"adds a fifth voter to a fresh 4-node hashicorp/raft cluster over loopback TCP, %d iterations per "+
+			"benchmark run, %d runs (medians shown). One message is one frame or one RPC request or response, "+
+			"counted at the sender. See bench/raftcmp/README.md for what raft's numbers include.", r.raftIterations(), runs)),
+		t,
+		paragraph("Read with care: raft's commit needs the leader and a quorum and is one log append; a stableset " +
+			"decision needs a strict majority of the elders to witness it, and every elder applies it. raft's " +
+			"message count depends on its timers (heartbeats every 5–10 ms here), refnode's does not."),
+	}
+}
+
+// raftIterations is the mean iterations per raft benchmark run, read from the file's results.
+func (r *Run) raftIterations() int {
+	its := r.raft["iterations"]
+	if len(its) == 0 {
+		return 0
+	}
+	m, _ := stats.Mean(its)
+	return int(math.Round(m))
+}
+
+func (r *Run) configTable() table {
+	keys := make([]string, 0, len(r.config))
+	for k := range r.config {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	t := table{header: []string{"cluster.txt setting", "value"}}
+	for _, k := range keys {
+		t.rows = append(t.rows, []string{k, r.config[k]})
+	}
+	return t
+}

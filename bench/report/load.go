@@ -1,0 +1,236 @@
+package report
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/montanaflynn/stats"
+	"golang.org/x/perf/benchfmt"
+)
+
+// The files of a run directory.
+const (
+	ClusterFile = "cluster.txt"   // go test -bench output of bench/cluster
+	RaftFile    = "raft.txt"      // go test -bench output of bench/raftcmp
+	SamplesFile = "decisions.csv" // one row per decision, written by bench/cluster
+	MachineFile = "MACHINE.md"    // where and how the run was made
+)
+
+// metricKey names one reported value of the cluster benchmarks.
+type metricKey struct {
+	Experiment string // decisions, concurrent, anti-entropy
+	Nodes      int
+	Unit       string
+}
+
+// sample is one row of SamplesFile.
+type sample struct {
+	Nodes       int
+	Experiment  string // the sub-benchmark: decisions or concurrent
+	Kind        string // JOIN or LEAVE
+	LatencyMs   float64
+	ElderFrames int
+}
+
+// Run is everything a run directory holds.
+type Run struct {
+	Dir string
+	// cluster holds every value reported per key; several with go test -count.
+	cluster map[metricKey][]float64
+	// sizes are the cluster sizes measured, ascending.
+	sizes []int
+	// raft holds BenchmarkRaftAddVoter's values per unit, as go test wrote them (ns, not sec).
+	raft    map[string][]float64
+	samples []sample
+	// config is the cluster file's configuration (goos, goarch, cpu, pkg).
+	config  map[string]string
+	machine string
+}
+
+// Load reads a run directory. The cluster benchmark output is required; the raft comparison,
+// the samples and the machine description are shown when present.
+func Load(dir string) (*Run, error) {
+	r := &Run{Dir: dir, cluster: map[metricKey][]float64{}, raft: map[string][]float64{}, config: map[string]string{}}
+	if err := r.loadCluster(filepath.Join(dir, ClusterFile)); err != nil {
+		return nil, err
+	}
+	if err := r.loadRaft(filepath.Join(dir, RaftFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err := r.loadSamples(filepath.Join(dir, SamplesFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, MachineFile)); err == nil {
+		r.machine = string(b)
+	}
+	return r, nil
+}
+
+// results calls f for every benchmark result in file.
+func results(file string, f func(*benchfmt.Result)) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	br := benchfmt.NewReader(bytes.NewReader(data), file)
+	for br.Scan() {
+		if res, ok := br.Result().(*benchfmt.Result); ok {
+			f(res)
+		}
+	}
+	return br.Err()
+}
+
+func (r *Run) loadCluster(file string) error {
+	sizes := map[int]bool{}
+	err := results(file, func(res *benchfmt.Result) {
+		base, parts := res.Name.Parts()
+		if string(base) != "Cluster" || len(parts) < 2 {
+			return
+		}
+		nodes, err := strconv.Atoi(strings.TrimPrefix(string(parts[0]), "/nodes="))
+		if err != nil {
+			return
+		}
+		exp := strings.TrimPrefix(string(parts[1]), "/")
+		sizes[nodes] = true
+		for _, cfg := range res.Config {
+			if cfg.File {
+				r.config[cfg.Key] = string(cfg.Value)
+			}
+		}
+		for _, v := range res.Values {
+			k := metricKey{exp, nodes, original(v)}
+			r.cluster[k] = append(r.cluster[k], v.Value)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if len(sizes) == 0 {
+		return fmt.Errorf("%s: no BenchmarkCluster results", file)
+	}
+	for n := range sizes {
+		r.sizes = append(r.sizes, n)
+	}
+	slices.Sort(r.sizes)
+	return nil
+}
+
+// original is the unit a value was reported in: benchfmt turns "ns" into "sec" and scales the
+// value, and the report keeps go test's units.
+func original(v benchfmt.Value) string {
+	if v.OrigUnit != "" {
+		return v.OrigUnit
+	}
+	return v.Unit
+}
+
+func (r *Run) loadRaft(file string) error {
+	return results(file, func(res *benchfmt.Result) {
+		if string(res.Name.Base()) != "RaftAddVoter" {
+			return
+		}
+		r.raft["iterations"] = append(r.raft["iterations"], float64(res.Iters))
+		for _, v := range res.Values {
+			val := v.Value
+			if v.OrigUnit != "" {
+				val = v.OrigValue
+			}
+			r.raft[original(v)] = append(r.raft[original(v)], val)
+		}
+	})
+}
+
+func (r *Run) loadSamples(file string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	cr := csv.NewReader(f)
+	header, err := cr.Read()
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		col[h] = i
+	}
+	for _, need := range []string{"nodes", "experiment", "kind", "latency_ms", "elder_frames"} {
+		if _, ok := col[need]; !ok {
+			return fmt.Errorf("%s: no column %q", file, need)
+		}
+	}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		var s sample
+		var errs [3]error
+		s.Nodes, errs[0] = strconv.Atoi(rec[col["nodes"]])
+		s.LatencyMs, errs[1] = strconv.ParseFloat(rec[col["latency_ms"]], 64)
+		s.ElderFrames, errs[2] = strconv.Atoi(rec[col["elder_frames"]])
+		if err := errors.Join(errs[:]...); err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		s.Experiment, s.Kind = rec[col["experiment"]], rec[col["kind"]]
+		r.samples = append(r.samples, s)
+	}
+}
+
+// Name is the run's name: its directory's, or the name of the directory a link (such as
+// results/bench/latest) points at.
+func (r *Run) Name() string {
+	if resolved, err := filepath.EvalSymlinks(r.Dir); err == nil {
+		return filepath.Base(resolved)
+	}
+	return filepath.Base(r.Dir)
+}
+
+// value is the median of the values reported for k over every run of the benchmark, and how
+// many there were.
+func (r *Run) value(exp string, nodes int, unit string) (float64, int) {
+	return median(r.cluster[metricKey{exp, nodes, unit}])
+}
+
+func (r *Run) raftValue(unit string) (float64, int) { return median(r.raft[unit]) }
+
+func median(vs []float64) (float64, int) {
+	if len(vs) == 0 {
+		return 0, 0
+	}
+	m, _ := stats.Median(vs)
+	return m, len(vs)
+}
+
+// latencies returns the sorted latencies of kind in experiment at nodes.
+func (r *Run) latencies(exp string, nodes int, kind string) []float64 {
+	var out []float64
+	for _, s := range r.samples {
+		if s.Experiment == exp && s.Nodes == nodes && s.Kind == kind {
+			out = append(out, s.LatencyMs)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// runs is how many times BenchmarkCluster ran at nodes (go test -count).
+func (r *Run) runs(nodes int) int {
+	_, n := r.value("decisions", nodes, "msgs/decision")
+	return n
+}

@@ -1,0 +1,133 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeRun makes a run directory with results shaped like the benchmarks' output: frames flat
+// in N, latency growing like sqrt(N), and a raft file.
+func writeRun(t *testing.T, withRaft bool) string {
+	t.Helper()
+	dir := t.TempDir()
+	var cluster, samples strings.Builder
+	cluster.WriteString("cluster-impl: refnode\ncluster-backend: process\ncluster-samples: 3\ncluster-joiners: 8\n" +
+		"goos: linux\ngoarch: amd64\npkg: github.com/stableset/sskit/bench/cluster\ncpu: Test CPU\n")
+	samples.WriteString("nodes,experiment,kind,member,ordinal,started,latency_ms,elder_frames,all_frames\n")
+	for _, n := range []int{4, 8, 16} {
+		lat := 2 * math.Sqrt(float64(n))
+		fmt.Fprintf(&cluster, "BenchmarkCluster/nodes=%d/decisions-2 \t 1 \t %.1f all-msgs/decision \t 6 decisions \t %.3f join-p50-ms \t %.3f join-p99-ms \t %.3f join-max-ms \t 15 join-msgs/decision \t %.1f join-all-msgs/decision \t %.3f leave-p50-ms \t %.3f leave-p99-ms \t 14 leave-msgs/decision \t 14.5 msgs/decision \t 17 max-msgs/decision\n",
+			n, 8*float64(n), lat, 2*lat, 2*lat, 7*float64(n), lat, 2*lat)
+		fmt.Fprintf(&cluster, "BenchmarkCluster/nodes=%d/concurrent-2 \t 1 \t 3.5 joins/s \t 40 leaves/s \t 16 msgs/decision \t 20 max-msgs/decision\n", n)
+		fmt.Fprintf(&cluster, "BenchmarkCluster/nodes=%d/anti-entropy-2 \t 1 \t 3100 split-ms \t %d converge-ms \t %d anti-entropy-frames \t %d cut-off-nodes\n", n, 100*n, 10*n, n/4)
+		for i, kind := range []string{"JOIN", "JOIN", "JOIN", "LEAVE", "LEAVE", "LEAVE"} {
+			fmt.Fprintf(&samples, "%d,decisions,%s,00112233aabbccdd,%d,2026-11-21T12:00:00Z,%.3f,15,30\n", n, kind, i, lat+float64(i))
+		}
+	}
+	files := map[string]string{ClusterFile: cluster.String(), SamplesFile: samples.String(), MachineFile: "# Machine of this run\n\n- cpu: Test CPU\n"}
+	if withRaft {
+		files[RaftFile] = "goos: linux\nBenchmarkRaftAddVoter-2 \t 30 \t 340000 ns/op \t 9800000 applied-ns/op \t 300000 latency-p50-ns \t 900000 latency-p99-ns \t 23.1 msgs/change \t 15 msgs-nonheartbeat/change \t 8 msgs-entries/change \t 20.5 msgs-idle/change\n"
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestWriteReport(t *testing.T) {
+	dir := writeRun(t, true)
+	run, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := Write(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{MarkdownFile, HTMLFile, "cdf-join.svg", "cdf-leave.svg", "scaling-msgs.svg", "scaling-latency.svg",
+		"scaling-all-frames.svg", "scaling-throughput.svg", "scaling-convergence.svg"} {
+		info, err := os.Stat(filepath.Join(dir, f))
+		if err != nil || info.Size() == 0 {
+			t.Errorf("%s not written (%v); wrote %v", f, err, files)
+		}
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, MarkdownFile))
+	for _, want := range []string{
+		"Clusters of 4, 8, 16 nodes of refnode on the process backend",
+		"14.5–14.5 on average and at most 20 for any decision", // the concurrent maximum counts too
+		"within the budget of 24",
+		"| 16 | 6 | 14.5 | 17 | 15 | 14 | 128 | yes |",
+		"| frames among the elders per decision (mean) | 14.5 | 14.5 | 0.00 | flat |",
+		"| join latency p50 (ms) | 4 | 8 | 0.50 | grows slower than N |",
+		"| convergence after healing (ms) | 400 | 1600 | 1.00 | grows like N |",
+		"hashicorp/raft v1.8.0",
+		"0.30 ms: AddVoter → committed and applied at the leader",
+		"| messages, the consensus itself | 15 frames among the elders | 8 (AppendEntries",
+		"gossip-convergence` skips",
+		"![CDF of join latency per N](cdf-join.svg)",
+		"- cpu: Test CPU",
+		"| cpu | Test CPU |",
+	} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+	page, _ := os.ReadFile(filepath.Join(dir, HTMLFile))
+	for _, want := range []string{"<table>", `<td class="num">14.5</td>`, `<img src="scaling-msgs.svg"`, "<code>POST /v1/leave</code>"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("report.md:\n%s", md)
+	}
+}
+
+func TestReportWithoutOptionalFiles(t *testing.T) {
+	dir := writeRun(t, false)
+	run, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(run); err != nil {
+		t.Fatal(err)
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, MarkdownFile))
+	if !strings.Contains(string(md), "there is no `raft.txt`") {
+		t.Errorf("report.md does not say the raft comparison is missing:\n%s", md)
+	}
+}
+
+func TestLoadNeedsClusterResults(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Load(dir); err == nil {
+		t.Error("Load of an empty directory succeeded")
+	}
+	if err := os.WriteFile(filepath.Join(dir, ClusterFile), []byte("goos: linux\nPASS\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "no BenchmarkCluster results") {
+		t.Errorf("Load without results: %v", err)
+	}
+}
+
+func TestInline(t *testing.T) {
+	got := inline("a <b> `x<y>` **bold** [link](https://example.com/a)")
+	want := `a &lt;b&gt; <code>x&lt;y&gt;</code> <strong>bold</strong> <a href="https://example.com/a">link</a>`
+	if got != want {
+		t.Errorf("inline = %q, want %q", got, want)
+	}
+}
+
+func TestCDF(t *testing.T) {
+	xs, ys := cdf([]float64{1, 2, 2, 5})
+	if fmt.Sprint(xs, ys) != "[1 1 2 2 5] [0 0.25 0.5 0.75 1]" {
+		t.Errorf("cdf = %v %v", xs, ys)
+	}
+}
