@@ -316,13 +316,7 @@ func (c *Core) onOwnRequest(from wire.Member, id uint64, ch stableset.Change) {
 			return // one join at a time (ST-5): the joiner asks again after its retry interval
 		}
 		ch.Member.Addr = from.Addr
-		tr := c.track(ch)
-		tr.held = append(tr.held, heldRequest{from: from, id: id, until: c.now.Add(c.cfg.RequestTimeout)})
-		if tr.mine {
-			c.answerHeld(ch, tr)
-		} else {
-			c.witness(ch)
-		}
+		c.takeUp(ch, from, id)
 	case wire.ChangeLeave:
 		cur, ok := c.set.Member(from.Name)
 		if !ok || cur.Ordinal != ch.Member.Ordinal {
@@ -334,13 +328,19 @@ func (c *Core) onOwnRequest(from wire.Member, id uint64, ch stableset.Change) {
 		if !elder {
 			return
 		}
-		tr := c.track(ch)
-		tr.held = append(tr.held, heldRequest{from: from, id: id, until: c.now.Add(c.cfg.RequestTimeout)})
-		if tr.mine {
-			c.answerHeld(ch, tr)
-		} else {
-			c.witness(ch)
-		}
+		c.takeUp(ch, from, id)
+	}
+}
+
+// takeUp is an elder's answer to a member asking about its own join or leave: it holds the
+// request and answers it at once if it witnessed the change already, else witnesses it now.
+func (c *Core) takeUp(ch stableset.Change, from wire.Member, id uint64) {
+	tr := c.track(ch)
+	tr.held = append(tr.held, heldRequest{from: from, id: id, until: c.now.Add(c.cfg.RequestTimeout)})
+	if tr.mine {
+		c.answerHeld(ch, tr)
+	} else {
+		c.witness(ch)
 	}
 }
 
