@@ -181,6 +181,7 @@ func (w *world) register(sc *godog.ScenarioContext) {
 	sc.Step(`^GET /v1/counters\?peer= for peer "([^"]+)" shows the same counts$`, w.peerCounters)
 	sc.Step(`^I send (\w+) (\S+) to the admin API$`, w.sendAdmin)
 	sc.Step(`^the answer is (\d+) with error code "([^"]+)"$`, w.answerIs)
+	sc.Step(`^the answer is a success, or 501 with error code "not_implemented"$`, w.answerIsSuccessOrNotImplemented)
 	sc.Step(`^the node's state is as it was before the request$`, w.stateUnchanged)
 }
 

@@ -176,6 +176,18 @@ func (w *world) answerIs(status int, code string) error {
 	return nil
 }
 
+// answerIsSuccessOrNotImplemented: a node may leave a part of the spec out, but must say so with
+// 501 so that the report can call its rules unsupported rather than failed (ADM-7, NC-5).
+func (w *world) answerIsSuccessOrNotImplemented() error {
+	if w.status >= 200 && w.status < 300 {
+		return nil
+	}
+	if err := w.answerIs(501, "not_implemented"); err != nil {
+		return fmt.Errorf("expected a 2xx answer or 501 not_implemented: %w", err)
+	}
+	return nil
+}
+
 func (w *world) stateUnchanged() error {
 	after, err := w.adminState()
 	if err != nil {

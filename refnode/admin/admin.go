@@ -111,6 +111,25 @@ type Neighborhood struct {
 	PendingDebuts []string     `json:"pending_debuts"`
 }
 
+// Sections is the JSON of GET /v1/sections (SPEC.md SEC-10).
+type Sections struct {
+	SectionBits int       `json:"section_bits"`
+	Prefix      string    `json:"prefix"` // binary digits, "" with section bits 0
+	Sections    []Section `json:"sections"`
+}
+
+// Section is what a node holds about one other section: the top-20 list it accepted.
+type Section struct {
+	Prefix      string   `json:"prefix"`
+	StablesetID string   `json:"stableset_id"`
+	MaxOrdinal  uint64   `json:"max_ordinal"`
+	Departed    uint32   `json:"departed"`
+	Members     []Member `json:"members"` // up to 20, (ordinal, name) order
+	Elders      []string `json:"elders"`
+	Accepted    string   `json:"accepted"` // RFC 3339
+	Senders     []string `json:"senders"`  // the elders whose lists made it accepted; none for a first contact
+}
+
 // Route is the JSON of GET /v1/route.
 type Route struct {
 	From  string   `json:"from"`
@@ -139,17 +158,14 @@ type Node interface {
 	Neighborhood() Neighborhood
 	Debut(ctx context.Context, to wire.Name, addr netip.AddrPort) error
 	Route(to wire.Name) ([]wire.Name, error)
+	// Sections is what the node knows of the other sections (SPEC.md §10).
+	Sections() Sections
 }
 
 // Error is the JSON body of every failed request.
 type Error struct {
 	Error string `json:"error"`
 	Code  string `json:"code"` // bad_request, not_found, method_not_allowed, not_implemented
-}
-
-// Endpoints that later parts of the spec define; a node without them answers 501 (ADM-3).
-var notImplemented = map[string]string{
-	"/v1/sections": "GET",
 }
 
 // Handler returns the API's HTTP handler.
@@ -178,14 +194,15 @@ func Handler(n Node, log *slog.Logger) http.Handler {
 		}},
 		"/v1/debut": {"POST": func(w http.ResponseWriter, r *http.Request) { debut(w, r, n) }},
 		"/v1/route": {"GET": func(w http.ResponseWriter, r *http.Request) { route(w, r, n) }},
-	}
-	for path, method := range notImplemented {
-		if mutant.Is("sections-404") && path == "/v1/sections" {
-			continue
-		}
-		routes[path] = map[string]http.HandlerFunc{method: func(w http.ResponseWriter, r *http.Request) {
-			writeError(w, http.StatusNotImplemented, "not_implemented", r.URL.Path+" is not implemented by this node")
-		}}
+		"/v1/sections": {"GET": func(w http.ResponseWriter, r *http.Request) {
+			if mutant.Is("sections-404") {
+				writeError(w, http.StatusNotFound, "not_found", "no endpoint "+r.URL.Path)
+				return
+			}
+			if noQuery(w, r) {
+				writeJSON(w, http.StatusOK, n.Sections())
+			}
+		}},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		methods, ok := routes[r.URL.Path]

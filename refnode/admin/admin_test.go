@@ -27,6 +27,7 @@ func (fakeNode) Counters() transport.Counters {
 }
 func (fakeNode) Stableset() Stableset { return Stableset{ID: "ab"} }
 func (fakeNode) Decisions() Decisions { return Decisions{Decisions: []Decision{}} }
+func (fakeNode) Sections() Sections   { return Sections{Prefix: "", Sections: []Section{}} }
 func (fakeNode) Leave() string        { return "leaving" }
 func (fakeNode) Neighborhood() Neighborhood {
 	return Neighborhood{Name: "n", Version: 3, Full: []string{peerName}, Half: []string{}, Records: []NodeRecord{}, Bans: []Ban{}}
@@ -101,7 +102,8 @@ func TestBadRequestsGetJSONErrors(t *testing.T) {
 		{"GET", "/v1/counters?peer=xyz", 400, "bad_request"},
 		{"GET", "/v1/counters?colour=red", 400, "bad_request"},
 		{"GET", "/v1/counters?peer=" + strings.Repeat("2", 64), 404, "not_found"},
-		{"GET", "/v1/sections", 501, "not_implemented"},
+		{"GET", "/v1/sections?x=1", 400, "bad_request"},
+		{"POST", "/v1/sections", 405, "method_not_allowed"},
 		{"GET", "/v1/neighborhood?x=1", 400, "bad_request"},
 		{"POST", "/v1/neighborhood", 405, "method_not_allowed"},
 		{"GET", "/v1/debut", 405, "method_not_allowed"},

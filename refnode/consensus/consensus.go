@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/stableset/sskit/refnode/mutant"
+	"github.com/stableset/sskit/refnode/sections"
 	"github.com/stableset/sskit/refnode/stableset"
 	"github.com/stableset/sskit/refnode/wire"
 )
@@ -43,6 +44,15 @@ type Config struct {
 	RetryInterval time.Duration
 	// DecisionLog bounds how many decisions Decisions keeps; default 1000.
 	DecisionLog int
+	// SectionBits is the length of the section prefix, the same at every node of a network
+	// (SPEC.md §10); 0, the default, makes the whole name space one section.
+	SectionBits uint8
+	// ListInterval is how often an elder sends its section's top-20 list to the other sections
+	// besides after every applied change; default 10s.
+	ListInterval time.Duration
+	// ElderLossTimeout is how long no elder of a section may be heard from before its acting
+	// elders and the other sections decide the loss of them all; default twice the peer timeout.
+	ElderLossTimeout time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -66,6 +76,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.DecisionLog == 0 {
 		c.DecisionLog = 1000
+	}
+	if c.ListInterval == 0 {
+		c.ListInterval = 10 * time.Second
+	}
+	if c.ElderLossTimeout == 0 {
+		c.ElderLossTimeout = 2 * c.PeerTimeout
 	}
 }
 
@@ -144,6 +160,8 @@ type Core struct {
 	decBase   int // decisions dropped from the front of the log
 	totals    Totals
 
+	sec sectionState
+
 	out      []Message
 	buf      []byte
 	applied  []stableset.Change
@@ -162,6 +180,8 @@ func New(cfg Config, now time.Time) *Core {
 		asked: map[wire.Name]uint64{}, votes: map[wire.StablesetID][]wire.Name{},
 	}
 	c.self.Ordinal = 0
+	c.sec.prefix = sections.PrefixOf(cfg.Self.Name, cfg.SectionBits)
+	c.sec.dir = sections.NewDirectory(c.sec.prefix, cfg.ElderSize)
 	c.contacts = slices.Clone(cfg.Bootstrap)
 	c.phase = Member
 	if len(cfg.Bootstrap) > 0 {
@@ -205,7 +225,8 @@ func (c *Core) Heard(now time.Time, from wire.Member, id wire.StablesetID) {
 		p.addr = from.Addr
 	}
 	mine := c.set.ID()
-	if id == mine || c.phase == Joining || c.phase == Left {
+	// Another section's frames carry its own stableset's id: no mismatch to repair.
+	if id == mine || c.phase == Joining || c.phase == Left || !c.inSection(from.Name) {
 		p.mismatchSince = time.Time{}
 		return
 	}
@@ -250,7 +271,16 @@ func (c *Core) Receive(now time.Time, from wire.Member, h wire.Header, body []by
 			c.onWitness(from, o)
 		}
 		c.countReceived(from.Name, c.decisionOf(stableset.Change{Kind: o.Kind, Member: o.Member}))
+	case wire.TypeSectionList:
+		c.onSectionList(from, body)
+		return
+	case wire.TypeElderLoss:
+		c.onElderLoss(from, body)
+		return
 	case wire.TypeStableset:
+		if !c.inSection(from.Name) {
+			return // another section's stableset is none of this one's business
+		}
 		var v wire.StablesetView
 		if v.Decode(body) != nil {
 			return
@@ -271,6 +301,12 @@ func (c *Core) onRequest(from wire.Member, id uint64, o wire.Observation) {
 		return // not a member of anything yet: WIRE-9
 	}
 	ch := stableset.Change{Kind: o.Kind, Member: o.Member}
+	if !c.inSection(o.Member.Name) {
+		if from.Name == o.Member.Name && o.Kind == wire.ChangeJoin {
+			c.redirect(from) // SEC-5: a joiner of another section is pointed there
+		}
+		return
+	}
 	if from.Name == o.Member.Name { // the subject asks for itself
 		c.onOwnRequest(from, id, ch)
 		return
@@ -553,6 +589,11 @@ func (c *Core) witness(ch stableset.Change) {
 	if tr.mine {
 		return
 	}
+	// An elder cut off from most of the other sections decides nothing (SEC-7); its own leave
+	// it still witnesses, since that is its own observation.
+	if ch.Member.Name != c.self.Name && !c.outsideQuorum() {
+		return
+	}
 	tr.mine = true
 	tr.lastPush = c.now
 	c.set.Witness(ch.Kind, ch.Member, c.self.Name)
@@ -633,6 +674,7 @@ func (c *Core) Tick(now time.Time) {
 			}
 		}
 	}
+	c.tickSections()
 	c.pushStuck()
 	c.settle()
 }
@@ -653,15 +695,20 @@ func (c *Core) ping() {
 	}
 	for _, m := range list {
 		if m.Name != c.self.Name {
-			p := c.peer(m.Name)
-			if p.pingedSince.IsZero() || c.now.Sub(p.lastPinged) > 2*c.cfg.PingInterval {
-				p.pingedSince = c.now
-			}
-			p.lastPinged = c.now
-			c.out = append(c.out, Message{To: m, Type: wire.TypePing})
-			c.totals.Pings++
+			c.pingOne(m)
 		}
 	}
+	c.pingSections()
+}
+
+func (c *Core) pingOne(m wire.Member) {
+	p := c.peer(m.Name)
+	if p.pingedSince.IsZero() || c.now.Sub(p.lastPinged) > 2*c.cfg.PingInterval {
+		p.pingedSince = c.now
+	}
+	p.lastPinged = c.now
+	c.out = append(c.out, Message{To: m, Type: wire.TypePing})
+	c.totals.Pings++
 }
 
 // pushStuck asks again, after the request timeout, for the witnesses a change this node
@@ -697,36 +744,46 @@ func (c *Core) settle() {
 		wasElder := c.set.IsElder(c.self.Name)
 		c.elderBuf = append(c.elderBuf[:0], c.set.Elders()...)
 		c.applied = c.set.Apply(c.applied[:0])
-		if len(c.applied) == 0 {
+		if len(c.applied) == 0 || !c.react(wasElder) {
 			return
-		}
-		for _, ch := range c.applied {
-			c.closeDecision(ch)
-			if ch.Kind == wire.ChangeJoin {
-				c.peer(ch.Member.Name).lastHeard = c.now
-			}
-		}
-		if _, in := c.set.Member(c.self.Name); !in {
-			c.removed(c.elderBuf)
-			return
-		}
-		c.self, _ = c.set.Member(c.self.Name)
-		if !c.set.IsElder(c.self.Name) {
-			continue
-		}
-		for _, p := range c.set.Pending() {
-			tr := c.track(p.Change)
-			if tr.mine {
-				c.tellElders(p.Change, tr)
-			} else if !wasElder && c.agrees(p.Change) && c.witnessedByAnElder(p) {
-				c.witness(p.Change)
-			}
-		}
-		// Tell the subjects and the members that are not elders (ST-10); elders know already.
-		for _, ch := range c.applied {
-			c.announce(ch)
 		}
 	}
+}
+
+// react follows the changes just applied (c.applied; c.elderBuf holds the elders before them). It
+// reports false when this node is no longer a member.
+func (c *Core) react(wasElder bool) bool {
+	for _, ch := range c.applied {
+		c.closeDecision(ch)
+		if ch.Kind == wire.ChangeJoin {
+			c.peer(ch.Member.Name).lastHeard = c.now
+		}
+	}
+	if _, in := c.set.Member(c.self.Name); !in {
+		c.removed(c.elderBuf)
+		return false
+	}
+	c.self, _ = c.set.Member(c.self.Name)
+	if !c.set.IsElder(c.self.Name) {
+		return true
+	}
+	for _, p := range c.set.Pending() {
+		tr := c.track(p.Change)
+		if tr.mine {
+			c.tellElders(p.Change, tr)
+		} else if !wasElder && c.agrees(p.Change) && c.witnessedByAnElder(p) {
+			c.witness(p.Change)
+		}
+	}
+	// Tell the subjects and the members that are not elders (ST-10); elders know already.
+	for _, ch := range c.applied {
+		c.announce(ch)
+		if ch.Kind == wire.ChangeJoin && ch.Member.Name != c.self.Name {
+			c.passLists(ch.Member)
+		}
+	}
+	c.sendOwnList() // and the other sections (SEC-2)
+	return true
 }
 
 func (c *Core) witnessedByAnElder(p stableset.Pending) bool {

@@ -30,6 +30,10 @@ type Totals struct {
 	Decisions   int // decisions applied here
 	AntiEntropy int // STABLESET frames sent because a peer's id differed or its view lacked something
 	Pings       int
+	// Sections (SPEC.md §10).
+	ListsSent     int // own top-20 list sent to the other sections (one per round)
+	ListsAccepted int // other sections' lists that replaced what this node held
+	ElderLosses   int // elder losses applied here
 }
 
 // Decisions returns the decision log, oldest first (at most Config.DecisionLog entries). The

@@ -151,6 +151,12 @@ type sim struct {
 	audit []string
 	left  map[int]bool
 	trace bool
+
+	// For runs with sections (sections_sim_test.go): the prefix length, whom node i bootstraps
+	// from (-1: nobody), and a partition of its own.
+	sectionBits uint8
+	bootOf      func(i int) int
+	cutFn       func(a, b int) bool
 }
 
 func simName(i int) wire.Name {
@@ -191,6 +197,9 @@ func (s *sim) faulty() bool { return !s.sc.faultFree && s.now < s.sc.faultsEnd }
 
 // cut reports whether the partition separates a and b right now.
 func (s *sim) cut(a, b int) bool {
+	if s.cutFn != nil {
+		return s.cutFn(a, b)
+	}
 	if s.sc.partition == nil || !s.faulty() || s.now < s.sc.faultsEnd/3 {
 		return false
 	}
@@ -199,9 +208,13 @@ func (s *sim) cut(a, b int) bool {
 
 func (s *sim) start(i int) {
 	nd := s.nodes[i]
-	cfg := Config{Self: nd.member}
-	if i > 0 {
-		cfg.Bootstrap = []wire.Member{s.nodes[0].member}
+	cfg := Config{Self: nd.member, SectionBits: s.sectionBits}
+	boot := min(i, 1) - 1 // node 0 founds, every other node asks it
+	if s.bootOf != nil {
+		boot = s.bootOf(i)
+	}
+	if boot >= 0 {
+		cfg.Bootstrap = []wire.Member{s.nodes[boot].member}
 	}
 	nd.core = New(cfg, epoch.Add(s.now))
 	nd.core.set.Audit = s.auditor(i)
@@ -297,12 +310,13 @@ func (s *sim) deliver(to int, f simFrame) {
 
 // run plays the scenario until the faults have stopped and the settle time has passed.
 func (s *sim) run() {
-	end := s.sc.faultsEnd + s.sc.settle
-	for s.q.Len() > 0 {
+	s.runUntil(s.sc.faultsEnd + s.sc.settle)
+}
+
+// runUntil plays every event up to time end.
+func (s *sim) runUntil(end time.Duration) {
+	for s.q.Len() > 0 && s.q[0].at <= end {
 		e := heap.Pop(&s.q).(event)
-		if e.at > end {
-			break
-		}
 		s.now = e.at
 		nd := s.nodes[e.node]
 		switch e.kind {

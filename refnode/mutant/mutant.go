@@ -61,7 +61,7 @@ var All = []Mutant{
 	{"stableset-ordinal-1", "ADM", "ADM-3", "GET /v1/stableset reports the node alone with ordinal 1 instead of 0"},
 	{"counters-miss-pong", "ADM", "ADM-4", "PONGs the node sends are not counted in sent"},
 	{"admin-errors-as-200", "ADM", "ADM-5", "a request for an unknown path is answered with the JSON error body but status 200 instead of 404"},
-	{"sections-404", "ADM", "ADM-7", "GET /v1/sections answers 404 not_found instead of 501 not_implemented"},
+	{"sections-404", "ADM", "ADM-7", "GET /v1/sections answers 404 not_found, as if the path were unknown, instead of the node's sections"},
 	// 8. Stableset consensus
 	{"quorum-of-one", "ST", "ST-3", "a change is applied as soon as one elder witnessed it, instead of a strict majority of the elders"},
 	{"tell-elders-twice", "ST", "ST-9", "an elder sends each WITNESS_REQUEST it makes to another elder twice"},

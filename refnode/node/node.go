@@ -60,8 +60,10 @@ type Config struct {
 	Admin     string // TCP, HTTP
 	Bootstrap []Bootstrap
 	ElderSize int
-	Version   string
-	Logger    *slog.Logger
+	// SectionBits is the section prefix length (SPEC.md §10); 0 is one section.
+	SectionBits uint8
+	Version     string
+	Logger      *slog.Logger
 	// PeerTimeout is how long an elder waits without hearing from a member before it witnesses
 	// that member's leave (SPEC.md ST-7); default 3s.
 	PeerTimeout time.Duration
@@ -116,7 +118,7 @@ func Start(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	self := wire.Member{Name: cfg.Identity.Name, Addr: n.ep.Addr()}
-	ccfg := consensus.Config{Self: self, ElderSize: cfg.ElderSize, PeerTimeout: cfg.PeerTimeout}
+	ccfg := consensus.Config{Self: self, ElderSize: cfg.ElderSize, PeerTimeout: cfg.PeerTimeout, SectionBits: cfg.SectionBits}
 	for _, b := range cfg.Bootstrap {
 		ccfg.Bootstrap = append(ccfg.Bootstrap, wire.Member{Name: b.Name, Addr: b.Addr})
 	}
@@ -356,6 +358,32 @@ func (n *Node) Decisions() admin.Decisions {
 			ad.Peers[name.String()] = admin.Frames{Sent: f.Sent, Received: f.Received}
 		}
 		out.Decisions = append(out.Decisions, ad)
+	}
+	return out
+}
+
+// Sections implements admin.Node (SPEC.md SEC-10).
+func (n *Node) Sections() admin.Sections {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := admin.Sections{SectionBits: int(n.cfg.SectionBits), Prefix: n.core.Prefix().String(), Sections: []admin.Section{}}
+	for _, k := range n.core.Sections().Sections() {
+		s := admin.Section{
+			Prefix: k.List.Prefix.String(), StablesetID: fmt.Sprintf("%x", k.List.ID[:]),
+			MaxOrdinal: k.List.Age.MaxOrdinal, Departed: k.List.Age.Departed,
+			Members: []admin.Member{}, Elders: []string{}, Senders: []string{},
+			Accepted: k.Accepted.Format(time.RFC3339Nano),
+		}
+		for _, m := range k.List.Members {
+			s.Members = append(s.Members, adminMember(m))
+		}
+		for _, e := range k.List.Elders(n.cfg.ElderSize) {
+			s.Elders = append(s.Elders, e.Name.String())
+		}
+		for _, name := range k.Senders {
+			s.Senders = append(s.Senders, name.String())
+		}
+		out.Sections = append(out.Sections, s)
 	}
 	return out
 }

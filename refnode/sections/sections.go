@@ -4,10 +4,10 @@
 //
 // A section is the set of names that share their first Bits bits (a Prefix). Its elders send
 // their top-20 list (the 20 eldest members, the stableset id and the section's Age) to the other
-// sections. A Directory accepts a list for a section only when a strict majority of that list's
-// elders sent it the same list, each of them a member of the list it already holds for that
-// section (or, on first contact, of the new list itself), and only when the list is newer than
-// the one it holds. Counting distinct senders to a quorum is the accumulator's job.
+// sections. A Directory accepts a list for a section only when the list is newer than the one it
+// holds and a strict majority sent it the same list: of the held list's elders, or of the new
+// list's elders when all of them are members of the held list (on first contact, of the new
+// list's elders). Counting distinct senders to a quorum is the accumulator's job.
 //
 // Like the stableset and consensus cores, the package does no I/O, reads no clock and starts no
 // goroutines; time comes in as an argument.
@@ -43,7 +43,7 @@ func PrefixOf(name wire.Name, bits uint8) Prefix {
 	return Prefix{Bits: bits, Value: name[0] & mask(bits)}
 }
 
-func mask(bits uint8) uint8 { return ^uint8(0xff >> bits) }
+func mask(bits uint8) uint8 { return wire.PrefixMask(bits) }
 
 // Contains reports whether name belongs to the section.
 func (p Prefix) Contains(name wire.Name) bool { return name[0]&mask(p.Bits) == p.Value }
@@ -85,13 +85,26 @@ func OwnList(p Prefix, set *stableset.Set) List {
 	}
 }
 
+// FromWire is the list a SECTION_LIST body carries; it shares nothing with w.
+func FromWire(w *wire.SectionList) List {
+	return List{
+		Prefix: Prefix{Bits: w.Bits, Value: w.Value},
+		Age:    Age{MaxOrdinal: w.MaxOrdinal, Departed: w.Departed},
+		ID:     w.ID, Members: slices.Clone(w.Members),
+	}
+}
+
+// Wire is the list as a SECTION_LIST body; it shares l's members.
+func (l *List) Wire() wire.SectionList {
+	return wire.SectionList{Bits: l.Prefix.Bits, Value: l.Prefix.Value, MaxOrdinal: l.Age.MaxOrdinal,
+		Departed: l.Age.Departed, ID: l.ID, Members: l.Members}
+}
+
 // Elders are the list's first elderSize members.
 func (l *List) Elders(elderSize int) []wire.Member { return l.Members[:min(elderSize, len(l.Members))] }
 
 // Has reports whether name is one of the list's members.
-func (l *List) Has(name wire.Name) bool {
-	return slices.ContainsFunc(l.Members, func(m wire.Member) bool { return m.Name == name })
-}
+func (l *List) Has(name wire.Name) bool { return hasMember(l.Members, name) }
 
 // digest identifies a list's content: two lists are the same list exactly when their digests are
 // equal, which is what the accumulator counts senders of.
@@ -145,8 +158,18 @@ type Directory struct {
 // elderSize has fewer elders, hence a smaller majority, and the accumulator's quorum is fixed.
 type tallyKey struct {
 	prefix Prefix
+	rule   rule
+	held   [32]byte
 	quorum int
 }
+
+// rule is how a list is vouched for (see Receive).
+type rule uint8
+
+const (
+	byHeldElders rule = iota // a majority of the held list's elders: the elders hand over
+	byNewElders              // a majority of the new list's elders, all in the held list
+)
 
 // tallyCapacity bounds the lists counted per section and quorum; a section sends one new list
 // per change, so a handful in flight is the normal case.
@@ -160,6 +183,9 @@ func NewDirectory(own Prefix, elderSize int) *Directory {
 
 // Own is the receiver's own section.
 func (d *Directory) Own() Prefix { return d.own }
+
+// Len is how many other sections the Directory knows.
+func (d *Directory) Len() int { return len(d.known) }
 
 // Lookup returns what is known of the section name belongs to.
 func (d *Directory) Lookup(name wire.Name) (*Known, bool) {
@@ -192,6 +218,13 @@ func (d *Directory) Seed(l List, now time.Time) error {
 
 // Receive counts list l from sender and reports whether it now replaces what the Directory held
 // for l's section. A nil error means accepted; otherwise the error says why nothing changed.
+//
+// A list newer than the held one is accepted when a strict majority of the held list's elders
+// sent it (the elders vouch for their successors, which is how a section grows from one
+// member), or when every elder of the new list is a member of the held list and a strict
+// majority of them sent it (the old elders are gone and the next eldest, known from the held
+// list, take over: SEC-8). On first contact only the second rule applies, against the new list
+// itself. Either way a sender outside the held list never counts.
 func (d *Directory) Receive(now time.Time, sender wire.Name, l List) error {
 	if err := d.check(&l); err != nil {
 		return err
@@ -201,28 +234,54 @@ func (d *Directory) Receive(now time.Time, sender wire.Name, l List) error {
 		return ErrNotNewer
 	}
 	elders := l.Elders(d.elderSize)
-	if !slices.ContainsFunc(elders, func(m wire.Member) bool { return m.Name == sender }) {
-		return ErrNotEligible
-	}
-	if held != nil && !held.List.Has(sender) {
-		return ErrNotEligible
-	}
-	quorum := stableset.Majority(len(elders))
-	tk := tallyKey{l.Prefix, quorum}
-	acc := d.tallies[tk]
-	if acc == nil {
-		var err error
-		if acc, err = accumulator.New[[32]byte, struct{}](accumulator.Config{Quorum: quorum, Capacity: tallyCapacity}); err != nil {
-			return err // cannot happen: the quorum and capacity are positive
+	var heldDigest [32]byte
+	var heldElders []wire.Member
+	newEldersKnown := true
+	if held != nil {
+		heldDigest, heldElders = held.List.digest(), held.List.Elders(d.elderSize)
+		for _, e := range elders {
+			newEldersKnown = newEldersKnown && held.List.Has(e.Name)
 		}
-		d.tallies[tk] = acc
 	}
-	res, resolved := acc.Add(l.digest(), struct{}{}, sender, now)
-	if !resolved {
-		return ErrBelowQuorum
+	digest := l.digest()
+	counted := false
+	for _, r := range [...]struct {
+		rule   rule
+		voters []wire.Member
+		ok     bool
+	}{{byHeldElders, heldElders, held != nil}, {byNewElders, elders, newEldersKnown}} {
+		if !r.ok || !hasMember(r.voters, sender) {
+			continue
+		}
+		counted = true
+		quorum := stableset.Majority(len(r.voters))
+		tk := tallyKey{l.Prefix, r.rule, heldDigest, quorum}
+		acc := d.tallies[tk]
+		if acc == nil {
+			var err error
+			if acc, err = accumulator.New[[32]byte, struct{}](accumulator.Config{Quorum: quorum, Capacity: tallyCapacity}); err != nil {
+				return err // cannot happen: the quorum and capacity are positive
+			}
+			d.tallies[tk] = acc
+		}
+		if res, resolved := acc.Add(digest, struct{}{}, sender, now); resolved {
+			d.known[l.Prefix] = &Known{List: cloneList(l), Accepted: now, Senders: res.Senders}
+			for k := range d.tallies {
+				if k.prefix == l.Prefix && k.held == heldDigest {
+					delete(d.tallies, k) // counted against a list no longer held
+				}
+			}
+			return nil
+		}
 	}
-	d.known[l.Prefix] = &Known{List: cloneList(l), Accepted: now, Senders: res.Senders}
-	return nil
+	if !counted {
+		return ErrNotEligible
+	}
+	return ErrBelowQuorum
+}
+
+func hasMember(list []wire.Member, n wire.Name) bool {
+	return slices.ContainsFunc(list, func(m wire.Member) bool { return m.Name == n })
 }
 
 // check rejects a list that cannot be a section's top-20 list in this network.

@@ -255,3 +255,31 @@ func TestOwnListCarriesTheEldestTwentyAndTheAge(t *testing.T) {
 		t.Fatalf("a list made by OwnList must pass the Directory's checks: %v", err)
 	}
 }
+
+// A section grows from its founder: the founder alone, the held list's only elder, vouches for
+// the list that makes the second member an elder too.
+func TestTheHeldEldersVouchForTheirSuccessors(t *testing.T) {
+	d := NewDirectory(Prefix{Bits: 1, Value: 0}, 4)
+	if err := d.Seed(listOf(1, 1, 0), t0); err != nil {
+		t.Fatal(err)
+	}
+	two := listOf(1, 2, 0)
+	if err := d.Receive(t0, two.Members[1].Name, two); err != ErrNotEligible {
+		t.Fatalf("the newcomer vouching for itself: %v, want ErrNotEligible", err)
+	}
+	if err := d.Receive(t0, two.Members[0].Name, two); err != nil {
+		t.Fatalf("the founder, the held list's only elder: %v, want accepted", err)
+	}
+	// From 4 held elders, 3 of them carry a list in which one of them has left.
+	d = NewDirectory(Prefix{Bits: 1, Value: 0}, 4)
+	held := listOf(1, 8, 0)
+	if err := d.Seed(held, t0); err != nil {
+		t.Fatal(err)
+	}
+	next := List{Prefix: held.Prefix, Age: Age{MaxOrdinal: 7, Departed: 1}, Members: held.Members[1:]}
+	for i, want := range []error{ErrBelowQuorum, ErrBelowQuorum, nil} {
+		if err := d.Receive(t0, held.Members[i].Name, next); err != want {
+			t.Fatalf("held elder %d: %v, want %v", i, err, want)
+		}
+	}
+}

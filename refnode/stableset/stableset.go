@@ -197,6 +197,23 @@ func (s *Set) Apply(dst []Change) []Change {
 	return dst
 }
 
+// ApplyDecided applies changes that were decided without a majority of this node's elders: the
+// leaves of an elder loss (SPEC.md SEC-8), which none of the lost elders can witness. Changes that
+// are not live are skipped. Audit is not told, since the majority it checks is exactly what such
+// a change lacks; the elder-loss rule is checked where it is decided.
+func (s *Set) ApplyDecided(dst []Change, changes []Change) []Change {
+	for _, ch := range changes {
+		if !s.Live(ch.Kind, ch.Member) {
+			continue
+		}
+		s.state[ch.Member.Name] = instance{member: ch.Member, left: ch.Kind == wire.ChangeLeave}
+		dst = append(dst, ch)
+	}
+	s.derive()
+	s.dropStale()
+	return dst
+}
+
 func (s *Set) nextReady() int {
 	need := Majority(len(s.elders))
 	for i, p := range s.order {

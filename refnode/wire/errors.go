@@ -63,4 +63,6 @@ var (
 	ErrStablesetOrder   = &Error{CodeMalformed, "stableset entries not in strictly increasing (ordinal, name) order"}
 	ErrStablesetTooMany = &Error{CodeMalformed, "stableset entries do not fit in one frame"}
 	ErrFailureReason    = &Error{CodeMalformed, "gossip failure reason is not 1 to 4"}
+	ErrSectionPrefix    = &Error{CodeMalformed, "section prefix longer than 8 bits, with bits set past its length, or not shared by a listed member"}
+	ErrSectionCount     = &Error{CodeMalformed, "section list holds no member or more than 20"}
 )

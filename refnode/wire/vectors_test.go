@@ -23,17 +23,25 @@ type vectorMember struct {
 }
 
 type vectorFields struct {
-	Type      string          `json:"type"`
-	TypeCode  uint8           `json:"type_code"`
-	ID        uint64          `json:"id"`
-	Stableset string          `json:"stableset"`
-	Payload   *string         `json:"payload,omitempty"` // PING, PONG and GOSSIP, hex
-	Reason    uint8           `json:"reason,omitempty"`  // GOSSIP_FAILURE
-	Kind      string          `json:"kind,omitempty"`    // WITNESS_REQUEST and WITNESS
-	Member    *vectorMember   `json:"member,omitempty"`
-	Members   *[]vectorMember `json:"members,omitempty"` // STABLESET
-	Joining   *[]vectorMember `json:"joining,omitempty"`
-	Leaving   *[]vectorMember `json:"leaving,omitempty"`
+	Type      string        `json:"type"`
+	TypeCode  uint8         `json:"type_code"`
+	ID        uint64        `json:"id"`
+	Stableset string        `json:"stableset"`
+	Payload   *string       `json:"payload,omitempty"` // PING, PONG and GOSSIP, hex
+	Reason    uint8         `json:"reason,omitempty"`  // GOSSIP_FAILURE
+	Kind      string        `json:"kind,omitempty"`    // WITNESS_REQUEST and WITNESS
+	Member    *vectorMember `json:"member,omitempty"`
+	// SECTION_LIST and ELDER_LOSS: the section's prefix (pointers, since 0 is a valid value).
+	PrefixBits  *uint8 `json:"prefix_bits,omitempty"`
+	PrefixValue *uint8 `json:"prefix_value,omitempty"`
+	// SECTION_LIST only: the section's age and its stableset id (not the header's).
+	MaxOrdinal       *uint64         `json:"max_ordinal,omitempty"`
+	Departed         *uint32         `json:"departed,omitempty"`
+	SectionStableset string          `json:"section_stableset,omitempty"`
+	Members          *[]vectorMember `json:"members,omitempty"` // STABLESET and SECTION_LIST
+	Joining          *[]vectorMember `json:"joining,omitempty"`
+	Leaving          *[]vectorMember `json:"leaving,omitempty"`
+	Elders           *[]vectorMember `json:"elders,omitempty"` // ELDER_LOSS
 }
 
 type vector struct {
@@ -52,6 +60,14 @@ type vectorFile struct {
 
 func toVectorMember(m Member) vectorMember {
 	return vectorMember{Name: m.Name.String(), Ordinal: m.Ordinal, Addr: m.Addr.String()}
+}
+
+func toVectorMemberList(ms []Member) *[]vectorMember {
+	out := []vectorMember{}
+	for _, m := range ms {
+		out = append(out, toVectorMember(m))
+	}
+	return &out
 }
 
 func toVectorMembers(v *StablesetView, list int) *[]vectorMember {
@@ -91,6 +107,19 @@ func fieldsOf(t *testing.T, frame []byte) *vectorFields {
 			t.Fatal(err)
 		}
 		f.Members, f.Joining, f.Leaving = toVectorMembers(&v, ListMembers), toVectorMembers(&v, ListJoining), toVectorMembers(&v, ListLeaving)
+	case TypeSectionList:
+		var l SectionList
+		if err := l.Decode(body); err != nil {
+			t.Fatal(err)
+		}
+		f.PrefixBits, f.PrefixValue, f.MaxOrdinal, f.Departed = &l.Bits, &l.Value, &l.MaxOrdinal, &l.Departed
+		f.SectionStableset, f.Members = hex.EncodeToString(l.ID[:]), toVectorMemberList(l.Members)
+	case TypeElderLoss:
+		var e ElderLoss
+		if err := e.Decode(body); err != nil {
+			t.Fatal(err)
+		}
+		f.PrefixBits, f.PrefixValue, f.Elders = &e.Bits, &e.Value, toVectorMemberList(e.Elders)
 	}
 	return f
 }
@@ -129,6 +158,21 @@ func encodeFields(t *testing.T, f *vectorFields) []byte {
 			}
 		}
 		body = AppendStableset(nil, lists[0], lists[1], lists[2])
+	case TypeSectionList:
+		l := SectionList{Bits: *f.PrefixBits, Value: *f.PrefixValue, MaxOrdinal: *f.MaxOrdinal, Departed: *f.Departed}
+		if _, err := hex.Decode(l.ID[:], []byte(f.SectionStableset)); err != nil {
+			t.Fatal(err)
+		}
+		for _, vm := range *f.Members {
+			l.Members = append(l.Members, memberFromVector(t, vm))
+		}
+		body = l.Append(nil)
+	case TypeElderLoss:
+		e := ElderLoss{Bits: *f.PrefixBits, Value: *f.PrefixValue}
+		for _, vm := range *f.Elders {
+			e.Elders = append(e.Elders, memberFromVector(t, vm))
+		}
+		body = e.Append(nil)
 	}
 	return encode(t, h, body)
 }
@@ -156,6 +200,7 @@ func vectorTable(t *testing.T) vectorFile {
 	a, b, c := testMember(0x11, 0, "127.0.0.1:4001"), testMember(0x22, 0, "127.0.0.2:4001"), testMember(0x33, 1, "[2001:db8::33]:4003")
 	obs := Observation{Kind: ChangeJoin, Member: c}
 	leave := Observation{Kind: ChangeLeave, Member: b}
+	sectionList, elderLoss := testSectionList(), testElderLoss()
 	valid := []struct {
 		name  string
 		frame []byte
@@ -169,8 +214,13 @@ func vectorTable(t *testing.T) vectorFile {
 		{"stableset-full", encode(t, testHeader(TypeStableset), AppendStableset(nil, []Member{a, b}, []Member{c}, []Member{b}))},
 		{"gossip-one-record", encode(t, testHeader(TypeGossip), mustHex(t, gossipOneRecord))},
 		{"gossip-failure-no-suitable-neighbors", encode(t, testHeader(TypeGossipFailure), []byte{FailureNoSuitableNeighbors})},
+		{"section-list-prefix-01", encode(t, testHeader(TypeSectionList), sectionList.Append(nil))},
+		{"section-list-root-one-member", encode(t, Header{Type: TypeSectionList, ID: 1}, (&SectionList{Members: []Member{testMember(0xee, 0, "127.0.0.1:4001")}}).Append(nil))},
+		{"elder-loss-prefix-1", encode(t, testHeader(TypeElderLoss), elderLoss.Append(nil))},
+		{"elder-loss-prefix-8-bits", encode(t, Header{Type: TypeElderLoss, ID: 1}, (&ElderLoss{Bits: 8, Value: 0xab, Elders: []Member{testMember(0xab, 7, "127.0.0.1:4001")}}).Append(nil))},
 	}
 	okObs := obs.Append(nil)
+	okList, okLoss := sectionList.Append(nil), elderLoss.Append(nil)
 	badKind := append([]byte{9}, okObs[1:]...)
 	portZero := append(append([]byte{}, okObs[:len(okObs)-2]...), 0, 0)
 	invalid := []struct {
@@ -188,6 +238,22 @@ func vectorTable(t *testing.T) vectorFile {
 		{"stableset-unsorted", encode(t, testHeader(TypeStableset), AppendStableset(nil, []Member{b, a}, nil, nil)), ErrStablesetOrder},
 		{"gossip-failure-reason-0", encode(t, testHeader(TypeGossipFailure), []byte{0}), ErrFailureReason},
 		{"gossip-failure-two-bytes", encode(t, testHeader(TypeGossipFailure), []byte{1, 1}), ErrBodyLength},
+		{"section-list-count-0", encode(t, testHeader(TypeSectionList), sectionListBody(func(l *SectionList) { l.Members = nil })), ErrSectionCount},
+		{"section-list-count-21", encode(t, testHeader(TypeSectionList), sectionListBody(func(l *SectionList) { l.Bits, l.Value, l.Members = 1, 0, manySectionMembers(21) })), ErrSectionCount},
+		{"section-list-prefix-bits-9", encode(t, testHeader(TypeSectionList), sectionListBody(func(l *SectionList) { l.Bits, l.Value = 9, 0 })), ErrSectionPrefix},
+		{"section-list-value-past-prefix", encode(t, testHeader(TypeSectionList), sectionListBody(func(l *SectionList) { l.Value = 0x50 })), ErrSectionPrefix},
+		{"section-list-member-outside-prefix", encode(t, testHeader(TypeSectionList), sectionListBody(func(l *SectionList) { l.Members = withMember(l.Members, 3, testMember(0x88, 8, "127.0.0.7:4001")) })), ErrSectionPrefix},
+		{"section-list-unsorted", encode(t, testHeader(TypeSectionList), sectionListBody(func(l *SectionList) { l.Members = swapped(l.Members, 1, 2) })), ErrStablesetOrder},
+		{"section-list-count-above-members", encode(t, testHeader(TypeSectionList), okList[:len(okList)-MemberSize]), ErrBodyLength},
+		{"section-list-body-too-long", encode(t, testHeader(TypeSectionList), append(append([]byte(nil), okList...), 0)), ErrBodyLength},
+		{"elder-loss-count-0", encode(t, testHeader(TypeElderLoss), elderLossBody(func(e *ElderLoss) { e.Elders = nil })), ErrSectionCount},
+		{"elder-loss-count-21", encode(t, testHeader(TypeElderLoss), elderLossBody(func(e *ElderLoss) { e.Bits, e.Value, e.Elders = 2, 0x40, manySectionMembers(21) })), ErrSectionCount},
+		{"elder-loss-prefix-bits-9", encode(t, testHeader(TypeElderLoss), elderLossBody(func(e *ElderLoss) { e.Bits = 9 })), ErrSectionPrefix},
+		{"elder-loss-value-past-prefix", encode(t, testHeader(TypeElderLoss), elderLossBody(func(e *ElderLoss) { e.Value = 0xc0 })), ErrSectionPrefix},
+		{"elder-loss-member-outside-prefix", encode(t, testHeader(TypeElderLoss), elderLossBody(func(e *ElderLoss) { e.Elders = withMember(e.Elders, 1, testMember(0x11, 2, "127.0.0.1:4001")) })), ErrSectionPrefix},
+		{"elder-loss-unsorted", encode(t, testHeader(TypeElderLoss), elderLossBody(func(e *ElderLoss) { e.Elders = swapped(e.Elders, 0, 1) })), ErrStablesetOrder},
+		{"elder-loss-count-above-members", encode(t, testHeader(TypeElderLoss), okLoss[:len(okLoss)-MemberSize]), ErrBodyLength},
+		{"elder-loss-body-too-long", encode(t, testHeader(TypeElderLoss), append(append([]byte(nil), okLoss...), 0)), ErrBodyLength},
 	}
 
 	vf := vectorFile{Comment: "Golden frames for SPEC.md v1. hex is the whole frame with its length prefix. " +

@@ -61,15 +61,17 @@ const (
 	TypeStableset      Type = 0x12
 	TypeGossip         Type = 0x20 // neighborhood gossip (SPEC.md §9); the body is checked there
 	TypeGossipFailure  Type = 0x21 // a Debut target that cannot place the debutant says why
+	TypeSectionList    Type = 0x30 // a section's top-20 list (SPEC.md §10)
+	TypeElderLoss      Type = 0x31 // the sender hears none of a section's elders (SPEC.md §10)
 )
 
 // Types lists every known type in catalogue order (for counters and benchmarks).
-var Types = [...]Type{TypePing, TypePong, TypeWitnessRequest, TypeWitness, TypeStableset, TypeGossip, TypeGossipFailure}
+var Types = [...]Type{TypePing, TypePong, TypeWitnessRequest, TypeWitness, TypeStableset, TypeGossip, TypeGossipFailure, TypeSectionList, TypeElderLoss}
 
 // Known reports whether t is in the catalogue.
 func (t Type) Known() bool {
 	switch t {
-	case TypePing, TypePong, TypeWitnessRequest, TypeWitness, TypeStableset, TypeGossip, TypeGossipFailure:
+	case TypePing, TypePong, TypeWitnessRequest, TypeWitness, TypeStableset, TypeGossip, TypeGossipFailure, TypeSectionList, TypeElderLoss:
 		return true
 	}
 	return false
@@ -95,6 +97,10 @@ func (t Type) String() string {
 		return "GOSSIP"
 	case TypeGossipFailure:
 		return "GOSSIP_FAILURE"
+	case TypeSectionList:
+		return "SECTION_LIST"
+	case TypeElderLoss:
+		return "ELDER_LOSS"
 	}
 	const digits = "0123456789abcdef"
 	return "unknown(0x" + string([]byte{digits[t>>4], digits[t&0xf]}) + ")"
@@ -194,6 +200,12 @@ func CheckBody(t Type, body []byte) error {
 		return nil
 	case TypeGossipFailure:
 		return CheckGossipFailure(body)
+	case TypeSectionList:
+		var l SectionList
+		return l.Decode(body)
+	case TypeElderLoss:
+		var e ElderLoss
+		return e.Decode(body)
 	}
 	if mutant.Is("unknown-type-ignored") {
 		return nil

@@ -25,6 +25,7 @@ import (
 	"github.com/stableset/sskit/refnode/mutant"
 	"github.com/stableset/sskit/refnode/node"
 	"github.com/stableset/sskit/refnode/record"
+	"github.com/stableset/sskit/refnode/wire"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -44,7 +45,7 @@ Usage:
 
 The node speaks the stableset protocol over QUIC on --listen (UDP) and serves its admin API
 over HTTP on --admin (GET /healthz, /v1/node, /v1/counters, /v1/stableset, /v1/decisions,
-/v1/neighborhood, /v1/route?to=NAME; POST /v1/leave, /v1/debut). Its name is its ed25519 public
+/v1/neighborhood, /v1/route?to=NAME, /v1/sections; POST /v1/leave, /v1/debut). Its name is its ed25519 public
 key: from --seed, from --key-file (created if missing), or freshly generated. It joins a
 neighborhood when told to debut: curl -d '{"peer":"NAME@IP:PORT"}' http://ADMIN/v1/debut
 
@@ -66,7 +67,7 @@ type options struct {
 	listen, admin, seed, keyFile, logLevel string
 	dataDir                                string
 	bootstrap                              multiFlag
-	elderSize                              int
+	elderSize, sectionBits                 int
 	peerTimeout                            time.Duration
 	gossip                                 node.GossipConfig
 	showVersion                            bool
@@ -179,6 +180,7 @@ func parse(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 		}
 		fs.DurationVar(dst, name, v, usage+" ["+envName+"]")
 	}
+	intFromEnv(&o.sectionBits, "section-bits", "SSKIT_SECTION_BITS", 0, "length of the section prefix, 0 to 8, the same at every node of a network; 0 is one section (SPEC.md §10)")
 	// Neighborhood gossip (SPEC.md §9); the defaults are MASQ's constants.
 	intFromEnv(&o.gossip.MaxDegree, "max-degree", "SSKIT_MAX_DEGREE", gossip.DefaultMaxDegree, "most neighbors the node's own gossip record lists")
 	intFromEnv(&o.gossip.MinHops, "min-hops", "SSKIT_MIN_HOPS", gossip.DefaultMinHops, "fewest hops of a route (GET /v1/route), 1 to 6")
@@ -243,6 +245,10 @@ func buildConfig(o options, getenv func(string) string, stderr io.Writer) (node.
 			return cfg, fmt.Errorf("%s must be at least 10ms, got %v", flagName, d)
 		}
 	}
+	if o.sectionBits < 0 || o.sectionBits > wire.MaxSectionBits {
+		return cfg, fmt.Errorf("--section-bits must be between 0 and %d, got %d", wire.MaxSectionBits, o.sectionBits)
+	}
+	cfg.SectionBits = uint8(o.sectionBits)
 	if o.elderSize < 1 || o.elderSize > 64 {
 		return cfg, fmt.Errorf("--elder-size must be between 1 and 64, got %d", o.elderSize)
 	}
