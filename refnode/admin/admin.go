@@ -111,7 +111,7 @@ type Neighborhood struct {
 	PendingDebuts []string     `json:"pending_debuts"`
 }
 
-// Sections is the JSON of GET /v1/sections (SPEC.md SEC-10).
+// Sections is the JSON of GET /v1/sections (SPEC.md SEC-7).
 type Sections struct {
 	SectionBits int       `json:"section_bits"`
 	Prefix      string    `json:"prefix"` // binary digits, "" with section bits 0
@@ -176,8 +176,8 @@ func Handler(n Node, log *slog.Logger) http.Handler {
 		}},
 		"/v1/node": {"GET": func(w http.ResponseWriter, r *http.Request) {
 			info := n.Info()
-			if mutant.Is("spec-version-0") {
-				info.SpecVersion = "0"
+			if mutant.Is("spec-version-1") {
+				info.SpecVersion = "1"
 			}
 			writeJSON(w, http.StatusOK, info)
 		}},

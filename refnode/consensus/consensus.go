@@ -302,7 +302,7 @@ func (c *Core) onRequest(from wire.Member, id uint64, o wire.Observation) {
 	}
 	ch := stableset.Change{Kind: o.Kind, Member: o.Member}
 	if !c.inSection(o.Member.Name) {
-		if from.Name == o.Member.Name && o.Kind == wire.ChangeJoin {
+		if from.Name == o.Member.Name && o.Kind == wire.ChangeJoin && !(mutant.Enabled && mutant.Is("no-redirect")) {
 			c.redirect(from) // SEC-5: a joiner of another section is pointed there
 		}
 		return
@@ -589,7 +589,7 @@ func (c *Core) witness(ch stableset.Change) {
 	if tr.mine {
 		return
 	}
-	// An elder cut off from most of the other sections decides nothing (SEC-7); its own leave
+	// An elder cut off from most of the other sections decides nothing (SEC-10); its own leave
 	// it still witnesses, since that is its own observation.
 	if ch.Member.Name != c.self.Name && !c.outsideQuorum() {
 		return

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/stableset/sskit/refnode/mutant"
 	"github.com/stableset/sskit/refnode/sections"
 	"github.com/stableset/sskit/refnode/stableset"
 	"github.com/stableset/sskit/refnode/wire"
@@ -52,7 +53,7 @@ func (c *Core) inSection(name wire.Name) bool {
 }
 
 // outsideQuorum reports whether this node has heard, within the peer timeout, from a strict
-// majority of the elders of each of a strict majority of the other sections it knows (SEC-7).
+// majority of the elders of each of a strict majority of the other sections it knows (SEC-10).
 // A node that knows no other section has it.
 func (c *Core) outsideQuorum() bool {
 	if c.cfg.SectionBits == 0 || c.sec.dir.Len() == 0 {
@@ -179,7 +180,7 @@ func (c *Core) found(contact sections.List) {
 	}
 }
 
-// pingSections: an elder pings the elders of every other section it knows (SEC-7).
+// pingSections: an elder pings the elders of every other section it knows (SEC-10).
 func (c *Core) pingSections() {
 	if c.cfg.SectionBits == 0 || !c.set.IsElder(c.self.Name) {
 		return
@@ -235,7 +236,7 @@ func (c *Core) allSilent(list []wire.Member) bool {
 // applies it once enough of both agree (SEC-8).
 func (c *Core) watchElders() {
 	elders := c.set.Elders()
-	if c.phase != Member || c.sec.dir.Len() == 0 || c.set.IsElder(c.self.Name) ||
+	if c.phase != Member || c.sec.dir.Len() == 0 || c.set.IsElder(c.self.Name) || mutant.Enabled && mutant.Is("elder-loss-never") ||
 		!hasName(c.acting(), c.self.Name) || !c.allSilent(elders) {
 		c.sec.loss = nil
 		return

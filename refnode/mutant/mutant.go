@@ -57,7 +57,7 @@ var All = []Mutant{
 	{"silent", "NC", "NC-4", "the node writes no log line at all, to standard output or standard error"},
 	{"bad-settings-exit-1", "NC", "NC-6", "settings the node cannot use make it exit with code 1 instead of 2"},
 	// 7. Admin API
-	{"spec-version-0", "ADM", "ADM-2", `GET /v1/node reports spec_version "0" (the previous version) instead of "1"`},
+	{"spec-version-1", "ADM", "ADM-2", `GET /v1/node reports spec_version "1" (the previous version) instead of "2"`},
 	{"stableset-ordinal-1", "ADM", "ADM-3", "GET /v1/stableset reports the node alone with ordinal 1 instead of 0"},
 	{"counters-miss-pong", "ADM", "ADM-4", "PONGs the node sends are not counted in sent"},
 	{"admin-errors-as-200", "ADM", "ADM-5", "a request for an unknown path is answered with the JSON error body but status 200 instead of 404"},
@@ -69,4 +69,8 @@ var All = []Mutant{
 	// 9. Neighborhood gossip
 	{"gossip-never-bans", "NB", "NB-10", "gossip from a malefactor is dropped unread, as MASQ does, instead of banning its sender"},
 	{"version-not-saved", "NB", "NB-2", "the own gossip record starts again at version 1 after a restart instead of above the last version signed"},
+	// 10. Sections
+	{"list-without-quorum", "SEC", "SEC-3", "a top-20 list is taken from any single sender that is one of its elders, instead of a majority of a group the held list vouches for"},
+	{"no-redirect", "SEC", "SEC-5", "a join request from a node of another section is ignored instead of answered with that section's list"},
+	{"elder-loss-never", "SEC", "SEC-8", "acting elders never vote for the loss of elders they cannot hear, so a section that lost all its elders stays without any"},
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // areas are the rule prefixes of SPEC.md's sections, in order.
-var areas = []string{"ID", "TRN", "WIRE", "MSG", "ERR", "NC", "ADM", "ST", "NB"}
+var areas = []string{"ID", "TRN", "WIRE", "MSG", "ERR", "NC", "ADM", "ST", "NB", "SEC"}
 
 // specRules returns the rule IDs SPEC.md defines, from its lines "- **AREA-N** (LEVEL) text".
 func specRules(t *testing.T) map[string]bool {

@@ -27,7 +27,7 @@ import (
 // Implementation and SpecVersion are reported by GET /v1/node.
 const (
 	Implementation = "refnode"
-	SpecVersion    = "1"
+	SpecVersion    = "2"
 )
 
 // Bootstrap is a peer given on the command line as NAME@IP:PORT.
@@ -362,7 +362,7 @@ func (n *Node) Decisions() admin.Decisions {
 	return out
 }
 
-// Sections implements admin.Node (SPEC.md SEC-10).
+// Sections implements admin.Node (SPEC.md SEC-7).
 func (n *Node) Sections() admin.Sections {
 	n.mu.Lock()
 	defer n.mu.Unlock()
