@@ -93,8 +93,10 @@ bench-report: build ## bench-cluster and the hashicorp/raft comparison into resu
 	bin/sskit bench report $$run && ln -sfn $$(basename $$run) results/bench/latest && \
 	echo "bench-report: open $$run/report.html (or report.md); results/bench/latest points at it"
 
-fuzz: ## fuzz the frame decoder for FUZZTIME (default 60s)
+fuzz: ## fuzz the frame, section-list and elder-loss decoders for FUZZTIME each (default 60s)
 	$(GO) test ./refnode/wire -run '^$$' -fuzz FuzzDecodeFrame -fuzztime $(FUZZTIME)
+	$(GO) test ./refnode/wire -run '^$$' -fuzz FuzzSectionList -fuzztime $(FUZZTIME)
+	$(GO) test ./refnode/wire -run '^$$' -fuzz FuzzElderLoss -fuzztime $(FUZZTIME)
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
