@@ -105,6 +105,7 @@ func (w *world) register(sc *godog.ScenarioContext) {
 	// Nodes and clusters.
 	registerConsensusSteps(sc, w)
 	registerGossipSteps(sc, w)
+	registerSectionSteps(sc, w)
 	sc.Step(`^a node under test$`, w.aNodeUnderTest)
 	sc.Step(`^a second node starts with bootstrap peer "([^"]+)" under another name$`, w.secondNodeBootstrapsToPeerUnderAnotherName)
 	sc.Step(`^a second node starts with bootstrap peer "([^"]+)"$`, w.secondNodeBootstrapsToPeer)

@@ -29,7 +29,7 @@ Feature: Node contract and admin API — how a harness starts, observes and stop
   @ADM-2 @must
   Scenario: GET /v1/node says who the node is
     Given a node under test
-    Then GET /v1/node answers with the node's name, address, implementation, version and spec version "1"
+    Then GET /v1/node answers with the node's name, address, implementation, version and spec version "2"
 
   @ADM-3 @must
   Scenario: GET /v1/stableset shows a node alone

@@ -76,6 +76,12 @@ Feature: Framing and messages — bad frames close one connection with a defined
       | a STABLESET with two members out of order          | MALFORMED |
       | a STABLESET listing a member twice                 | MALFORMED |
 
+    @WIRE-6 @MSG-7 @ERR-1 @must
+    Examples: a SECTION_LIST or ELDER_LOSS body shorter than its fixed part (an empty body)
+      | frame                   | code      |
+      | a frame of type 0x30    | MALFORMED |
+      | a frame of type 0x31    | MALFORMED |
+
   @WIRE-4 @MSG-1 @must
   Scenario: A stream that ends between frames still gets every answer, then the connection ends
     When scripted peer "alice" connects to the node

@@ -28,7 +28,7 @@ import (
 // Implementation says how to start the node under test: a command template or a container image.
 type Implementation struct {
 	Name    string   // label used in reports and result paths, e.g. "refnode"
-	Command []string // argv template with {listen} {admin} {seed} {bootstrap} {elder_size} {data_dir}
+	Command []string // argv template with {listen} {admin} {seed} {bootstrap} {elder_size} {data_dir} {section_bits}
 	Image   string   // container image, for the docker backend
 }
 
@@ -44,8 +44,12 @@ type Settings struct {
 	Bootstrap []string // NAME@IP:PORT
 	ElderSize int
 	DataDir   string
-	// Raw replaces the text of a setting (listen, admin, seed, bootstrap, elder_size, data_dir)
-	// as given to the node, to test how a node treats values it cannot use (SPEC.md NC-6).
+	// SectionBits is the length of a section prefix, 0 to 8 (0: one section), the same at every
+	// node of a network (SPEC.md SEC-1).
+	SectionBits int
+	// Raw replaces the text of a setting (listen, admin, seed, bootstrap, elder_size, data_dir,
+	// section_bits) as given to the node, to test how a node treats values it cannot use
+	// (SPEC.md NC-6).
 	Raw map[string]string
 }
 
@@ -54,7 +58,7 @@ func (s Settings) values() [][2]string {
 	v := [][2]string{
 		{"listen", s.Listen.String()}, {"admin", s.Admin.String()}, {"seed", s.Seed},
 		{"bootstrap", strings.Join(s.Bootstrap, ",")}, {"elder_size", strconv.Itoa(s.ElderSize)},
-		{"data_dir", s.DataDir},
+		{"data_dir", s.DataDir}, {"section_bits", strconv.Itoa(s.SectionBits)},
 	}
 	for i := range v {
 		if raw, ok := s.Raw[v[i][0]]; ok {
@@ -156,6 +160,7 @@ type Options struct {
 	Impl         Implementation
 	Backend      string // "process" (default) or "docker"
 	ElderSize    int    // default 4
+	SectionBits  int    // every node's section bits unless its settings say otherwise; default 0
 	Seed         int64  // node keys derive from it, so a run can be repeated exactly
 	LogDir       string // node logs; default a new temporary directory
 	ReadyTimeout time.Duration
@@ -281,6 +286,27 @@ func (c *Cluster) SeedFor(i int) []byte {
 	return sum[:]
 }
 
+// SeedInSection is a key seed whose name lies in the section of prefix value over bits bits: the
+// first byte of NameFromSeed(seed), masked to its first bits bits, equals value (so value holds
+// the prefix in its high bits, as wire.SectionList does: section "1" of 1 bit is 0x80). It depends
+// only on the cluster's Seed option and the arguments; different salts give different seeds. It
+// panics when value has bits set past the prefix, since no name could match.
+func (c *Cluster) SeedInSection(bits, value uint8, salt int) []byte {
+	if bits > 8 || value&^SectionMask(bits) != 0 {
+		panic(fmt.Sprintf("harness: no section %08b of %d bits", value, bits))
+	}
+	for k := 0; ; k++ {
+		sum := sha256.Sum256([]byte(fmt.Sprintf("sskit section seed %d/%d/%d/%d/%d", c.opts.Seed, bits, value, salt, k)))
+		if NameFromSeed(sum[:])[0]&SectionMask(bits) == value {
+			return sum[:]
+		}
+	}
+}
+
+// SectionMask selects the first bits bits (0 to 8) of a name's first byte: a name's section is
+// name[0] & SectionMask(bits).
+func SectionMask(bits uint8) uint8 { return ^uint8(0xff >> bits) }
+
 // NameFromSeed is the name a node must have for a seed (SPEC.md ID-3).
 func NameFromSeed(seed []byte) wire.Name {
 	var n wire.Name
@@ -349,13 +375,18 @@ func (c *Cluster) addNode(ctx context.Context, impl *Implementation, modify func
 	ip := c.backend.IP(i)
 	settings := Settings{
 		Listen: netip.AddrPortFrom(ip, QUICPort), Admin: netip.AddrPortFrom(ip, AdminPort),
-		Seed: hex.EncodeToString(seed), ElderSize: c.opts.ElderSize,
+		Seed: hex.EncodeToString(seed), ElderSize: c.opts.ElderSize, SectionBits: c.opts.SectionBits,
 		DataDir: filepath.Join(c.opts.LogDir, fmt.Sprintf("node-%d.data", i)),
 	}
 	c.nodes = append(c.nodes, n) // the index is taken; the settings are filled in below
 	c.mu.Unlock()
 	if modify != nil { // outside the lock, so that modify may use the cluster (its other nodes)
 		modify(&settings)
+	}
+	// A seed that modify replaced gives the name; one the node cannot use (NC-6 tests) leaves
+	// the name of the index's seed.
+	if b, err := hex.DecodeString(settings.Seed); err == nil && len(b) == ed25519.SeedSize {
+		n.Name = NameFromSeed(b)
 	}
 	n.Settings = settings
 	if err := os.MkdirAll(n.Settings.DataDir, 0o755); err != nil {

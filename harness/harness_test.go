@@ -2,7 +2,9 @@ package harness
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -62,6 +64,79 @@ func TestSameSeedGivesSameNames(t *testing.T) {
 	defer b.Close()
 	if NameFromSeed(a.SeedFor(3)) != NameFromSeed(b.SeedFor(3)) || NameFromSeed(a.SeedFor(3)) == NameFromSeed(a.SeedFor(4)) {
 		t.Fatal("node keys are not a function of (seed, index)")
+	}
+}
+
+func TestSeedInSection(t *testing.T) {
+	c, err := NewCluster(context.Background(), Options{Impl: Implementation{Command: []string{"true"}}, Seed: 5, LogDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	other, err := NewCluster(context.Background(), Options{Impl: Implementation{Command: []string{"true"}}, Seed: 6, LogDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	seen := map[string]bool{}
+	for _, tc := range []struct{ bits, value uint8 }{{0, 0}, {1, 0}, {1, 0x80}, {3, 0xa0}, {8, 0x5c}} {
+		for salt := range 3 {
+			seed := c.SeedInSection(tc.bits, tc.value, salt)
+			if got := NameFromSeed(seed)[0] & SectionMask(tc.bits); got != tc.value {
+				t.Fatalf("SeedInSection(%d, %08b, %d): name starts %08b, outside the section", tc.bits, tc.value, salt, NameFromSeed(seed)[0])
+			}
+			if !bytes.Equal(seed, c.SeedInSection(tc.bits, tc.value, salt)) {
+				t.Fatal("SeedInSection is not a function of its arguments")
+			}
+			if bytes.Equal(seed, other.SeedInSection(tc.bits, tc.value, salt)) {
+				t.Fatal("SeedInSection does not depend on the cluster's seed")
+			}
+			if seen[string(seed)] {
+				t.Fatalf("SeedInSection(%d, %08b, %d) repeats a seed", tc.bits, tc.value, salt)
+			}
+			seen[string(seed)] = true
+		}
+	}
+	if SectionMask(0) != 0 || SectionMask(1) != 0x80 || SectionMask(8) != 0xff {
+		t.Fatal("SectionMask")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a value with bits past the prefix did not panic")
+		}
+	}()
+	c.SeedInSection(1, 1, 0)
+}
+
+// A node's name follows a seed its settings were given, except one it cannot use.
+func TestNameFollowsModifiedSeed(t *testing.T) {
+	ctx := testContext(t)
+	c, err := NewCluster(ctx, Options{Impl: Implementation{Command: []string{"true"}}, Seed: 5, LogDir: t.TempDir(), SectionBits: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	seed := c.SeedInSection(1, 0x80, 0)
+	n, _ := c.AddNodeWith(ctx, func(s *Settings) { s.Seed = hex.EncodeToString(seed) }) // "true" never gets ready
+	if n.Name != NameFromSeed(seed) || n.Settings.SectionBits != 1 {
+		t.Fatalf("name %s bits %d, want the modified seed's %s and the cluster's 1", n.Name, n.Settings.SectionBits, NameFromSeed(seed))
+	}
+	for _, bad := range []string{"zz", "abcd"} {
+		want := c.NextName()
+		n, _ = c.AddNodeWith(ctx, func(s *Settings) { s.Seed = bad })
+		if n.Name != want {
+			t.Fatalf("seed %q: name %s, want the index's %s", bad, n.Name, want)
+		}
+	}
+	env := strings.Join(n.Settings.Env(), " ")
+	if !strings.Contains(env, "SSKIT_SECTION_BITS=1") {
+		t.Fatalf("env %s lacks SSKIT_SECTION_BITS", env)
+	}
+	if got := (Settings{SectionBits: 2}).Expand([]string{"--section-bits={section_bits}"}); got[0] != "--section-bits=2" {
+		t.Fatalf("expanded %v", got)
+	}
+	if got := (Settings{SectionBits: 2, Raw: map[string]string{"section_bits": "x"}}).Expand([]string{"{section_bits}"}); got[0] != "x" {
+		t.Fatalf("raw section_bits expanded to %v", got)
 	}
 }
 
