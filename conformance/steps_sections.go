@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -525,19 +526,19 @@ func (s *sectionSteps) checkShape(n *harness.Node, own int, sj sectionsJSON) err
 	return nil
 }
 
+// eldestFirst is a copy of members in (ordinal, name) order, the order of seniority.
+func eldestFirst(members []memberJSON) []memberJSON {
+	out := slices.Clone(members)
+	slices.SortFunc(out, func(a, b memberJSON) int {
+		return cmp.Or(cmp.Compare(a.Ordinal, b.Ordinal), strings.Compare(a.Name, b.Name))
+	})
+	return out
+}
+
 // matches checks what an observer holds of a section against the stableset that section's
 // nodes agree on: its id, its first 20 members with addresses and ordinals, its elders.
 func matches(held sectionJSON, actual sectionStablesetJSON) error {
-	top := slices.Clone(actual.Members)
-	slices.SortFunc(top, func(a, b memberJSON) int {
-		if a.Ordinal != b.Ordinal {
-			if a.Ordinal < b.Ordinal {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
+	top := eldestFirst(actual.Members)
 	top = top[:min(sectionTopSize, len(top))]
 	if held.StablesetID != actual.ID {
 		return fmt.Errorf("holds stableset id %s, the section's nodes hold %s", short([]string{held.StablesetID}), short([]string{actual.ID}))
@@ -824,16 +825,7 @@ func (s *sectionSteps) survivorsAreElders(idx, count int) error {
 	if len(st.Elders) != count {
 		return fmt.Errorf("section %d has %d elders %v, expected %d", idx, len(st.Elders), short(st.Elders), count)
 	}
-	ordered := slices.Clone(st.Members)
-	slices.SortFunc(ordered, func(a, b memberJSON) int {
-		if a.Ordinal != b.Ordinal {
-			if a.Ordinal < b.Ordinal {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
+	ordered := eldestFirst(st.Members)
 	for i, e := range st.Elders {
 		if ordered[i].Name != e {
 			return fmt.Errorf("section %d's elders %v are not its eldest survivors %v", idx, short(st.Elders), memberNames(ordered[:count]))
