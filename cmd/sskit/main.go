@@ -247,11 +247,16 @@ func cmdClusterUp(args []string, stdout, stderr io.Writer) int {
 	nf.register(fs)
 	n := fs.Int("n", 4, "number of nodes; node 0 starts alone and the others bootstrap to it")
 	logs := fs.String("logs", "", "directory for node logs (default: a new temporary directory)")
+	sectionBits := fs.Int("section-bits", 0, "section prefix length, 0 to 8 (SPEC.md §10); nodes of other sections than node 0's are pointed to theirs, or found them")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
 	if *n < 1 {
 		fmt.Fprintln(stderr, "sskit cluster up: -n must be at least 1")
+		return exitUsage
+	}
+	if *sectionBits < 0 || *sectionBits > 8 {
+		fmt.Fprintln(stderr, "sskit cluster up: -section-bits must be between 0 and 8")
 		return exitUsage
 	}
 	ctx, cancel := interruptible()
@@ -261,7 +266,8 @@ func cmdClusterUp(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sskit cluster up:", err)
 		return exitFailed
 	}
-	c, err := harness.NewCluster(ctx, harness.Options{Impl: impl, Backend: nf.backend, Seed: nf.seed, LogDir: *logs, Progress: stderr})
+	c, err := harness.NewCluster(ctx, harness.Options{Impl: impl, Backend: nf.backend, Seed: nf.seed, LogDir: *logs, Progress: stderr,
+		SectionBits: *sectionBits})
 	if err != nil {
 		fmt.Fprintln(stderr, "sskit cluster up:", err)
 		return exitFailed
