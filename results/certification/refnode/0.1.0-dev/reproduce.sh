@@ -1,6 +1,6 @@
 #!/bin/sh
-# Repeats this certification: sskit b6c5528-dirty at commit b6c5528571b59df8723a575d6060961c65e5ec83, spec version 0.
+# Repeats this certification: sskit d76f8e3 at commit d76f8e3b277d99d339eb0f64bb65403cf35f7176, spec version 2.
 set -e
-git checkout b6c5528571b59df8723a575d6060961c65e5ec83
+git checkout d76f8e3b277d99d339eb0f64bb65403cf35f7176
 make build
-bin/sskit certify --backend process --runs 3 --seed 612742 
+bin/sskit certify --backend process --runs 3 --seed 396563 
