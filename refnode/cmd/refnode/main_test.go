@@ -212,9 +212,11 @@ func TestTwoNodesExchangeFramesAndWrongNameFails(t *testing.T) {
 		failures, _ := third.counters(t)["handshake_failures"].(map[string]any)
 		return failures["name_mismatch"] == float64(1)
 	})
-	if log := third.logText(); !strings.Contains(log, "reason=name_mismatch") || !strings.Contains(log, "expected="+wrong) {
-		t.Fatalf("mismatch not logged with the names:\n%s", log)
-	}
+	// The counter and the log line are written one after the other: wait for the line too.
+	await(t, "the mismatch logged with the names", func() bool {
+		log := third.logText()
+		return strings.Contains(log, "reason=name_mismatch") && strings.Contains(log, "expected="+wrong)
+	})
 	for _, p := range []*process{first, second, third} {
 		p.stop(t)
 	}
