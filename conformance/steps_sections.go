@@ -961,15 +961,7 @@ func (s *sectionSteps) sendsForgedList(name string, idx int, forgery string) err
 		list.ID = self.StablesetID()
 	case "naming itself as an elder among its members":
 		list.Members = append([]wire.Member{me}, real...)
-		slices.SortFunc(list.Members, func(a, b wire.Member) int {
-			switch {
-			case a.Less(&b):
-				return -1
-			case b.Less(&a):
-				return 1
-			}
-			return 0
-		})
+		slices.SortFunc(list.Members, wire.CompareMembers)
 		list.Members = list.Members[:min(sectionTopSize, len(list.Members))]
 		list.ID[0] ^= 0xff // another set of members, another id
 	default: // listing its members under another stableset id

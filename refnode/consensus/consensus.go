@@ -556,12 +556,15 @@ func (c *Core) agrees(ch stableset.Change) bool {
 // it for as long. Elders ping every member and other members ping the elders, so an elder can
 // tell any member's silence and a member an elder's; a node that has only just started pinging
 // n (a new elder, or n newly an elder) counts from then.
-func (c *Core) silent(n wire.Name) bool {
+func (c *Core) silent(n wire.Name) bool { return c.silentFor(n, c.cfg.PeerTimeout) }
+
+// silentFor reports whether this node has been pinging n for d without hearing from it.
+func (c *Core) silentFor(n wire.Name, d time.Duration) bool {
 	p := c.peers[n]
 	if p == nil || p.pingedSince.IsZero() || c.now.Sub(p.lastPinged) > 2*c.cfg.PingInterval {
 		return false
 	}
-	return c.now.Sub(p.pingedSince) >= c.cfg.PeerTimeout && c.now.Sub(p.lastHeard) >= c.cfg.PeerTimeout
+	return c.now.Sub(p.pingedSince) >= d && c.now.Sub(p.lastHeard) >= d
 }
 
 // record stores by's witness of a change and opens the change's decision log entry.

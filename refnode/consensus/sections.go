@@ -126,14 +126,14 @@ func (c *Core) onSectionList(from wire.Member, body []byte) {
 	if c.inSection(from.Name) {
 		// A list another section sent to this section: the elders pass what they hold on to a
 		// member that has just joined, which trusts them as it trusts their stableset.
-		if hasName(c.contacts, from.Name) && c.phase == Joining || c.set.IsElder(from.Name) && c.phase != Joining {
+		if wire.HasName(c.contacts, from.Name) && c.phase == Joining || c.set.IsElder(from.Name) && c.phase != Joining {
 			_ = c.sec.dir.Seed(l, c.now)
 		}
 		return
 	}
 	switch c.phase {
 	case Joining:
-		if !hasName(c.contacts, from.Name) {
+		if !wire.HasName(c.contacts, from.Name) {
 			return // only a peer this joiner asked may point it anywhere
 		}
 		if l.Prefix == c.sec.prefix {
@@ -209,19 +209,6 @@ func (c *Core) acting() []wire.Member {
 	return m[min(c.cfg.ElderSize, len(m)):min(2*c.cfg.ElderSize, len(m))]
 }
 
-func hasName(list []wire.Member, n wire.Name) bool {
-	return slices.ContainsFunc(list, func(m wire.Member) bool { return m.Name == n })
-}
-
-// silentFor reports whether this node has been pinging n for d without hearing from it.
-func (c *Core) silentFor(n wire.Name, d time.Duration) bool {
-	p := c.peers[n]
-	if p == nil || p.pingedSince.IsZero() || c.now.Sub(p.lastPinged) > 2*c.cfg.PingInterval {
-		return false
-	}
-	return c.now.Sub(p.pingedSince) >= d && c.now.Sub(p.lastHeard) >= d
-}
-
 func (c *Core) allSilent(list []wire.Member) bool {
 	for _, m := range list {
 		if !c.silentFor(m.Name, c.cfg.ElderLossTimeout) {
@@ -237,7 +224,7 @@ func (c *Core) allSilent(list []wire.Member) bool {
 func (c *Core) watchElders() {
 	elders := c.set.Elders()
 	if c.phase != Member || c.sec.dir.Len() == 0 || c.set.IsElder(c.self.Name) || mutant.Enabled && mutant.Is("elder-loss-never") ||
-		!hasName(c.acting(), c.self.Name) || !c.allSilent(elders) {
+		!wire.HasName(c.acting(), c.self.Name) || !c.allSilent(elders) {
 		c.sec.loss = nil
 		return
 	}
@@ -283,10 +270,10 @@ func (c *Core) onElderLoss(from wire.Member, body []byte) {
 			return
 		}
 		if c.inSection(from.Name) {
-			if hasName(c.acting(), from.Name) && !slices.Contains(l.inside, from.Name) {
+			if wire.HasName(c.acting(), from.Name) && !slices.Contains(l.inside, from.Name) {
 				l.inside = append(l.inside, from.Name)
 			}
-		} else if k, ok := c.sec.dir.Lookup(from.Name); ok && hasName(k.List.Elders(c.cfg.ElderSize), from.Name) {
+		} else if k, ok := c.sec.dir.Lookup(from.Name); ok && wire.HasName(k.List.Elders(c.cfg.ElderSize), from.Name) {
 			if p := k.List.Prefix; !slices.Contains(l.outside[p], from.Name) {
 				l.outside[p] = append(l.outside[p], from.Name)
 			}
@@ -296,23 +283,14 @@ func (c *Core) onElderLoss(from wire.Member, body []byte) {
 	}
 	// A vote from a member of another section about that section's elders.
 	k, ok := c.sec.dir.Lookup(from.Name)
-	if !ok || !c.set.IsElder(c.self.Name) || !k.List.Has(from.Name) || !c.inSectionOf(k, e.Elders) {
+	if !ok || !c.set.IsElder(c.self.Name) || !k.List.Has(from.Name) {
 		return
 	}
 	held := k.List.Elders(c.cfg.ElderSize)
-	if !slices.Equal(held, e.Elders) || hasName(held, from.Name) || !c.allSilent(held) {
+	if !slices.Equal(held, e.Elders) || wire.HasName(held, from.Name) || !c.allSilent(held) {
 		return
 	}
 	c.emit(Message{To: from, Type: wire.TypeElderLoss, Body: c.lossBody(held)}, -1)
-}
-
-func (c *Core) inSectionOf(k *sections.Known, list []wire.Member) bool {
-	for _, m := range list {
-		if !k.List.Prefix.Contains(m.Name) {
-			return false
-		}
-	}
-	return true
 }
 
 // tryElderLoss applies the loss once a strict majority of the acting elders voted for it and a
@@ -322,7 +300,7 @@ func (c *Core) tryElderLoss() {
 	acting := c.acting()
 	inside := 0
 	for _, n := range l.inside {
-		if hasName(acting, n) {
+		if wire.HasName(acting, n) {
 			inside++
 		}
 	}
@@ -332,7 +310,7 @@ func (c *Core) tryElderLoss() {
 		elders := k.List.Elders(c.cfg.ElderSize)
 		n := 0
 		for _, name := range l.outside[k.List.Prefix] {
-			if hasName(elders, name) {
+			if wire.HasName(elders, name) {
 				n++
 			}
 		}

@@ -41,13 +41,11 @@ type Prefix struct {
 
 // PrefixOf is the section of name in a network of bits-bit prefixes.
 func PrefixOf(name wire.Name, bits uint8) Prefix {
-	return Prefix{Bits: bits, Value: name[0] & mask(bits)}
+	return Prefix{Bits: bits, Value: name[0] & wire.PrefixMask(bits)}
 }
 
-func mask(bits uint8) uint8 { return wire.PrefixMask(bits) }
-
 // Contains reports whether name belongs to the section.
-func (p Prefix) Contains(name wire.Name) bool { return name[0]&mask(p.Bits) == p.Value }
+func (p Prefix) Contains(name wire.Name) bool { return name[0]&wire.PrefixMask(p.Bits) == p.Value }
 
 // String is the prefix as binary digits, "" for the whole name space.
 func (p Prefix) String() string {
@@ -105,7 +103,7 @@ func (l *List) Wire() wire.SectionList {
 func (l *List) Elders(elderSize int) []wire.Member { return l.Members[:min(elderSize, len(l.Members))] }
 
 // Has reports whether name is one of the list's members.
-func (l *List) Has(name wire.Name) bool { return hasMember(l.Members, name) }
+func (l *List) Has(name wire.Name) bool { return wire.HasName(l.Members, name) }
 
 // digest identifies a list's content: two lists are the same list exactly when their digests are
 // equal, which is what the accumulator counts senders of.
@@ -235,7 +233,7 @@ func (d *Directory) Receive(now time.Time, sender wire.Name, l List) error {
 		return ErrNotNewer
 	}
 	elders := l.Elders(d.elderSize)
-	if mutant.Enabled && mutant.Is("list-without-quorum") && hasMember(elders, sender) {
+	if mutant.Enabled && mutant.Is("list-without-quorum") && wire.HasName(elders, sender) {
 		d.known[l.Prefix] = &Known{List: cloneList(l), Accepted: now}
 		return nil
 	}
@@ -255,7 +253,7 @@ func (d *Directory) Receive(now time.Time, sender wire.Name, l List) error {
 		voters []wire.Member
 		ok     bool
 	}{{byHeldElders, heldElders, held != nil}, {byNewElders, elders, newEldersKnown}} {
-		if !r.ok || !hasMember(r.voters, sender) {
+		if !r.ok || !wire.HasName(r.voters, sender) {
 			continue
 		}
 		counted = true
@@ -285,10 +283,6 @@ func (d *Directory) Receive(now time.Time, sender wire.Name, l List) error {
 	return ErrBelowQuorum
 }
 
-func hasMember(list []wire.Member, n wire.Name) bool {
-	return slices.ContainsFunc(list, func(m wire.Member) bool { return m.Name == n })
-}
-
 // check rejects a list that cannot be a section's top-20 list in this network.
 func (d *Directory) check(l *List) error {
 	switch {
@@ -296,7 +290,7 @@ func (d *Directory) check(l *List) error {
 		return ErrWrongSection
 	case l.Prefix == d.own:
 		return ErrOwnSection
-	case l.Prefix.Value&^mask(l.Prefix.Bits) != 0, len(l.Members) == 0, len(l.Members) > TopSize:
+	case l.Prefix.Value&^wire.PrefixMask(l.Prefix.Bits) != 0, len(l.Members) == 0, len(l.Members) > TopSize:
 		return ErrMalformed
 	}
 	for i := range l.Members {

@@ -250,23 +250,13 @@ func (s *Set) derive() {
 			s.members = append(s.members, in.member)
 		}
 	}
-	slices.SortFunc(s.members, compareMembers)
+	slices.SortFunc(s.members, wire.CompareMembers)
 	s.elders = append(s.elders[:0], s.members[:min(s.elderSize, len(s.members))]...)
 	s.nameBuf = s.nameBuf[:0]
 	for _, m := range s.members {
 		s.nameBuf = append(s.nameBuf, m.Name)
 	}
 	s.id, s.idBuf = appendID(s.idBuf[:0], s.nameBuf)
-}
-
-func compareMembers(a, b wire.Member) int {
-	switch {
-	case a.Less(&b):
-		return -1
-	case b.Less(&a):
-		return 1
-	}
-	return 0
 }
 
 // ID is the stableset id of a member set: SHA-256 over the names in ascending bytewise order
@@ -392,8 +382,8 @@ func (s *Set) AppendView(dst []byte, joining, leaving []wire.Member) ([]byte, []
 
 // canonical sorts by (ordinal, name) and keeps one entry per (ordinal, name).
 func canonical(list []wire.Member) []wire.Member {
-	slices.SortFunc(list, compareMembers)
-	return slices.CompactFunc(list, func(a, b wire.Member) bool { return compareMembers(a, b) == 0 })
+	slices.SortFunc(list, wire.CompareMembers)
+	return slices.CompactFunc(list, func(a, b wire.Member) bool { return wire.CompareMembers(a, b) == 0 })
 }
 
 // Merge records what src's STABLESET says as src's witnesses: every member and joining entry is

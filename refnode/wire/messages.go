@@ -44,6 +44,27 @@ func (m *Member) Less(o *Member) bool {
 	return bytes.Compare(m.Name[:], o.Name[:]) < 0
 }
 
+// CompareMembers orders a before b by (ordinal, name), for slices.SortFunc.
+func CompareMembers(a, b Member) int {
+	switch {
+	case a.Less(&b):
+		return -1
+	case b.Less(&a):
+		return 1
+	}
+	return 0
+}
+
+// HasName reports whether one of list is named n.
+func HasName(list []Member, n Name) bool {
+	for i := range list {
+		if list[i].Name == n {
+			return true
+		}
+	}
+	return false
+}
+
 func appendMember(dst []byte, m *Member) []byte {
 	dst = append(dst, m.Name[:]...)
 	dst = binary.BigEndian.AppendUint64(dst, m.Ordinal)
