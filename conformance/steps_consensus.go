@@ -17,13 +17,16 @@ import (
 // API only: GET /v1/stableset for agreement, GET /v1/decisions for what each decision cost.
 
 type stablesetJSON struct {
-	ID      string `json:"id"`
-	Phase   string `json:"phase"`
-	Members []struct {
-		Name    string `json:"name"`
-		Ordinal uint64 `json:"ordinal"`
-	} `json:"members"`
-	Elders []string `json:"elders"`
+	ID      string       `json:"id"`
+	Phase   string       `json:"phase"`
+	Members []memberJSON `json:"members"`
+	Elders  []string     `json:"elders"`
+}
+
+type memberJSON struct {
+	Name    string `json:"name"`
+	Addr    string `json:"addr"`
+	Ordinal uint64 `json:"ordinal"`
 }
 
 type decisionsJSON struct {
@@ -152,13 +155,7 @@ func (w *world) eldersAreEldest(size int) error {
 		return err
 	}
 	for label, s := range sets {
-		members := slices.Clone(s.Members)
-		sort.Slice(members, func(i, j int) bool {
-			if members[i].Ordinal != members[j].Ordinal {
-				return members[i].Ordinal < members[j].Ordinal
-			}
-			return members[i].Name < members[j].Name
-		})
+		members := eldestFirst(s.Members)
 		var want []string
 		for _, m := range members[:min(size, len(members))] {
 			want = append(want, m.Name)

@@ -103,8 +103,7 @@ const minorityQuietWindow = 2 * time.Second
 func (w *world) minorityUnchanged() error {
 	ctx, cancel := stepContext()
 	defer cancel()
-	deadline := time.Now().Add(minorityQuietWindow)
-	for {
+	return holdsFor(minorityQuietWindow, 200*time.Millisecond, func() error {
 		for _, n := range w.split.minority {
 			var s stablesetJSON
 			if err := n.GetJSON(ctx, "/v1/stableset", &s); err != nil {
@@ -122,15 +121,8 @@ func (w *world) minorityUnchanged() error {
 				return fmt.Errorf("%s (minority side) applied %d decisions during the split", n.Label(), d.Applied-before)
 			}
 		}
-		if time.Now().After(deadline) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+		return nil
+	})
 }
 
 func (w *world) healNetwork() error {

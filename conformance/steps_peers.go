@@ -110,14 +110,30 @@ func (w *world) peerNegotiated(name, alpn string) error {
 }
 
 // await polls check until it returns nil or the step timeout passes, and returns its last error.
-func await(check func() error) error {
-	deadline := time.Now().Add(stepTimeout)
+func await(check func() error) error { return awaitFor(stepTimeout, 25*time.Millisecond, check) }
+
+// awaitFor polls check every interval until it returns nil, it skips (a 501), or d passes, and
+// returns its last error.
+func awaitFor(d, every time.Duration, check func() error) error {
+	deadline := time.Now().Add(d)
 	for {
 		err := check()
 		if err == nil || errors.Is(err, godog.ErrSkip) || time.Now().After(deadline) {
 			return err
 		}
-		time.Sleep(25 * time.Millisecond)
+		time.Sleep(every)
+	}
+}
+
+// holdsFor checks, every interval, that check keeps returning nil for d, and returns its first
+// error: the quiet windows in which a node must not do something.
+func holdsFor(d, every time.Duration, check func() error) error {
+	deadline := time.Now().Add(d)
+	for {
+		if err := check(); err != nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(every)
 	}
 }
 

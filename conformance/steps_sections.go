@@ -47,21 +47,6 @@ type sectionJSON struct {
 	Senders     []string     `json:"senders"`
 }
 
-type memberJSON struct {
-	Name    string `json:"name"`
-	Addr    string `json:"addr"`
-	Ordinal uint64 `json:"ordinal"`
-}
-
-// sectionStablesetJSON is GET /v1/stableset with the members' addresses, which a top-20 list
-// carries.
-type sectionStablesetJSON struct {
-	ID      string       `json:"id"`
-	Phase   string       `json:"phase"`
-	Members []memberJSON `json:"members"`
-	Elders  []string     `json:"elders"`
-}
-
 // age is a list's (max ordinal, departed) pair; lists are ordered by it.
 type age struct{ maxOrdinal, departed uint64 }
 
@@ -300,8 +285,8 @@ func (s *sectionSteps) network(n int) error {
 
 // --- each section's own stableset ------------------------------------------------------------
 
-func (s *sectionSteps) stablesetOf(ctx context.Context, n *harness.Node) (sectionStablesetJSON, error) {
-	var st sectionStablesetJSON
+func (s *sectionSteps) stablesetOf(ctx context.Context, n *harness.Node) (stablesetJSON, error) {
+	var st stablesetJSON
 	if err := s.w.admin(n.GetJSON(ctx, "/v1/stableset", &st)); err != nil {
 		return st, fmt.Errorf("%s: %w", n.Label(), err)
 	}
@@ -310,41 +295,34 @@ func (s *sectionSteps) stablesetOf(ctx context.Context, n *harness.Node) (sectio
 
 // agreed reads every live node of section idx and returns the one stableset they all hold, of
 // which they are exactly the members, or says why there is none.
-func (s *sectionSteps) agreed(ctx context.Context, idx, want int) (sectionStablesetJSON, error) {
+func (s *sectionSteps) agreed(ctx context.Context, idx, want int) (stablesetJSON, error) {
 	nodes := s.live(idx)
 	if len(nodes) == 0 {
-		return sectionStablesetJSON{}, fmt.Errorf("section %d has no live node", idx)
+		return stablesetJSON{}, fmt.Errorf("section %d has no live node", idx)
 	}
-	var names []string
+	sets := map[string]stablesetJSON{}
 	for _, n := range nodes {
-		names = append(names, n.Name.String())
-	}
-	slices.Sort(names)
-	var first sectionStablesetJSON
-	for i, n := range nodes {
 		st, err := s.stablesetOf(ctx, n)
 		if err != nil {
 			return st, err
 		}
-		if st.Phase != "member" {
-			return st, fmt.Errorf("%s is %q", n.Label(), st.Phase)
-		}
-		if len(st.Members) != want {
-			return st, fmt.Errorf("%s has %d members, want %d", n.Label(), len(st.Members), want)
-		}
-		if i == 0 {
-			first = st
-			var members []string
-			for _, m := range st.Members {
-				members = append(members, m.Name)
-			}
-			slices.Sort(members)
-			if !slices.Equal(members, names) {
-				return st, fmt.Errorf("%s's members %v are not the live nodes of section %d %v", n.Label(), short(members), idx, short(names))
-			}
-		} else if st.ID != first.ID {
-			return st, fmt.Errorf("%s holds stableset %s, %s holds %s", n.Label(), short([]string{st.ID}), nodes[0].Label(), short([]string{first.ID}))
-		}
+		sets[n.Label()] = st
+	}
+	if why := agreement(sets, want); why != "" {
+		return stablesetJSON{}, errors.New(why)
+	}
+	first := sets[nodes[0].Label()]
+	var names, members []string
+	for _, n := range nodes {
+		names = append(names, n.Name.String())
+	}
+	for _, m := range first.Members {
+		members = append(members, m.Name)
+	}
+	slices.Sort(names)
+	slices.Sort(members)
+	if !slices.Equal(members, names) {
+		return first, fmt.Errorf("%s's members %v are not the live nodes of section %d %v", nodes[0].Label(), short(members), idx, short(names))
 	}
 	return first, nil
 }
@@ -365,19 +343,14 @@ func (s *sectionSteps) sectionAgrees(seconds, idx, want int) error {
 	return nil
 }
 
-// within polls check every 200 ms until it returns nil, for seconds at most, and returns its
-// last error. A 501 (unsupported) ends it at once.
+// within polls check every 200 ms, each time with a fresh step context, until it returns nil, for
+// seconds at most, and returns its last error (await's rules).
 func within(seconds int, check func(ctx context.Context) error) error {
-	deadline := time.Now().Add(time.Duration(seconds) * time.Second)
-	for {
+	return awaitFor(time.Duration(seconds)*time.Second, 200*time.Millisecond, func() error {
 		ctx, cancel := stepContext()
-		err := check(ctx)
-		cancel()
-		if err == nil || errors.Is(err, godog.ErrSkip) || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		defer cancel()
+		return check(ctx)
+	})
 }
 
 func (s *sectionSteps) founds(seconds, idx int) error {
@@ -537,7 +510,7 @@ func eldestFirst(members []memberJSON) []memberJSON {
 
 // matches checks what an observer holds of a section against the stableset that section's
 // nodes agree on: its id, its first 20 members with addresses and ordinals, its elders.
-func matches(held sectionJSON, actual sectionStablesetJSON) error {
+func matches(held sectionJSON, actual stablesetJSON) error {
 	top := eldestFirst(actual.Members)
 	top = top[:min(sectionTopSize, len(top))]
 	if held.StablesetID != actual.ID {
@@ -571,7 +544,7 @@ func sameAddr(a, b string) bool {
 // listsAsReported checks that observer, of section own, holds a well-formed GET /v1/sections
 // with a list of each section of actual that matches the stableset that section's live nodes
 // agree on; with exact, it lists no other section.
-func (s *sectionSteps) listsAsReported(ctx context.Context, observer *harness.Node, own int, actual map[int]sectionStablesetJSON, exact bool) error {
+func (s *sectionSteps) listsAsReported(ctx context.Context, observer *harness.Node, own int, actual map[int]stablesetJSON, exact bool) error {
 	sj, err := s.sectionsOf(ctx, observer)
 	if err != nil {
 		return err
@@ -604,8 +577,8 @@ func (s *sectionSteps) listsAsReported(ctx context.Context, observer *harness.No
 }
 
 // agreedSections is the stableset the live nodes of each of sections agree on.
-func (s *sectionSteps) agreedSections(ctx context.Context, sections ...int) (map[int]sectionStablesetJSON, error) {
-	out := map[int]sectionStablesetJSON{}
+func (s *sectionSteps) agreedSections(ctx context.Context, sections ...int) (map[int]stablesetJSON, error) {
+	out := map[int]stablesetJSON{}
 	for _, idx := range sections {
 		st, err := s.agreed(ctx, idx, len(s.live(idx)))
 		if err != nil {
@@ -1001,20 +974,16 @@ func (s *sectionSteps) sectionsUnchanged(name string) error {
 	} else if info := c.Closed(); info != nil {
 		return fmt.Errorf("expected the connection of peer %q to stay open (the lists were well formed), it ended: %v", name, info)
 	}
-	deadline := time.Now().Add(forgeryQuietWindow)
-	for {
+	return holdsFor(forgeryQuietWindow, 200*time.Millisecond, func() error {
 		ctx, cancel := stepContext()
+		defer cancel()
 		now, err := s.sectionsOf(ctx, s.w.node)
-		cancel()
 		if err != nil {
 			return err
 		}
 		if !reflect.DeepEqual(now, s.before) {
 			return fmt.Errorf("GET /v1/sections changed after peer %q's forged lists:\nbefore %+v\nafter  %+v", name, s.before, now)
 		}
-		if time.Now().After(deadline) {
-			return nil
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return nil
+	})
 }
