@@ -150,6 +150,7 @@ type Directory struct {
 	own       Prefix
 	elderSize int
 	known     map[Prefix]*Known
+	sorted    []*Known // the values of known in prefix order
 	tallies   map[tallyKey]*accumulator.Accumulator[[32]byte, struct{}]
 }
 
@@ -192,15 +193,22 @@ func (d *Directory) Lookup(name wire.Name) (*Known, bool) {
 	return k, ok
 }
 
-// Sections returns what is known of every other section, in prefix order. The lists are the
-// Directory's own; callers must not change them.
-func (d *Directory) Sections() []*Known {
-	out := make([]*Known, 0, len(d.known))
-	for _, k := range d.known {
-		out = append(out, k)
+// Sections returns what is known of every other section, in prefix order. The slice and the
+// lists are the Directory's own, valid until its next change; callers must not change them. It
+// allocates nothing: elders walk it at every ping and every witness.
+func (d *Directory) Sections() []*Known { return d.sorted }
+
+// put holds k for its section, keeping sorted in prefix order.
+func (d *Directory) put(k *Known) {
+	d.known[k.List.Prefix] = k
+	i, found := slices.BinarySearchFunc(d.sorted, k.List.Prefix.Value, func(e *Known, v uint8) int {
+		return int(e.List.Prefix.Value) - int(v)
+	})
+	if found {
+		d.sorted[i] = k
+	} else {
+		d.sorted = slices.Insert(d.sorted, i, k)
 	}
-	slices.SortFunc(out, func(a, b *Known) int { return int(a.List.Prefix.Value) - int(b.List.Prefix.Value) })
-	return out
 }
 
 // Seed takes a list from configuration (a bootstrap), as first contact, without a quorum. It is
@@ -210,7 +218,7 @@ func (d *Directory) Seed(l List, now time.Time) error {
 		return err
 	}
 	if _, ok := d.known[l.Prefix]; !ok {
-		d.known[l.Prefix] = &Known{List: cloneList(l), Accepted: now}
+		d.put(&Known{List: cloneList(l), Accepted: now})
 	}
 	return nil
 }
@@ -234,7 +242,7 @@ func (d *Directory) Receive(now time.Time, sender wire.Name, l List) error {
 	}
 	elders := l.Elders(d.elderSize)
 	if mutant.Enabled && mutant.Is("list-without-quorum") && wire.HasName(elders, sender) {
-		d.known[l.Prefix] = &Known{List: cloneList(l), Accepted: now}
+		d.put(&Known{List: cloneList(l), Accepted: now})
 		return nil
 	}
 	var heldDigest [32]byte
@@ -268,7 +276,7 @@ func (d *Directory) Receive(now time.Time, sender wire.Name, l List) error {
 			d.tallies[tk] = acc
 		}
 		if res, resolved := acc.Add(digest, struct{}{}, sender, now); resolved {
-			d.known[l.Prefix] = &Known{List: cloneList(l), Accepted: now, Senders: res.Senders}
+			d.put(&Known{List: cloneList(l), Accepted: now, Senders: res.Senders})
 			for k := range d.tallies {
 				if k.prefix == l.Prefix && k.held == heldDigest {
 					delete(d.tallies, k) // counted against a list no longer held

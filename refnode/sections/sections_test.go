@@ -283,3 +283,29 @@ func TestTheHeldEldersVouchForTheirSuccessors(t *testing.T) {
 		}
 	}
 }
+
+func TestSectionsComeInPrefixOrderAndAReplacedListKeepsItsPlace(t *testing.T) {
+	d := NewDirectory(Prefix{Bits: 2, Value: 0}, 4)
+	list := func(value byte, departed uint32) List {
+		var n wire.Name
+		n[0] = value
+		return List{Prefix: Prefix{Bits: 2, Value: value}, Age: Age{Departed: departed},
+			Members: []wire.Member{{Name: n, Addr: netip.MustParseAddrPort("127.0.0.1:4433")}}}
+	}
+	for _, v := range []byte{0xc0, 0x40, 0x80} {
+		if err := d.Seed(list(v, 0), t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newer := list(0x80, 1)
+	if err := d.Receive(t0, newer.Members[0].Name, newer); err != nil {
+		t.Fatalf("the section's only elder sends a newer list: %v", err)
+	}
+	var got []uint8
+	for _, k := range d.Sections() {
+		got = append(got, k.List.Prefix.Value)
+	}
+	if len(got) != 3 || got[0] != 0x40 || got[1] != 0x80 || got[2] != 0xc0 || d.Sections()[1].List.Age.Departed != 1 {
+		t.Fatalf("sections %x, want 40 80 c0 with 80 replaced by the newer list", got)
+	}
+}
