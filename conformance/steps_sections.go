@@ -223,14 +223,7 @@ func (s *sectionSteps) founderStarts(idx, through int) error {
 	if len(s.sections) > idx && len(s.sections[idx]) > 0 {
 		return fmt.Errorf("section %d has nodes already", idx)
 	}
-	boot, err := s.bootstrapIn(through, 0)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := stepContext()
-	defer cancel()
-	_, err = s.addNode(ctx, idx, boot)
-	return err
+	return s.newNodeJoinsThrough(idx, through)
 }
 
 func (s *sectionSteps) moreJoinThrough(n, idx, through int) error {
