@@ -26,7 +26,7 @@ THRESHOLD   ?= 0.15
 .PHONY: help build image conformance certify mutation test bench bench-quick bench-check bench-baseline bench-cluster bench-report fuzz lint
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
 
 build: ## build bin/refnode (static, CGO_ENABLED=0) and bin/sskit
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/refnode ./refnode/cmd/refnode

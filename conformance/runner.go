@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -30,6 +31,11 @@ type Options struct {
 	Concurrency int // scenarios run at once; default 1
 	// KnownFailures are rule IDs expected to fail: they are shown apart and do not fail the run.
 	KnownFailures map[string]bool
+	// SkipPreflight runs the scenarios without first checking that one node starts and answers.
+	SkipPreflight bool
+	// CloseOnCancel closes every cluster of the process (harness.CloseAll) when ctx ends, so that
+	// an interrupt ends the scenarios in flight at once. For a command that owns the process.
+	CloseOnCancel bool
 }
 
 // Status is the outcome of a scenario or the verdict on a rule.
@@ -41,21 +47,49 @@ const (
 	Unsupported Status = "unsupported" // the node answered 501 for what the scenario needs
 	Untested    Status = "untested"    // no scenario checks the rule, or none ran
 	Known       Status = "known"       // failed, and listed as a known failure
+	NotRun      Status = "not run"     // a scenario the run never finished: it was interrupted
 )
 
 // ScenarioResult is one scenario's outcome.
 type ScenarioResult struct {
-	Name       string        `json:"name"`
-	Variant    string        `json:"variant,omitempty"` // the example row of an outline
-	File       string        `json:"file"`
-	Rules      []string      `json:"rules"`
-	Level      string        `json:"level"`
-	Status     Status        `json:"status"`
-	FailedStep string        `json:"failed_step,omitempty"`
-	Error      string        `json:"error,omitempty"`
-	Duration   time.Duration `json:"duration_ns"`
-	Logs       []string      `json:"logs,omitempty"` // node logs, relative to the run directory
+	Name       string         `json:"name"`
+	Variant    string         `json:"variant,omitempty"` // the example row of an outline
+	File       string         `json:"file"`
+	Line       int            `json:"line"`
+	Feature    string         `json:"feature"`
+	Rules      []string       `json:"rules"`
+	Tags       []string       `json:"tags"`
+	Level      string         `json:"level"`
+	Status     Status         `json:"status"`
+	FailedStep string         `json:"failed_step,omitempty"`
+	Error      string         `json:"error,omitempty"`
+	Started    time.Time      `json:"started"`
+	Duration   time.Duration  `json:"duration_ns"`
+	Steps      []StepResult   `json:"steps"`
+	Logs       []string       `json:"logs,omitempty"`   // node logs, relative to the run directory
+	Trace      string         `json:"frames,omitempty"` // the scripted peers' frame trace, relative to the run directory
+	Nodes      []NodeEvidence `json:"nodes,omitempty"`
 	index      int
+}
+
+// NodeEvidence is how one node of a scenario was started: enough to start it again by hand.
+type NodeEvidence struct {
+	Label  string         `json:"label"`
+	Name   string         `json:"name"`
+	Admin  string         `json:"admin"`
+	Launch harness.Launch `json:"launch"`
+	Log    string         `json:"log"` // relative to the run directory
+}
+
+// StepResult is one step's outcome, in the words of cucumber's formats: passed, failed,
+// skipped, undefined, pending or ambiguous.
+type StepResult struct {
+	Keyword  string        `json:"keyword"`
+	Text     string        `json:"text"`
+	Line     int           `json:"line"`
+	Status   string        `json:"status"`
+	Error    string        `json:"error,omitempty"`
+	Duration time.Duration `json:"duration_ns"`
 }
 
 // Title is the scenario's name with its example row.
@@ -85,9 +119,12 @@ type Result struct {
 	Started        time.Time        `json:"started"`
 	Duration       time.Duration    `json:"duration_ns"`
 	KnownFailures  []string         `json:"known_failures,omitempty"`
+	Interrupted    bool             `json:"interrupted"` // a partial run: some scenarios never ran
+	NoScenario     []string         `json:"rules_without_scenario"`
 	Rules          []RuleResult     `json:"rules"`
 	Scenarios      []ScenarioResult `json:"scenarios"`
 	Dir            string           `json:"-"`
+	specText       string           // SPEC.md as the run read it, for spec.html
 }
 
 // MustFailures counts MUST rules that failed. Certification needs zero.
@@ -115,18 +152,43 @@ func (r *Result) Count(level string, s Status) int {
 	return n
 }
 
-// Run runs the suite once and writes its reports. It returns an error only when the suite could
-// not run; failed rules are in the Result.
-func Run(ctx context.Context, opts Options) (*Result, error) {
-	if opts.Backend == "" {
-		opts.Backend = "process"
+// UsageError says the options cannot make a run: a bad backend, a TAGS expression that does not
+// parse or selects nothing. Nothing ran. sskit exits with 2.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// PreflightError says the kit could not run the node at all: it did not start, never became
+// ready, or its admin API did not answer GET /v1/node. No scenario ran. sskit exits with 3.
+type PreflightError struct {
+	Err error
+	Dir string // the run directory, holding the preflight node's log
+}
+
+func (e *PreflightError) Error() string {
+	msg := "preflight: " + e.Err.Error() + "\nNo scenario ran: the node must start and answer before its rules can be checked."
+	if logs, _ := filepath.Glob(filepath.Join(e.Dir, "logs", "preflight", "*.log")); len(logs) > 0 {
+		msg += " The node's log: " + strings.Join(logs, ", ")
 	}
-	if opts.Concurrency == 0 {
-		opts.Concurrency = 1
-	}
-	if opts.Progress == nil {
-		opts.Progress = io.Discard
-	}
+	return msg
+}
+func (e *PreflightError) Unwrap() error { return e.Err }
+
+// Backends are the backends a run may use.
+var Backends = []string{"process", "docker"}
+
+// Selection is what a run's options select: the spec, every declared scenario and the chosen ones.
+type Selection struct {
+	Spec     *Spec
+	Filter   *TagFilter
+	Declared []Scenario
+	Selected []Scenario
+}
+
+// Select parses the spec and the features and applies the TAGS expression, without starting
+// anything. Errors in the options are *UsageError.
+func Select(opts Options) (*Selection, error) {
 	specText, err := fs.ReadFile(opts.Suite, "conformance/SPEC.md")
 	if err != nil {
 		return nil, err
@@ -139,9 +201,47 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	filter, err := ParseTags(opts.Tags)
+	if err != nil {
+		return nil, &UsageError{err}
+	}
+	selected := declared
+	if !filter.Empty() {
+		if selected, err = filter.Check(spec, declared); err != nil {
+			return nil, &UsageError{err}
+		}
+	}
+	return &Selection{Spec: spec, Filter: filter, Declared: declared, Selected: selected}, nil
+}
+
+// Run runs the suite once and writes its reports. It returns an error only when the suite could
+// not run (*UsageError, *PreflightError, or an I/O error); failed rules are in the Result. When
+// ctx ends early the scenarios still to run are recorded as not run, and the reports, marked
+// as a partial run, are written all the same.
+func Run(ctx context.Context, opts Options) (*Result, error) {
+	if opts.Backend == "" {
+		opts.Backend = "process"
+	}
+	if !slices.Contains(Backends, opts.Backend) {
+		return nil, &UsageError{fmt.Errorf("unknown backend %q (want %s)", opts.Backend, strings.Join(Backends, " or "))}
+	}
+	if opts.Concurrency == 0 {
+		opts.Concurrency = 1
+	}
+	if opts.Concurrency < 0 {
+		return nil, &UsageError{fmt.Errorf("concurrency %d: want at least 1", opts.Concurrency)}
+	}
+	if opts.Progress == nil {
+		opts.Progress = io.Discard
+	}
+	sel, err := Select(opts)
+	if err != nil {
+		return nil, err
+	}
+	spec := sel.Spec
 	res := &Result{
 		Implementation: opts.Impl.Name, Backend: opts.Backend, SpecVersion: spec.Version,
-		Seed: opts.Seed, Tags: opts.Tags, Started: time.Now().UTC(),
+		Seed: opts.Seed, Tags: sel.Filter.String(), Started: time.Now().UTC(), specText: spec.Text,
 	}
 	res.Dir = filepath.Join(opts.ResultsDir, safeName(opts.Impl.Name), res.Started.Format("20060102T150405Z"))
 	if err := os.MkdirAll(res.Dir, 0o755); err != nil {
@@ -150,7 +250,22 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	fmt.Fprintf(opts.Progress, "sskit conformance: %s on the %s backend, spec version %s, seed %d\n", opts.Impl.Name, opts.Backend, spec.Version, opts.Seed)
 	fmt.Fprintf(opts.Progress, "sskit conformance: results in %s\n", res.Dir)
 
-	s := &suiteRun{opts: opts, res: res, declared: declared, total: countSelected(declared, opts.Tags)}
+	s := &suiteRun{opts: opts, res: res, declared: sel.Declared, total: len(sel.Selected), ctx: ctx}
+	if !opts.SkipPreflight {
+		if err := s.preflight(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, &PreflightError{Err: err, Dir: res.Dir}
+		}
+	}
+	fmt.Fprintf(opts.Progress, "sskit conformance: running %d scenarios, %d at a time\n", len(sel.Selected), opts.Concurrency)
+	// An interrupt ends the scenarios in flight at once: their clusters close under them, and the
+	// scenarios not started yet are skipped (initScenario). Only the caller, which owns the
+	// process, may close every cluster, so this happens only when it asked for it.
+	if opts.CloseOnCancel {
+		defer context.AfterFunc(ctx, harness.CloseAll)()
+	}
 	features, err := fs.Sub(opts.Suite, ".")
 	if err != nil {
 		return nil, err
@@ -159,14 +274,15 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		Name:                "sskit",
 		ScenarioInitializer: s.initScenario,
 		Options: &godog.Options{
-			Format: "junit:" + filepath.Join(res.Dir, "junit.xml") + ",cucumber:" + filepath.Join(res.Dir, "cucumber.json"),
-			Output: io.Discard, Paths: []string{"features"}, FS: features, Tags: opts.Tags,
+			// sskit writes every report from its own results (writeReports); godog's output is unused.
+			Format: "progress", Output: io.Discard, Paths: []string{"features"}, FS: features, Tags: sel.Filter.String(),
 			Strict: true, Randomize: opts.Seed, Concurrency: opts.Concurrency, NoColors: true,
 			DefaultContext: ctx,
 		},
 	}
 	suite.Run()
 	res.Duration = time.Since(res.Started)
+	res.Interrupted = ctx.Err() != nil
 	sort.SliceStable(res.Scenarios, func(i, j int) bool {
 		a, b := res.Scenarios[i], res.Scenarios[j]
 		if a.File != b.File {
@@ -175,6 +291,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return a.index < b.index
 	})
 	res.Rules = verdicts(spec, res.Scenarios, opts.KnownFailures)
+	res.NoScenario = rulesWithoutScenario(spec, sel.Declared)
 	for id := range opts.KnownFailures {
 		res.KnownFailures = append(res.KnownFailures, id)
 	}
@@ -182,12 +299,26 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := writeReports(res); err != nil {
 		return res, err
 	}
-	fmt.Fprintf(opts.Progress, "sskit conformance: %d scenarios in %v; MUST rules: %d pass, %d fail, %d unsupported, %d untested; SHOULD rules: %d pass, %d fail\n",
-		len(res.Scenarios), res.Duration.Round(time.Millisecond),
-		res.Count("MUST", Passed), res.Count("MUST", Failed), res.Count("MUST", Unsupported), res.Count("MUST", Untested),
-		res.Count("SHOULD", Passed), res.Count("SHOULD", Failed))
+	res.WriteSummary(opts.Progress)
 	fmt.Fprintf(opts.Progress, "sskit conformance: report %s\n", filepath.Join(res.Dir, "report.html"))
 	return res, nil
+}
+
+// rulesWithoutScenario lists the rules that no declared scenario checks, whatever TAGS chose.
+func rulesWithoutScenario(spec *Spec, declared []Scenario) []string {
+	covered := map[string]bool{}
+	for _, sc := range declared {
+		for _, id := range sc.Rules {
+			covered[id] = true
+		}
+	}
+	var out []string
+	for _, r := range spec.Rules {
+		if !covered[r.ID] {
+			out = append(out, r.ID)
+		}
+	}
+	return out
 }
 
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
@@ -198,15 +329,6 @@ func safeName(s string) string {
 		return "node"
 	}
 	return s
-}
-
-// countSelected is how many scenarios the run will have, for progress lines; without a tag
-// filter it is exact, with one it is unknown (0).
-func countSelected(declared []Scenario, tags string) int {
-	if tags != "" {
-		return 0
-	}
-	return len(declared)
 }
 
 // verdicts decides each rule from the scenarios that check it: any failure fails it (or makes it
@@ -282,6 +404,8 @@ type suiteRun struct {
 	declared []Scenario
 	total    int
 
+	ctx context.Context // the run's: once it ends, no scenario starts
+
 	mu   sync.Mutex
 	done int
 }
@@ -302,10 +426,10 @@ func (s *suiteRun) record(r ScenarioResult) {
 	defer s.mu.Unlock()
 	s.res.Scenarios = append(s.res.Scenarios, r)
 	s.done++
-	counter := fmt.Sprintf("[%d]", s.done)
-	if s.total > 0 {
-		counter = fmt.Sprintf("[%*d/%d]", len(fmt.Sprint(s.total)), s.done, s.total)
+	if r.Status == NotRun {
+		return // interrupted: the summary counts them; a line each would bury the real outcomes
 	}
+	counter := fmt.Sprintf("[%*d/%d]", len(fmt.Sprint(s.total)), s.done, s.total)
 	line := fmt.Sprintf("%s %-11s %s  (%s, %v)", counter, strings.ToUpper(string(r.Status)), r.Title(), strings.Join(r.Rules, " "), r.Duration.Round(time.Millisecond))
 	if r.Status == Failed {
 		line += "\n        step:  " + r.FailedStep + "\n        error: " + strings.ReplaceAll(r.Error, "\n", "\n               ")

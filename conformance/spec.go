@@ -18,10 +18,10 @@ import (
 
 // Rule is one normative statement of SPEC.md.
 type Rule struct {
-	ID      string
-	Level   string // MUST or SHOULD
-	Text    string
-	Section string
+	ID      string `json:"id"`
+	Level   string `json:"level"` // MUST or SHOULD
+	Text    string `json:"text"`
+	Section string `json:"section"`
 }
 
 // Must reports whether breaking the rule fails certification.
@@ -38,6 +38,7 @@ var (
 type Spec struct {
 	Version string
 	Rules   []Rule
+	Text    string // the Markdown source
 	byID    map[string]Rule
 }
 
@@ -49,7 +50,7 @@ func (s *Spec) Rule(id string) (Rule, bool) {
 
 // ParseSpec reads the rules of SPEC.md. A rule ID given twice is an error.
 func ParseSpec(text string) (*Spec, error) {
-	s := &Spec{byID: map[string]Rule{}}
+	s := &Spec{byID: map[string]Rule{}, Text: text}
 	section := ""
 	sc := bufio.NewScanner(strings.NewReader(text))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -81,11 +82,21 @@ type Scenario struct {
 	Name    string
 	Variant string // "column=value, ..." of the example row, for outlines
 	File    string
+	Feature string // the feature's name
+	Line    int    // line of the scenario (of the example row, for outlines)
+	Steps   []DeclaredStep
 	Rules   []string // rule IDs from its tags
 	Level   string   // "must" or "should" from its tags
 	Tags    []string
 	key     string // matches the pickle godog runs
 	index   int    // position in its file
+}
+
+// DeclaredStep is one step of a scenario as the feature file writes it.
+type DeclaredStep struct {
+	Keyword string // "Given ", "When ", "Then ", "And ", "But "
+	Text    string // with the example row's values filled in
+	Line    int
 }
 
 // pickleKey identifies a compiled scenario by file, name and step texts (example values included).
@@ -98,17 +109,29 @@ func pickleKey(uri, name string, steps []*messages.PickleStep) string {
 	return b.String()
 }
 
-// exampleRows maps every example row's id to "column=value, ..." text.
-func exampleRows(doc *messages.GherkinDocument) map[string]string {
-	rows := map[string]string{}
+// astIndex holds what pickles lose of the document: example rows as "column=value, ..." text
+// with their lines, and every step's keyword and line, by AST node id.
+type astIndex struct {
+	rows     map[string]string
+	rowLines map[string]int
+	scenLine map[string]int
+	steps    map[string]*messages.Step
+}
+
+func indexAST(doc *messages.GherkinDocument) astIndex {
+	ix := astIndex{rows: map[string]string{}, rowLines: map[string]int{}, scenLine: map[string]int{}, steps: map[string]*messages.Step{}}
 	if doc.Feature == nil {
-		return rows
+		return ix
 	}
-	for _, child := range doc.Feature.Children {
-		if child.Scenario == nil {
-			continue
+	addSteps := func(steps []*messages.Step) {
+		for _, st := range steps {
+			ix.steps[st.Id] = st
 		}
-		for _, ex := range child.Scenario.Examples {
+	}
+	addScenario := func(sc *messages.Scenario) {
+		ix.scenLine[sc.Id] = int(sc.Location.Line)
+		addSteps(sc.Steps)
+		for _, ex := range sc.Examples {
 			if ex.TableHeader == nil {
 				continue
 			}
@@ -117,11 +140,29 @@ func exampleRows(doc *messages.GherkinDocument) map[string]string {
 				for i, cell := range row.Cells {
 					parts = append(parts, ex.TableHeader.Cells[i].Value+"="+cell.Value)
 				}
-				rows[row.Id] = strings.Join(parts, ", ")
+				ix.rows[row.Id] = strings.Join(parts, ", ")
+				ix.rowLines[row.Id] = int(row.Location.Line)
 			}
 		}
 	}
-	return rows
+	for _, child := range doc.Feature.Children {
+		switch {
+		case child.Background != nil:
+			addSteps(child.Background.Steps)
+		case child.Scenario != nil:
+			addScenario(child.Scenario)
+		case child.Rule != nil:
+			for _, rc := range child.Rule.Children {
+				if rc.Background != nil {
+					addSteps(rc.Background.Steps)
+				}
+				if rc.Scenario != nil {
+					addScenario(rc.Scenario)
+				}
+			}
+		}
+	}
+	return ix
 }
 
 // LoadScenarios compiles every feature in fsys (under dir) into scenarios with their tags,
@@ -143,11 +184,28 @@ func LoadScenarios(fsys fs.FS, dir string) ([]Scenario, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		rows := exampleRows(doc)
+		ix := indexAST(doc)
+		feature := ""
+		if doc.Feature != nil {
+			feature = doc.Feature.Name
+		}
 		for i, p := range gherkin.Pickles(*doc, path, ids.NewId) {
-			sc := Scenario{Name: p.Name, File: path, key: pickleKey(path, p.Name, p.Steps), index: i}
+			sc := Scenario{Name: p.Name, File: path, Feature: feature, key: pickleKey(path, p.Name, p.Steps), index: i}
+			if len(p.AstNodeIds) > 0 {
+				sc.Line = ix.scenLine[p.AstNodeIds[0]]
+			}
 			if len(p.AstNodeIds) > 1 {
-				sc.Variant = rows[p.AstNodeIds[1]]
+				sc.Variant = ix.rows[p.AstNodeIds[1]]
+				sc.Line = ix.rowLines[p.AstNodeIds[1]]
+			}
+			for _, ps := range p.Steps {
+				ds := DeclaredStep{Text: ps.Text}
+				if len(ps.AstNodeIds) > 0 {
+					if st := ix.steps[ps.AstNodeIds[0]]; st != nil {
+						ds.Keyword, ds.Line = st.Keyword, int(st.Location.Line)
+					}
+				}
+				sc.Steps = append(sc.Steps, ds)
 			}
 			for _, t := range p.Tags {
 				sc.Tags = append(sc.Tags, t.Name)

@@ -41,6 +41,7 @@ type world struct {
 	stopErr      error
 	stopDuration time.Duration
 	unsupported  string
+	notRun       bool // the run was interrupted before the scenario started
 
 	gone         string   // name of a node that left or was killed
 	formerElders []string // elders before the eldest was killed
@@ -64,26 +65,46 @@ type scriptedPeer struct {
 func (r *suiteRun) initScenario(sc *godog.ScenarioContext) {
 	w := &world{run: r, peers: map[string]*scriptedPeer{}}
 	var failedStep, failedErr string
-	var started time.Time
+	var started, stepStarted time.Time
+	var steps []StepResult
 	sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
 		started = time.Now()
+		if r.ctx.Err() != nil { // interrupted: start nothing more
+			w.notRun = true
+			return ctx, godog.ErrSkip
+		}
 		d, _ := r.lookup(s)
 		feature := strings.TrimSuffix(filepath.Base(d.File), ".feature")
 		w.logDir = filepath.Join(r.res.Dir, "logs", safeName(fmt.Sprintf("%s-%02d-%s", feature, d.index+1, d.Name)))
+		return ctx, nil
+	})
+	sc.StepContext().Before(func(ctx context.Context, st *godog.Step) (context.Context, error) {
+		stepStarted = time.Now()
 		return ctx, nil
 	})
 	sc.StepContext().After(func(ctx context.Context, st *godog.Step, status godog.StepResultStatus, err error) (context.Context, error) {
 		if err != nil && failedStep == "" {
 			failedStep, failedErr = st.Text, err.Error()
 		}
+		sr := StepResult{Text: st.Text, Status: status.String()}
+		if status != godog.StepSkipped { // a skipped step's hooks run, but the step does not
+			sr.Duration = time.Since(stepStarted)
+		}
+		if err != nil && status != godog.StepSkipped {
+			sr.Error = err.Error()
+		}
+		steps = append(steps, sr)
 		return ctx, nil
 	})
 	sc.After(func(ctx context.Context, s *godog.Scenario, err error) (context.Context, error) {
 		w.close()
 		d, idx := r.lookup(s)
-		res := ScenarioResult{Name: d.Name, Variant: d.Variant, File: d.File, Rules: d.Rules, Level: d.Level,
-			Duration: time.Since(started), index: idx}
+		res := ScenarioResult{Name: d.Name, Variant: d.Variant, File: d.File, Line: d.Line, Feature: d.Feature,
+			Rules: d.Rules, Tags: d.Tags, Level: d.Level, Started: started, Duration: time.Since(started),
+			Steps: withKeywords(steps, d.Steps), index: idx}
 		switch {
+		case w.notRun || r.ctx.Err() != nil: // what an interrupt cut short says nothing of the node
+			res.Status, res.Error = NotRun, "the run was interrupted"
 		case w.unsupported != "":
 			res.Status, res.Error = Unsupported, w.unsupported
 		case err != nil:
@@ -95,10 +116,27 @@ func (r *suiteRun) initScenario(sc *godog.ScenarioContext) {
 			res.Status = Passed
 		}
 		res.Logs = w.logs()
+		res.Nodes = w.nodeEvidence()
 		r.record(res)
 		return ctx, nil
 	})
 	w.register(sc)
+}
+
+// withKeywords gives recorded steps the keyword and line the feature file declares for them, and
+// adds the declared steps that never ran as skipped (godog reports steps after a failure only
+// once the scenario has been recorded).
+func withKeywords(recorded []StepResult, declared []DeclaredStep) []StepResult {
+	steps := append([]StepResult(nil), recorded...)
+	for i := range steps {
+		if i < len(declared) && declared[i].Text == steps[i].Text {
+			steps[i].Keyword, steps[i].Line = declared[i].Keyword, declared[i].Line
+		}
+	}
+	for i := len(steps); i < len(declared); i++ {
+		steps = append(steps, StepResult{Keyword: declared[i].Keyword, Text: declared[i].Text, Line: declared[i].Line, Status: "skipped"})
+	}
+	return steps
 }
 
 func (w *world) register(sc *godog.ScenarioContext) {
@@ -355,6 +393,22 @@ func (w *world) close() {
 	if w.cluster != nil {
 		_ = w.cluster.Close()
 	}
+}
+
+// nodeEvidence is how each node of the scenario was started.
+func (w *world) nodeEvidence() []NodeEvidence {
+	if w.cluster == nil {
+		return nil
+	}
+	var out []NodeEvidence
+	for _, n := range w.cluster.Nodes() {
+		ev := NodeEvidence{Label: n.Label(), Name: n.Name.String(), Admin: n.AdminURL(""), Launch: n.Launch}
+		if rel, err := filepath.Rel(w.run.res.Dir, n.LogPath); err == nil {
+			ev.Log = rel
+		}
+		out = append(out, ev)
+	}
+	return out
 }
 
 // logs lists the scenario's node logs relative to the run directory.

@@ -72,5 +72,6 @@ Feature: Node contract and admin API — how a harness starts, observes and stop
       | method | path              |
       | GET    | /v1/stableset     |
       | GET    | /v1/decisions     |
+      | POST   | /v1/leave         |
       | GET    | /v1/neighborhood  |
       | GET    | /v1/sections      |

@@ -49,6 +49,12 @@ func track(c *Cluster) error {
 	return nil
 }
 
+// LeaveSignalsToCaller stops the harness from handling SIGINT and SIGTERM itself (by default it
+// closes every cluster and exits with 130). A caller that wants to finish its own work on a
+// signal, such as writing a partial report, calls it before the first cluster starts, and then
+// calls CloseAll itself before it exits.
+func LeaveSignalsToCaller() { signalOnce.Do(func() {}) }
+
 func untrack(c *Cluster) {
 	openMu.Lock()
 	delete(openClusters, c)

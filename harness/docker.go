@@ -368,6 +368,8 @@ func (b *dockerBackend) Start(ctx context.Context, n *Node) (Instance, error) {
 		return nil, err
 	}
 	fmt.Fprintf(logf, "=== sskit: starting %s (container %s) at %s ===\n", n.Label(), id[:12], time.Now().UTC().Format(time.RFC3339Nano))
+	n.Launch = Launch{Image: spec.image, Argv: cfg.Cmd, Env: cfg.Env}
+	fmt.Fprint(logf, n.Launch.header())
 	if _, err := b.cli.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
 		fmt.Fprintf(logf, "=== sskit: docker could not start the container: %v ===\n", err)
 		logf.Close()

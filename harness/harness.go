@@ -138,9 +138,51 @@ type Node struct {
 	LogPath  string
 	ReadyIn  time.Duration   // how long the last start took to answer /healthz
 	Impl     *Implementation // the node's own implementation in a mixed cluster; nil: the cluster's
+	Launch   Launch          // exactly what the last start gave the node
 
 	cluster *Cluster
 	inst    Instance
+}
+
+// Launch is what a node was started with, for evidence in logs and reports: an implementer whose
+// node misbehaves must be able to run it by hand the same way.
+type Launch struct {
+	Argv  []string `json:"argv,omitempty"`  // the expanded command (the container's command for an image)
+	Image string   `json:"image,omitempty"` // the container image, docker backend
+	Env   []string `json:"env"`             // the SSKIT_* variables
+}
+
+// CommandLine is the command as it would be typed in a POSIX shell.
+func (l Launch) CommandLine() string { return quoteArgs(l.Argv) }
+
+// header is the block a backend writes at the top of a start in the node's log.
+func (l Launch) header() string {
+	var b strings.Builder
+	if l.Image != "" {
+		fmt.Fprintf(&b, "=== sskit: image %s ===\n", l.Image)
+	}
+	if len(l.Argv) > 0 {
+		fmt.Fprintf(&b, "=== sskit: command %s ===\n", quoteArgs(l.Argv))
+	}
+	for _, kv := range l.Env {
+		fmt.Fprintf(&b, "=== sskit: env %s ===\n", kv)
+	}
+	return b.String()
+}
+
+// quoteArgs writes argv as a POSIX shell would need it, so it can be pasted into a terminal.
+func quoteArgs(argv []string) string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		if a != "" && strings.IndexFunc(a, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("@%+=:,./_-{}", r))
+		}) < 0 {
+			out[i] = a
+			continue
+		}
+		out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(out, " ")
 }
 
 // QUIC is the node's protocol address.
@@ -187,6 +229,7 @@ type Cluster struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	ownLogDir string // a temporary log directory the cluster made itself, removed by Close
 }
 
 // beginOp registers work that may create resources; it fails once the cluster is closing.
@@ -212,17 +255,18 @@ func NewCluster(ctx context.Context, opts Options) (*Cluster, error) {
 	if opts.Backend == "" {
 		opts.Backend = "process"
 	}
-	if opts.LogDir == "" {
+	ownLogDir := ""
+	if opts.LogDir == "" { // nobody asked for the logs: they go with the cluster
 		dir, err := os.MkdirTemp("", "sskit-logs-")
 		if err != nil {
 			return nil, err
 		}
-		opts.LogDir = dir
+		opts.LogDir, ownLogDir = dir, dir
 	}
 	if err := os.MkdirAll(opts.LogDir, 0o755); err != nil {
 		return nil, err
 	}
-	c := &Cluster{ID: newClusterID(), opts: opts}
+	c := &Cluster{ID: newClusterID(), opts: opts, ownLogDir: ownLogDir}
 	c.closing, c.stop = context.WithCancel(context.Background())
 	c.ops.Add(1) // the backend's own resources; tracked first, so an interrupt waits for them
 	defer c.ops.Done()
@@ -402,6 +446,9 @@ func (c *Cluster) launch(ctx context.Context, n *Node) error {
 	inst, err := c.backend.Start(startCtx, n)
 	cancelStart()
 	if err != nil {
+		if len(n.Launch.Argv) > 0 {
+			return fmt.Errorf("start %s (command %s): %w", n.Label(), quoteArgs(n.Launch.Argv), err)
+		}
 		return fmt.Errorf("start %s: %w", n.Label(), err)
 	}
 	c.mu.Lock()
@@ -422,30 +469,64 @@ func (c *Cluster) launch(ctx context.Context, n *Node) error {
 	return nil
 }
 
-// StartError says why a node never became ready, with the end of its log.
+// StartError says why a node never became ready: how it was started, what the readiness probe
+// last saw, and the end of its log.
 type StartError struct {
 	Node     string
 	Exited   bool
 	ExitCode int
+	Waited   time.Duration
+	URL      string // the readiness URL polled
+	LastSeen string // what the last poll got: an HTTP status or a connection error
+	Launch   Launch
+	LogPath  string
 	LogTail  string
 	Err      error
 }
 
 func (e *StartError) Error() string {
-	msg := fmt.Sprintf("%s did not become ready: %v", e.Node, e.Err)
+	var b strings.Builder
 	if e.Exited {
-		msg = fmt.Sprintf("%s exited with code %d before it was ready", e.Node, e.ExitCode)
+		fmt.Fprintf(&b, "%s exited with code %d before it was ready", e.Node, e.ExitCode)
+	} else {
+		fmt.Fprintf(&b, "%s did not become ready within %v: %v", e.Node, e.Waited.Round(time.Millisecond), e.Err)
 	}
-	return msg + "\n--- end of its log ---\n" + e.LogTail
+	if e.URL != "" {
+		fmt.Fprintf(&b, "\n  readiness: GET %s", e.URL)
+		if e.LastSeen != "" {
+			fmt.Fprintf(&b, ", last answer: %s", e.LastSeen)
+		}
+	}
+	if e.Launch.Image != "" {
+		fmt.Fprintf(&b, "\n  image:     %s", e.Launch.Image)
+	}
+	if len(e.Launch.Argv) > 0 {
+		fmt.Fprintf(&b, "\n  command:   %s", quoteArgs(e.Launch.Argv))
+	}
+	if len(e.Launch.Env) > 0 {
+		fmt.Fprintf(&b, "\n  env:       %s", strings.Join(e.Launch.Env, " "))
+	}
+	if e.LogPath != "" {
+		fmt.Fprintf(&b, "\n  log:       %s", e.LogPath)
+	}
+	return b.String() + "\n--- end of its log ---\n" + e.LogTail
 }
 
 // AwaitReady polls GET /healthz until it answers 200 (SPEC.md NC-3), the node exits, or timeout.
 func (n *Node) AwaitReady(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	start := time.Now()
+	startErr := func() *StartError {
+		return &StartError{Node: n.Label(), Waited: time.Since(start), URL: n.AdminURL("/healthz"), Launch: n.Launch,
+			LogPath: n.LogPath, LogTail: withoutLaunchHeader(n.LogTail(40 + len(n.Launch.Env)))}
+	}
+	lastSeen := "no answer yet"
 	for {
 		if exited, code := n.inst.Exited(); exited {
-			return &StartError{Node: n.Label(), Exited: true, ExitCode: code, LogTail: n.LogTail(20)}
+			e := startErr()
+			e.Exited, e.ExitCode, e.LastSeen = true, code, lastSeen
+			return e
 		}
 		// Each poll is short: a container that died leaves an address that never answers.
 		poll, cancelPoll := context.WithTimeout(ctx, 500*time.Millisecond)
@@ -454,12 +535,34 @@ func (n *Node) AwaitReady(ctx context.Context, timeout time.Duration) error {
 		if err == nil && status == 200 {
 			return nil
 		}
+		if err != nil {
+			lastSeen = err.Error()
+		} else {
+			lastSeen = fmt.Sprintf("HTTP %d", status)
+		}
 		select {
 		case <-ctx.Done():
-			return &StartError{Node: n.Label(), LogTail: n.LogTail(20), Err: ctx.Err()}
+			e := startErr()
+			e.LastSeen, e.Err = lastSeen, ctx.Err()
+			return e
 		case <-time.After(25 * time.Millisecond):
 		}
 	}
+}
+
+// withoutLaunchHeader drops the command and environment lines a start writes into the log: a
+// StartError states them once already.
+func withoutLaunchHeader(log string) string {
+	var keep []string
+	for _, line := range strings.Split(log, "\n") {
+		if !strings.HasPrefix(line, "=== sskit: command ") && !strings.HasPrefix(line, "=== sskit: env ") && !strings.HasPrefix(line, "=== sskit: image ") {
+			keep = append(keep, line)
+		}
+	}
+	if len(keep) > 20 {
+		keep = keep[len(keep)-20:]
+	}
+	return strings.Join(keep, "\n")
 }
 
 // LogTail returns the last lines of the node's log.
@@ -597,6 +700,9 @@ func (c *Cluster) close() error {
 	err := c.faults.heal(ctx, nodes)
 	if c.backend != nil {
 		err = errors.Join(err, c.backend.Close(ctx))
+	}
+	if c.ownLogDir != "" {
+		err = errors.Join(err, os.RemoveAll(c.ownLogDir))
 	}
 	c.progress("cluster %s closed", c.ID)
 	return err

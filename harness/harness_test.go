@@ -206,6 +206,36 @@ func TestStartErrorShowsExitAndLog(t *testing.T) {
 	}
 }
 
+// A node that never becomes ready is reported with what an implementer needs to start it by
+// hand: the readiness URL and what it last answered, the command and the environment.
+func TestStartErrorOfANodeNeverReadyShowsHowItWasStarted(t *testing.T) {
+	ctx := testContext(t)
+	c, err := NewCluster(ctx, Options{Impl: Implementation{Name: "sleeper", Command: []string{"sh", "-c", "sleep 30", "{listen}"}},
+		LogDir: t.TempDir(), ReadyTimeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.AddNode(ctx)
+	var se *StartError
+	if !errors.As(err, &se) || se.Exited {
+		t.Fatalf("err = %v, want a node that never became ready", err)
+	}
+	n := c.Node(0)
+	msg := err.Error()
+	for _, want := range []string{
+		"GET " + n.AdminURL("/healthz"), "connection refused", "command:   " + se.Launch.Argv[0] + " -c 'sleep 30' " + n.Settings.Listen.String(),
+		"SSKIT_ADMIN=" + n.Settings.Admin.String(), "SSKIT_SEED=" + n.Settings.Seed,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the error does not say %q:\n%s", want, msg)
+		}
+	}
+	if log := n.LogTail(50); !strings.Contains(log, "=== sskit: env SSKIT_LISTEN="+n.Settings.Listen.String()) {
+		t.Errorf("the node's log does not record its environment:\n%s", log)
+	}
+}
+
 // udpReaches reports whether a datagram from one address reaches a socket on the other.
 func udpReaches(t *testing.T, from, to string) bool {
 	t.Helper()

@@ -78,6 +78,8 @@ func (p *processBackend) Start(ctx context.Context, n *Node) (Instance, error) {
 		}
 	}
 	argv := n.Settings.Expand(command)
+	n.Launch = Launch{Argv: argv, Env: n.Settings.Env()}
+	fmt.Fprint(logf, n.Launch.header())
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(append(os.Environ(), n.Settings.Env()...), harnessEnv+"="+strconv.Itoa(os.Getpid()))
 	cmd.Stdout, cmd.Stderr = logf, logf

@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,10 +34,12 @@ import (
 	"github.com/stableset/sskit/harness"
 )
 
+// Exit codes, the same for every command (README.md, "Exit codes").
 const (
 	exitOK      = 0
-	exitFailed  = 1 // a MUST rule failed, or the command could not do its job
-	exitUsage   = 2
+	exitFailed  = 1 // a MUST rule failed, a benchmark regressed, or the command could not do its job
+	exitUsage   = 2 // bad flags, TAGS that do not parse or select nothing, conflicting options
+	exitNoNode  = 3 // the kit could not run the node: no binary or image, no Docker, never ready
 	exitAborted = 130
 )
 
@@ -52,10 +55,19 @@ Usage:
   sskit cluster ls                 list running clusters
   sskit cluster down [ID | --all]  stop clusters; also removes what crashed runs left behind
 
-Run "sskit <command> --help" for the flags of a command. The node under test is chosen with
---node-cmd or --node-image (or NODE_CMD / NODE_IMAGE); see README.md, "The node contract".
+  sskit version                    print sskit's version and the spec version it checks
 
-Exit codes: 0 success, 1 a MUST rule failed or the command failed, 2 bad usage, 130 interrupted.
+Run "sskit <command> --help" for the flags of a command. The node under test is chosen with
+--node-cmd or --node-image (or NODE_CMD / NODE_IMAGE); README.md, "Certify your node", says what
+a node must do to be tested.
+
+Exit codes:
+  0    success: every MUST rule holds (conformance, certify), no regression (bench compare)
+  1    a MUST rule failed, the certificate was refused, a benchmark regressed
+  2    bad usage: flags, TAGS that do not parse or select nothing, conflicting options
+  3    the kit could not run the node: missing binary or image, no Docker, the node never
+       became ready or its admin API did not answer (the preflight)
+  130  interrupted (a partial report is still written)
 `
 
 func main() {
@@ -71,6 +83,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	switch args[0] {
+	case "version", "--version", "-version":
+		fmt.Fprintf(stdout, "sskit %s (commit %s), spec version %s\n", version, orDash(sskitCommit()), specVersion())
+		return exitOK
 	case "conformance":
 		return cmdConformance(args[1:], stdout, stderr)
 	case "certify":
@@ -103,7 +118,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // environment variables that make passes through.
 type nodeFlags struct {
 	cmd, image, name, backend string
-	seed                      int64
+	seed                      seedValue
 }
 
 func (n *nodeFlags) register(fs *flag.FlagSet) {
@@ -111,22 +126,60 @@ func (n *nodeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&n.image, "node-image", os.Getenv("NODE_IMAGE"), "container image of the node under test (docker backend) [NODE_IMAGE]")
 	fs.StringVar(&n.name, "impl-name", os.Getenv("IMPL_NAME"), "name of the implementation in reports [IMPL_NAME]")
 	fs.StringVar(&n.backend, "backend", envOr("BACKEND", "process"), "process (local processes) or docker (containers) [BACKEND]")
-	seed := time.Now().UnixNano() % 1_000_000
-	if s, err := strconv.ParseInt(os.Getenv("SEED"), 10, 64); err == nil {
-		seed = s
+	n.seed = seedValue{v: time.Now().UnixNano() % 1_000_000}
+	if v := os.Getenv("SEED"); v != "" {
+		n.seed.Set(v) // a bad SEED is reported by check
 	}
-	fs.Int64Var(&n.seed, "seed", seed, "seed for node keys and scenario order; reuse it to repeat a run [SEED]")
+	fs.Var(&n.seed, "seed", "seed `N` for node keys and scenario order; every run prints its seed, reuse it to repeat the run [SEED] (default random)")
 }
 
+// seedValue is a seed flag whose default is random: the help must not show one random number as
+// if it were the default.
+type seedValue struct {
+	v   int64
+	set bool
+	err error
+}
+
+func (s *seedValue) String() string {
+	if s == nil || !s.set {
+		return ""
+	}
+	return strconv.FormatInt(s.v, 10)
+}
+
+func (s *seedValue) Set(v string) error {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		s.err = fmt.Errorf("seed %q is not an integer", v)
+		return s.err
+	}
+	s.v, s.set, s.err = n, true, nil
+	return nil
+}
+
+// check reports settings that cannot work, before anything starts.
+func (n *nodeFlags) check() error {
+	if n.seed.err != nil {
+		return fmt.Errorf("SEED: %w", n.seed.err)
+	}
+	if !slices.Contains(conformance.Backends, n.backend) {
+		return fmt.Errorf("unknown backend %q (want %s)", n.backend, strings.Join(conformance.Backends, " or "))
+	}
+	if n.cmd != "" && n.image != "" {
+		return errors.New("set NODE_CMD (--node-cmd) or NODE_IMAGE (--node-image), not both")
+	}
+	if n.image != "" && n.backend == "process" && os.Getenv("BACKEND") == "process" {
+		return errors.New("a container image (NODE_IMAGE) needs the docker backend, not BACKEND=process")
+	}
+	return nil
+}
+
+// implementation builds the implementation the flags choose (refnode is built from this
+// module when none is). Call check first.
 func (n *nodeFlags) implementation(ctx context.Context) (harness.Implementation, error) {
 	if n.image != "" {
-		switch n.backend {
-		case "process":
-			if os.Getenv("BACKEND") == "process" {
-				return harness.Implementation{}, errors.New("a container image (NODE_IMAGE) needs the docker backend, not BACKEND=process")
-			}
-			n.backend = "docker" // an image implies containers
-		}
+		n.backend = "docker" // an image implies containers
 	}
 	env := map[string]string{"NODE_CMD": n.cmd, "NODE_IMAGE": n.image, "IMPL_NAME": n.name}
 	return conformance.ImplementationFromEnv(ctx, func(k string) string { return env[k] })
@@ -161,47 +214,85 @@ func interruptible() (context.Context, context.CancelFunc) {
 
 func cmdConformance(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("conformance", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: sskit conformance [flags]
+
+Runs the conformance suite against a node implementation (refnode unless --node-cmd or
+--node-image says otherwise) and writes reports under --results. First a preflight starts one
+node and asks GET /v1/node, so that a node that cannot run is reported in seconds.
+
+Exit codes: 0 every MUST rule holds; 1 a MUST rule failed; 2 bad usage (flags, TAGS);
+3 the node could not be run (preflight); 130 interrupted (a partial report is written).
+
+Flags (each also read from the variable in brackets):
+`)
+		fs.PrintDefaults()
+	}
 	var nf nodeFlags
 	nf.register(fs)
 	tags := fs.String("tags", os.Getenv("TAGS"), "run only scenarios with these tags: '@WIRE-2' (one rule), '@WIRE-2,@ADM-4' (either), '@must && ~@TRN-3' (and, not) [TAGS]")
 	results := fs.String("results", envOr("RESULTS", filepath.Join("results", "conformance")), "directory for reports; each run gets <dir>/<implementation>/<time>/ [RESULTS]")
-	parallel := fs.Int("parallel", 2, "scenarios to run at once")
+	parallel := fs.Int("parallel", 2, "scenarios to run at once, at least 1")
 	knownFile := fs.String("known-failures", os.Getenv("KNOWN_FAILURES"), "file of rule IDs expected to fail (one per line, # comments): shown apart, not failing the run [KNOWN_FAILURES]")
+	list := fs.Bool("list", false, "print the scenarios the selection would run, with their rules, and exit without starting a node")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
+	}
+	usageErr := func(err error) int {
+		fmt.Fprintln(stderr, "sskit conformance:", err)
+		return exitUsage
+	}
+	if err := nf.check(); err != nil {
+		return usageErr(err)
+	}
+	if *parallel < 1 {
+		return usageErr(fmt.Errorf("--parallel %d: want at least 1", *parallel))
+	}
+	if *list {
+		return listScenarios(*tags, stdout, stderr)
 	}
 	var known map[string]bool
 	if *knownFile != "" {
 		text, err := os.ReadFile(*knownFile)
 		if err == nil {
-			var spec *conformance.Spec
-			specText, _ := sskit.Suite.ReadFile("conformance/SPEC.md")
-			if spec, err = conformance.ParseSpec(string(specText)); err == nil {
-				known, err = conformance.ReadKnownFailures(string(text), spec)
-			}
+			known, err = conformance.ReadKnownFailures(string(text), suiteSpec())
 		}
 		if err != nil {
-			fmt.Fprintln(stderr, "sskit conformance:", err)
-			return exitUsage
+			return usageErr(err)
 		}
 	}
+	// Check TAGS before building anything: a typo must cost a second, not a build.
+	if _, err := conformance.Select(conformance.Options{Tags: *tags, Suite: sskit.Suite}); err != nil {
+		return usageErr(err)
+	}
+	harness.LeaveSignalsToCaller() // an interrupt still writes the partial report
 	ctx, cancel := interruptible()
 	defer cancel()
 	impl, err := nf.implementation(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "sskit conformance:", err)
-		return exitFailed
+		return exitNoNode
 	}
 	res, err := conformance.Run(ctx, conformance.Options{
-		Impl: impl, Backend: nf.backend, Tags: *tags, Seed: nf.seed, ResultsDir: *results,
-		Suite: sskit.Suite, Progress: stdout, Concurrency: *parallel, KnownFailures: known,
+		Impl: impl, Backend: nf.backend, Tags: *tags, Seed: nf.seed.v, ResultsDir: *results,
+		Suite: sskit.Suite, Progress: stdout, Concurrency: *parallel, KnownFailures: known, CloseOnCancel: true,
 	})
-	if ctx.Err() != nil {
-		harness.CloseAll() // returns once every cluster is gone, whoever started closing it
+	var usage *conformance.UsageError
+	var pre *conformance.PreflightError
+	switch {
+	case errors.As(err, &usage):
+		return usageErr(err)
+	case errors.As(err, &pre):
+		fmt.Fprintln(stderr, "sskit conformance:", err)
+		return exitNoNode
+	case ctx.Err() != nil:
+		if res != nil {
+			fmt.Fprintln(stdout, res.Verdict())
+			fmt.Fprintf(stdout, "Partial report: %s\n", filepath.Join(res.Dir, "report.html"))
+		}
 		fmt.Fprintln(stderr, "sskit conformance: interrupted")
 		return exitAborted
-	}
-	if err != nil {
+	case err != nil:
 		fmt.Fprintln(stderr, "sskit conformance:", err)
 		return exitFailed
 	}
@@ -214,6 +305,53 @@ func cmdConformance(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// listScenarios prints what a TAGS selection would run: the dry run of --list.
+func listScenarios(tags string, stdout, stderr io.Writer) int {
+	sel, err := conformance.Select(conformance.Options{Tags: tags, Suite: sskit.Suite})
+	if err != nil {
+		fmt.Fprintln(stderr, "sskit conformance:", err)
+		return exitUsage
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FILE:LINE\tSCENARIO\tRULES")
+	rules := map[string]bool{}
+	for _, sc := range sel.Selected {
+		title := sc.Name
+		if sc.Variant != "" {
+			title += " [" + sc.Variant + "]"
+		}
+		fmt.Fprintf(tw, "%s:%d\t%s\t%s\n", sc.File, sc.Line, title, strings.Join(sc.Rules, " "))
+		for _, id := range sc.Rules {
+			rules[id] = true
+		}
+	}
+	tw.Flush()
+	fmt.Fprintf(stdout, "\n%d scenarios checking %d of the %d rules of spec version %s\n", len(sel.Selected), len(rules), len(sel.Spec.Rules), sel.Spec.Version)
+	return exitOK
+}
+
+// suiteSpec is the SPEC.md compiled into sskit. It cannot fail to parse: a test checks it.
+func suiteSpec() *conformance.Spec {
+	text, err := sskit.Suite.ReadFile("conformance/SPEC.md")
+	if err != nil {
+		panic(err)
+	}
+	spec, err := conformance.ParseSpec(string(text))
+	if err != nil {
+		panic(err)
+	}
+	return spec
+}
+
+func specVersion() string { return suiteSpec().Version }
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // clusterRecord is what "cluster up" leaves in the state directory for ls and down.
@@ -259,14 +397,26 @@ func cmdClusterUp(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sskit cluster up: -section-bits must be between 0 and 8")
 		return exitUsage
 	}
+	if err := nf.check(); err != nil {
+		fmt.Fprintln(stderr, "sskit cluster up:", err)
+		return exitUsage
+	}
+	if *logs == "" { // the user reads these logs after the cluster stops, so they are kept
+		dir, err := os.MkdirTemp("", "sskit-cluster-logs-")
+		if err != nil {
+			fmt.Fprintln(stderr, "sskit cluster up:", err)
+			return exitFailed
+		}
+		*logs = dir
+	}
 	ctx, cancel := interruptible()
 	defer cancel()
 	impl, err := nf.implementation(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "sskit cluster up:", err)
-		return exitFailed
+		return exitNoNode
 	}
-	c, err := harness.NewCluster(ctx, harness.Options{Impl: impl, Backend: nf.backend, Seed: nf.seed, LogDir: *logs, Progress: stderr,
+	c, err := harness.NewCluster(ctx, harness.Options{Impl: impl, Backend: nf.backend, Seed: nf.seed.v, LogDir: *logs, Progress: stderr,
 		SectionBits: *sectionBits})
 	if err != nil {
 		fmt.Fprintln(stderr, "sskit cluster up:", err)
@@ -275,7 +425,7 @@ func cmdClusterUp(args []string, stdout, stderr io.Writer) int {
 	defer c.Close()
 	if err := c.Start(ctx, *n); err != nil {
 		fmt.Fprintln(stderr, "sskit cluster up:", err)
-		return exitFailed
+		return exitNoNode
 	}
 	rec := clusterRecord{ID: c.ID, PID: os.Getpid(), Backend: c.Backend(), Impl: impl.Name, Started: time.Now().UTC()}
 	for _, node := range c.Nodes() {
@@ -296,6 +446,7 @@ func cmdClusterUp(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sskit cluster up: close:", err)
 		return exitFailed
 	}
+	fmt.Fprintf(stderr, "sskit: the nodes' logs stay in %s\n", *logs)
 	return exitOK
 }
 
@@ -368,6 +519,6 @@ func cmdClusterDown(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sskit cluster down:", err)
 		return exitFailed
 	}
-	fmt.Fprintln(stdout, "removed what earlier runs left behind")
+	fmt.Fprintln(stdout, "removed the node processes, containers, networks and packet-filter rules that earlier runs left behind")
 	return exitOK
 }
