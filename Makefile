@@ -40,8 +40,8 @@ image: build ## build refnode's container image IMAGE (default sskit-refnode:loc
 conformance: build ## check refnode, or NODE_CMD=... / NODE_IMAGE=... (BACKEND, TAGS, SEED, KNOWN_FAILURES), write reports
 	bin/sskit conformance
 
-certify: build ## run the whole suite RUNS times (default 3) on NODE_CMD / NODE_IMAGE / refnode; write a certificate
-	bin/sskit certify $(if $(RUNS),--runs $(RUNS))
+certify: build ## run the whole suite RUNS times (default 3) on NODE_CMD / NODE_IMAGE / refnode; write a certificate (CERT_DIR, FORCE=1)
+	bin/sskit certify $(if $(RUNS),--runs $(RUNS)) $(if $(FORCE),--force)
 
 mutation: build ## run the suite against every refnode mutant; fails if one survives
 	CGO_ENABLED=0 $(GO) build -trimpath -tags mutants -o bin/refnode-mutants ./refnode/cmd/refnode

@@ -259,6 +259,9 @@ func markdown(r *Result) string {
 			for _, l := range sc.Logs {
 				fmt.Fprintf(&b, "- node log: [%s](%s)\n", l, l)
 			}
+			if sc.Trace != "" {
+				fmt.Fprintf(&b, "- frames on the wire: [%s](%s)\n", sc.Trace, sc.Trace)
+			}
 		}
 	}
 	b.WriteString("\n## Scenarios\n\n| verdict | scenario | rules | time |\n|---|---|---|---|\n")

@@ -29,6 +29,7 @@ type world struct {
 	node    *harness.Node // the node under test
 	second  *harness.Node // a second node of the same implementation
 	peers   map[string]*scriptedPeer
+	trace   *peer.Trace // every frame the scenario's scripted peers sent and received
 
 	pingIDs      []uint64
 	payload      []byte
@@ -69,6 +70,7 @@ func (r *suiteRun) initScenario(sc *godog.ScenarioContext) {
 	var steps []StepResult
 	sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
 		started = time.Now()
+		w.startTrace(started)
 		if r.ctx.Err() != nil { // interrupted: start nothing more
 			w.notRun = true
 			return ctx, godog.ErrSkip
@@ -80,6 +82,7 @@ func (r *suiteRun) initScenario(sc *godog.ScenarioContext) {
 	})
 	sc.StepContext().Before(func(ctx context.Context, st *godog.Step) (context.Context, error) {
 		stepStarted = time.Now()
+		w.traceStep(st.Text)
 		return ctx, nil
 	})
 	sc.StepContext().After(func(ctx context.Context, st *godog.Step, status godog.StepResultStatus, err error) (context.Context, error) {
@@ -117,6 +120,7 @@ func (r *suiteRun) initScenario(sc *godog.ScenarioContext) {
 		}
 		res.Logs = w.logs()
 		res.Nodes = w.nodeEvidence()
+		res.Trace = w.writeTrace() // after w.close, so that the closes are in it
 		r.record(res)
 		return ctx, nil
 	})

@@ -439,7 +439,7 @@ func (g *gossipSteps) receivesWithdrawal(name, banned string) error {
 func (g *gossipSteps) refusedAgain(name string) error {
 	ctx, cancel := stepContext()
 	defer cancel()
-	c, err := peer.Dial(ctx, g.w.peer(name).id, g.w.node.Name, g.w.node.QUIC(), peer.FromIP(g.w.cluster.HostIP()))
+	c, err := peer.Dial(ctx, g.w.peer(name).id, g.w.node.Name, g.w.node.QUIC(), peer.FromIP(g.w.cluster.HostIP()), g.w.traceFor(name))
 	if err != nil {
 		return nil // the handshake failed outright
 	}

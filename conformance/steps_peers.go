@@ -215,7 +215,7 @@ func (w *world) dial(name string, target *harness.Node, opts ...peer.Option) err
 	p := w.peer(name)
 	ctx, cancel := stepContext()
 	defer cancel()
-	opts = append([]peer.Option{peer.FromIP(w.cluster.HostIP())}, opts...)
+	opts = append([]peer.Option{peer.FromIP(w.cluster.HostIP()), w.traceFor(name)}, opts...)
 	c, err := peer.Dial(ctx, p.id, target.Name, target.QUIC(), opts...)
 	if err != nil {
 		p.dialErr = err
@@ -295,7 +295,7 @@ func (w *world) peerListens(name string) error {
 	if err := w.newCluster(); err != nil {
 		return err
 	}
-	return w.listen(w.peer(name))
+	return w.listen(name)
 }
 
 // peerReservesAddress picks a free UDP address for the peer without listening on it yet, so
@@ -312,16 +312,17 @@ func (w *world) peerReservesAddress(name string) error {
 	return probe.Close()
 }
 
-func (w *world) peerStartsListening(name string) error { return w.listen(w.peer(name)) }
+func (w *world) peerStartsListening(name string) error { return w.listen(name) }
 
 // listen opens the peer's listener (on its reserved address, if it has one) and accepts
 // connections in the background.
-func (w *world) listen(p *scriptedPeer) error {
+func (w *world) listen(name string) error {
+	p := w.peer(name)
 	addr := netip.AddrPortFrom(w.cluster.HostIP(), 0)
 	if p.reserved.IsValid() {
 		addr = p.reserved
 	}
-	l, err := peer.Listen(p.id, addr)
+	l, err := peer.Listen(p.id, addr, w.traceFor(name))
 	if err != nil {
 		return err
 	}
@@ -356,7 +357,7 @@ func (w *world) peerWithOrderedNameListens(name, order string) error {
 		}
 		p.id = peer.RandomIdentity()
 	}
-	return w.listen(p)
+	return w.listen(name)
 }
 
 // accepted waits for the first connection a node dialed to the peer.
@@ -476,7 +477,7 @@ func (w *world) peerAnswersPingWithWitness(name string) error {
 func (w *world) nodeAnswersNewPeer() error {
 	ctx, cancel := stepContext()
 	defer cancel()
-	c, err := peer.Dial(ctx, peer.RandomIdentity(), w.node.Name, w.node.QUIC(), peer.FromIP(w.cluster.HostIP()))
+	c, err := peer.Dial(ctx, peer.RandomIdentity(), w.node.Name, w.node.QUIC(), peer.FromIP(w.cluster.HostIP()), w.traceFor("newcomer"))
 	if err != nil {
 		return fmt.Errorf("expected the node to accept a new peer: %v", err)
 	}

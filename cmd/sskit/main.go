@@ -63,11 +63,20 @@ a node must do to be tested.
 
 Exit codes:
   0    success: every MUST rule holds (conformance, certify), no regression (bench compare)
-  1    a MUST rule failed, the certificate was refused, a benchmark regressed
+  1    a MUST rule failed, the node was not certified, a benchmark regressed,
+       a mutant survived
   2    bad usage: flags, TAGS that do not parse or select nothing, conflicting options
   3    the kit could not run the node: missing binary or image, no Docker, the node never
        became ready or its admin API did not answer (the preflight)
   130  interrupted (a partial report is still written)
+`
+
+const clusterUsage = `Usage:
+  sskit cluster up -n N [flags]    start N nodes, print their names and addresses, stop them on Ctrl-C
+  sskit cluster ls                 list the clusters running on this machine
+  sskit cluster down [ID | --all]  stop clusters; with no argument, remove what crashed runs left behind
+
+"sskit cluster up --help" lists the flags of up.
 `
 
 func main() {
@@ -95,6 +104,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "bench":
 		return cmdBench(args[1:], stdout, stderr)
 	case "cluster":
+		if len(args) == 2 && (args[1] == "-h" || args[1] == "--help" || args[1] == "help") {
+			fmt.Fprint(stdout, clusterUsage)
+			return exitOK
+		}
 		if len(args) < 2 {
 			fmt.Fprintln(stderr, "sskit cluster: want up, ls or down")
 			return exitUsage

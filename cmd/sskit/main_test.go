@@ -43,6 +43,7 @@ func TestUsageAndExitCodes(t *testing.T) {
 		{[]string{"conformance", "stray"}, exitUsage, "unexpected argument"},
 		{[]string{"cluster", "down", "no-such-cluster"}, exitFailed, "no running cluster"},
 		{[]string{"version"}, exitOK, "spec version"},
+		{[]string{"cluster", "--help"}, exitOK, "cluster up -n N"},
 		{[]string{"--version"}, exitOK, "spec version"},
 		{[]string{"conformance", "--help"}, exitOK, "Exit codes"},
 		{[]string{"certify", "--help"}, exitOK, "-runs"},

@@ -30,8 +30,8 @@ type Listener struct {
 }
 
 // Listen opens a UDP socket on addr (port 0 picks one) and accepts QUIC connections on it with
-// id. Of the options, WithALPN, WithCertificate and AnswerPings apply; AnswerPings applies to
-// every accepted Conn.
+// id. Of the options, WithALPN, WithCertificate, AnswerPings and WithTrace apply; AnswerPings and
+// WithTrace apply to every accepted Conn.
 func Listen(id *Identity, addr netip.AddrPort, opts ...Option) (*Listener, error) {
 	o := buildOptions(opts)
 	cert, err := id.certificate(o.cert)
@@ -73,7 +73,11 @@ func (l *Listener) Accept(ctx context.Context) (*Conn, error) {
 		_ = qc.CloseWithError(quic.ApplicationErrorCode(wire.CodeNoError), "no stream")
 		return nil, fmt.Errorf("peer: accept stream from %s: %w", qc.RemoteAddr(), err)
 	}
-	c, err := newConn(qc, stream, l.id, l.opts, nil)
+	o := l.opts
+	if o.trace != nil {
+		o.connLabel = o.trace.connLabel(o.traceLabel)
+	}
+	c, err := newConn(qc, stream, l.id, o, nil, true)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,9 @@
 // stream, the Conn records that and closes the connection the way SPEC.md asks a node to
 // (WIRE-2..6, WIRE-4), with the matching code. Closing the connection can discard what the Conn
 // had written but QUIC had not sent yet, such as an answer to a PING that came just before the end.
+//
+// With WithTrace, a Conn also writes every frame, raw write and connection event to a Trace, a
+// text record of the wire for the implementer of the node (trace.go).
 package peer
 
 import (
@@ -64,6 +67,9 @@ type options struct {
 	cert        CertKind
 	answerPings bool
 	noKeepAlive bool
+	trace       *Trace // nil: record nothing
+	traceLabel  string // the peer's label in the trace
+	connLabel   string // this connection's label, set once per connection
 }
 
 func buildOptions(opts []Option) options {
@@ -151,6 +157,8 @@ func (ci *CloseInfo) String() string {
 		return fmt.Sprintf("%s close %v (0x%02x) %q", who, ci.Code, uint64(ci.Code), ci.Reason)
 	case ci.IdleTimeout:
 		return "idle timeout"
+	case ci.TransportCode.IsCryptoError(): // a TLS alert, whose name the code alone does not say
+		return fmt.Sprintf("%s transport close %v (%s) %q", who, ci.TransportCode, ci.TransportCode.Message(), ci.Reason)
 	case ci.TransportCode != 0:
 		return fmt.Sprintf("%s transport close %v %q", who, ci.TransportCode, ci.Reason)
 	}
@@ -184,6 +192,8 @@ type Conn struct {
 	remote      wire.Name
 	answerPings bool
 	release     func() // frees what Dial set up for this connection alone
+	trace       *Trace // nil: no trace, and nothing is formatted for one
+	label       string // the connection's label in the trace
 	nextID      atomic.Uint64
 
 	wmu  sync.Mutex
@@ -202,7 +212,7 @@ type Conn struct {
 	closeOnce  sync.Once
 }
 
-func newConn(qc *quic.Conn, stream *quic.Stream, self *Identity, o options, release func()) (*Conn, error) {
+func newConn(qc *quic.Conn, stream *quic.Stream, self *Identity, o options, release func(), accepted bool) (*Conn, error) {
 	remote, err := nameOf(qc.ConnectionState().TLS)
 	if err != nil { // the handshake checked this already
 		_ = qc.CloseWithError(quic.ApplicationErrorCode(wire.CodeInternal), "no usable name")
@@ -210,10 +220,14 @@ func newConn(qc *quic.Conn, stream *quic.Stream, self *Identity, o options, rele
 	}
 	c := &Conn{
 		qc: qc, stream: stream, self: self, remote: remote, answerPings: o.answerPings, release: release,
+		trace: o.trace, label: o.connLabel,
 		sent: map[wire.Type]int{}, recv: map[wire.Type]int{},
 		changed:    make(chan struct{}),
 		readerDone: make(chan struct{}),
 		closed:     make(chan struct{}),
+	}
+	if c.trace != nil {
+		c.traceConnected(accepted, o) // before the reader can record a frame
 	}
 	go c.watch()
 	go c.readLoop()
@@ -230,6 +244,9 @@ func newConn(qc *quic.Conn, stream *quic.Stream, self *Identity, o options, rele
 // shows as a close with a CRYPTO_ERROR after Dial has returned (see WaitClosed), not as an error.
 func Dial(ctx context.Context, id *Identity, name wire.Name, addr netip.AddrPort, opts ...Option) (*Conn, error) {
 	o := buildOptions(opts)
+	if o.trace != nil {
+		o.connLabel = o.trace.connLabel(o.traceLabel)
+	}
 	from := o.fromIP
 	if !from.IsValid() {
 		from = netip.MustParseAddr("127.0.0.1")
@@ -254,15 +271,23 @@ func Dial(ctx context.Context, id *Identity, name wire.Name, addr netip.AddrPort
 	qc, err := tr.Dial(ctx, net.UDPAddrFromAddrPort(addr), tlsConf, quicConfig(false, o))
 	if err != nil {
 		release()
-		return nil, fmt.Errorf("peer: dial %s@%s: %w", name, addr, err)
+		err = fmt.Errorf("peer: dial %s@%s: %w", name, addr, err)
+		if o.trace != nil {
+			traceDialFailed(o, err)
+		}
+		return nil, err
 	}
 	stream, err := qc.OpenStream()
 	if err != nil {
 		_ = qc.CloseWithError(quic.ApplicationErrorCode(wire.CodeInternal), "open stream")
 		release()
-		return nil, fmt.Errorf("peer: open stream to %s: %w", addr, err)
+		err = fmt.Errorf("peer: open stream to %s: %w", addr, err)
+		if o.trace != nil {
+			traceDialFailed(o, err)
+		}
+		return nil, err
 	}
-	c, err := newConn(qc, stream, id, o, release)
+	c, err := newConn(qc, stream, id, o, release, false)
 	if err != nil {
 		release()
 		return nil, err
@@ -292,6 +317,9 @@ func (c *Conn) watch() {
 	ctx := c.qc.Context()
 	<-ctx.Done()
 	info := closeInfoOf(context.Cause(ctx), time.Now())
+	if c.trace != nil {
+		c.traceClosed(info)
+	}
 	c.mu.Lock()
 	c.info = info
 	c.notifyLocked()
@@ -317,6 +345,9 @@ func (c *Conn) readLoop() {
 			return
 		}
 		f := Frame{At: now, Header: h, Body: bytes.Clone(body)}
+		if c.trace != nil { // before the answer to a PING, which it causes
+			c.traceFrame(EventReceived, DirFromNode, now, h, f.Body)
+		}
 		c.mu.Lock()
 		c.frames = append(c.frames, f)
 		c.recv[h.Type]++
@@ -339,6 +370,9 @@ func (c *Conn) readFailed(err error, at time.Time) {
 	default:
 		// The connection or the stream ended; watch records how.
 	}
+	if c.trace != nil { // before the close it causes
+		c.traceReadEnd(err, at)
+	}
 	c.mu.Lock()
 	c.readErr = err
 	c.notifyLocked()
@@ -356,13 +390,24 @@ func (c *Conn) readFailed(err error, at time.Time) {
 func (c *Conn) Send(typ wire.Type, id uint64, stableset wire.StablesetID, body []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	h := wire.Header{Type: typ, ID: id, Stableset: stableset}
 	var err error
-	c.wbuf, err = wire.AppendFrame(c.wbuf[:0], wire.Header{Type: typ, ID: id, Stableset: stableset}, body)
+	c.wbuf, err = wire.AppendFrame(c.wbuf[:0], h, body)
 	if err != nil {
 		return err
 	}
+	var at time.Time
+	if c.trace != nil {
+		at = time.Now() // when the write began: the node may answer before Write returns
+	}
 	if _, err := c.stream.Write(c.wbuf); err != nil {
+		if c.trace != nil {
+			c.traceEvent(EventWriteFailed, DirToNode, at, len(c.wbuf), fmt.Sprintf("%v id=%d: %v", typ, id, err))
+		}
 		return fmt.Errorf("peer: send %v: %w", typ, err)
+	}
+	if c.trace != nil {
+		c.traceFrame(EventSent, DirToNode, at, h, body)
 	}
 	c.mu.Lock()
 	c.sent[typ]++
@@ -375,8 +420,18 @@ func (c *Conn) Send(typ wire.Type, id uint64, stableset wire.StablesetID, body [
 func (c *Conn) SendRaw(b []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	var at time.Time
+	if c.trace != nil {
+		at = time.Now()
+	}
 	if _, err := c.stream.Write(b); err != nil {
+		if c.trace != nil {
+			c.traceEvent(EventWriteFailed, DirToNode, at, len(b), fmt.Sprintf("raw: %v", err))
+		}
 		return fmt.Errorf("peer: send raw: %w", err)
+	}
+	if c.trace != nil {
+		c.traceEvent(EventRawWrite, DirToNode, at, len(b), summarizeRaw(b))
 	}
 	return nil
 }
@@ -386,7 +441,11 @@ func (c *Conn) SendRaw(b []byte) error {
 func (c *Conn) CloseWrite() error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	return c.stream.Close()
+	err := c.stream.Close()
+	if err == nil && c.trace != nil {
+		c.traceEvent(EventStreamEnd, DirToNode, time.Now(), 0, "the peer ended its stream (FIN)")
+	}
+	return err
 }
 
 // NextID returns a message id this Conn has not handed out before (Request and Ping use them).
