@@ -23,7 +23,7 @@ BASELINE    ?= results/baseline/bench.txt
 GATE_UNITS  ?= sskit/rawquic,allocs/op
 THRESHOLD   ?= 0.15
 
-.PHONY: help build image conformance certify mutation test bench bench-quick bench-check bench-baseline bench-cluster bench-report fuzz lint
+.PHONY: help build image conformance certify mutation test flakes bench bench-quick bench-check bench-baseline bench-cluster bench-report fuzz lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -47,11 +47,23 @@ mutation: build ## run the suite against every refnode mutant; fails if one surv
 	CGO_ENABLED=0 $(GO) build -trimpath -tags mutants -o bin/refnode-mutants ./refnode/cmd/refnode
 	bin/sskit mutation --binary bin/refnode-mutants
 
+# make test builds refnode images under its own repository name and removes them at the end, and
+# writes reports only to temporary directories: it leaves nothing behind.
+TEST_IMAGE_REPO := sskit-refnode-test
+TEST_TIMEOUT    ?= 20m
+FLAKE_RUNS      ?= 9
+
 test: lint ## the whole test suite: -race; allocation tests without it; the mutants build's own tests
-	$(GO) test -race -count=1 ./...
+	@status=0; SSKIT_IMAGE_REPO=$(TEST_IMAGE_REPO) $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./... || status=$$?; \
+	  if command -v docker >/dev/null 2>&1; then docker image ls -q $(TEST_IMAGE_REPO) 2>/dev/null | sort -u | xargs -r docker image rm -f >/dev/null 2>&1 || true; fi; \
+	  exit $$status
 	$(GO) test -count=1 -run 'Alloc' ./refnode/... ./bench/...
 	$(GO) vet -tags mutants ./refnode/...
 	$(GO) test -count=1 -tags mutants ./refnode/mutant/ ./refnode/cmd/refnode/
+
+flakes: ## the conformance suite on refnode 1 + FLAKE_RUNS times (default 10 in all), every scenario, each in another order
+	SSKIT_IMAGE_REPO=$(TEST_IMAGE_REPO) FLAKE_RUNS=$(FLAKE_RUNS) $(GO) test -count=1 -timeout 60m -run 'TestConformance$$|TestNoFlakes' ./conformance/
+
 
 bench: ## run benchmarks with -benchmem, BENCH_COUNT times each (benchstat-readable)
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(BENCH_COUNT) ./refnode/... ./bench/...

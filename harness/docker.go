@@ -70,8 +70,14 @@ const (
 	labelNode     = "sskit.node"        // node index
 )
 
-// refnodeRepo is the repository of the images built from the refnode binary.
-const refnodeRepo = "sskit-refnode"
+// refnodeRepo is the repository of the images built from the refnode binary: SSKIT_IMAGE_REPO,
+// or sskit-refnode. make test gives its own, so that it can remove every image it built.
+func refnodeRepo() string {
+	if repo := os.Getenv("SSKIT_IMAGE_REPO"); repo != "" {
+		return repo
+	}
+	return "sskit-refnode"
+}
 
 // containerDataDir is where a node's data directory is mounted inside its container.
 const containerDataDir = "/data"
@@ -623,7 +629,7 @@ func refnodeImage(ctx context.Context, cli *client.Client, bin string) (string, 
 		return "", err
 	}
 	sum := sha256.Sum256(exe)
-	tag := refnodeRepo + ":" + hex.EncodeToString(sum[:8])
+	tag := refnodeRepo() + ":" + hex.EncodeToString(sum[:8])
 	// One build at a time on this host: test binaries of several packages run at once, and a
 	// second build of the same tag would leave the first image dangling.
 	if lock, err := os.OpenFile(filepath.Join(os.TempDir(), "sskit-image-build.lock"), os.O_CREATE|os.O_RDWR, 0o666); err == nil {
@@ -697,7 +703,7 @@ func refnodeImage(ctx context.Context, cli *client.Client, bin string) (string, 
 // by a container stays.
 func pruneRefnodeImages(ctx context.Context, cli *client.Client, keep int) {
 	list, err := cli.ImageList(ctx, client.ImageListOptions{
-		Filters: make(client.Filters).Add("reference", refnodeRepo).Add("label", labelSskit+"=1")})
+		Filters: make(client.Filters).Add("reference", refnodeRepo()).Add("label", labelSskit+"=1")})
 	if err != nil || len(list.Items) <= keep {
 		return
 	}

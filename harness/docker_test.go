@@ -222,7 +222,7 @@ func TestDockerPartitionHeal(t *testing.T) {
 
 // Delay and total loss at a node (tc netem and iptables in its namespace), seen through its
 // admin API, and Heal removing both.
-func TestDockerLossDelayHeal(t *testing.T) {
+func TestDockerLossHeal(t *testing.T) {
 	requireNetworkFaults(t)
 	c := newDockerCluster(t, 1)
 	ctx := testContext(t)
@@ -248,10 +248,21 @@ func TestDockerLossDelayHeal(t *testing.T) {
 	if _, err := n.Info(ctx); err != nil {
 		t.Fatalf("the node after heal: %v", err)
 	}
+}
 
-	// Delay needs netem in the kernel; where it is missing the harness must say so plainly.
-	err = c.Delay(ctx, n, 200*time.Millisecond)
+// Delay needs netem in the kernel, which no package can install: where the kernel lacks it (as on
+// the machines sskit's CI runs on) the harness must say so plainly, and the test says why it skips
+// even in CI. Loss and heal, which need only iptables, are TestDockerLossHeal's and always run.
+func TestDockerDelayHeal(t *testing.T) {
+	requireNetworkFaults(t)
+	c := newDockerCluster(t, 1)
+	ctx := testContext(t)
+	n := c.Node(0)
+	err := c.Delay(ctx, n, 200*time.Millisecond)
 	if errors.Is(err, ErrUnsupported) {
+		if !strings.Contains(err.Error(), "no netem") {
+			t.Fatalf("delay unsupported for another reason than the kernel: %v", err)
+		}
 		t.Skipf("delay not available on this machine: %v", err)
 	}
 	if err != nil {

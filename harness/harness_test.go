@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -431,4 +432,44 @@ func checkMixedCluster(t *testing.T, c *Cluster) {
 
 func TestMixedCluster(t *testing.T) {
 	checkMixedCluster(t, newTestCluster(t, 1))
+}
+
+// A cluster that made its own temporary log directory (nobody asked for the logs) removes it when
+// it closes; before, every such cluster left a /tmp/sskit-logs-* behind.
+func TestClusterRemovesTheLogDirectoryItMade(t *testing.T) {
+	ctx := testContext(t)
+	impl, err := Refnode(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewCluster(ctx, Options{Impl: impl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := c.AddNode(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(n.LogPath)
+	if _, err := os.Stat(n.LogPath); err != nil {
+		t.Fatalf("no node log while the cluster runs: %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("%s is still there after Close (%v)", dir, err)
+	}
+	kept := t.TempDir() // a directory the caller chose stays
+	c2, err := NewCluster(ctx, Options{Impl: impl, LogDir: kept})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c2.AddNode(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_ = c2.Close()
+	if logs, _ := filepath.Glob(filepath.Join(kept, "*.log")); len(logs) == 0 {
+		t.Fatal("Close removed logs from a directory the caller chose")
+	}
 }
