@@ -210,3 +210,39 @@ func TestGarbageAnswersJudgedBySpec(t *testing.T) {
 		t.Error("judged an answer when no request was sent")
 	}
 }
+
+// ADM-7 is judged by the part that owns a path and by the profile the preflight learnt: a left-out
+// part answers 501 to every method, an implemented one never 501, and 405 to a method it lacks.
+func TestAnswersJudgedByTheirPart(t *testing.T) {
+	spec, _ := suiteScenarios(t)
+	notImplemented := `{"error": "left out", "code": "not_implemented"}`
+	notAllowed := `{"error": "no", "code": "method_not_allowed"}`
+	for _, tc := range []struct {
+		name, method, path string
+		status             int
+		body               string
+		leftOut            string
+		ok                 bool
+	}{
+		{"left out, 501", "GET", "/v1/stableset", 501, notImplemented, "consensus", true},
+		{"left out, wrong method, 501", "PUT", "/v1/stableset", 501, notImplemented, "consensus", true},
+		{"left out, wrong method, 405", "PUT", "/v1/stableset", 405, notAllowed, "consensus", false},
+		{"left out, yet answers", "GET", "/v1/decisions", 200, `{"decisions": [], "applied": 0, "anti_entropy_frames": 0}`, "consensus", false},
+		{"implemented, 501 on one endpoint", "GET", "/v1/decisions", 501, notImplemented, "", false},
+		{"implemented, wrong method, 405", "DELETE", "/v1/neighborhood", 405, notAllowed, "", true},
+		{"implemented, wrong method, 404", "DELETE", "/v1/neighborhood", 404, `{"error": "no", "code": "not_found"}`, "", false},
+		{"implemented, debut of the probe body, 400", "POST", "/v1/debut", 400, `{"error": "no peer", "code": "bad_request"}`, "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &world{run: &suiteRun{spec: spec, leftOut: map[string]string{}}}
+			if tc.leftOut != "" {
+				w.run.leftOut[tc.leftOut] = "GET /v1/stableset answered 501"
+			}
+			x := adminExchange{method: tc.method, path: tc.path, status: tc.status, contentType: "application/json", body: []byte(tc.body)}
+			err := w.answerIsWhatItsPartSays(context.WithValue(context.Background(), adminExchangeKey{}, x))
+			if (err == nil) != tc.ok {
+				t.Errorf("%s %s answered %d: err = %v, want ok = %v", tc.method, tc.path, tc.status, err, tc.ok)
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,7 +50,7 @@ func (s *suiteRun) preflight(ctx context.Context) error {
 	switch {
 	case status == http.StatusNotImplemented:
 		fmt.Fprintf(s.opts.Progress, "sskit conformance: preflight: node ready in %v; GET /v1/node answers 501, so its name and version are unknown\n", n.ReadyIn.Round(time.Millisecond))
-		return nil
+		return s.probeParts(ctx, n)
 	case status != http.StatusOK:
 		return fmt.Errorf("%s is ready, but GET %s answered %d, want 200 (SPEC.md ADM-2) or 501: %s", n.Label(), n.AdminURL("/v1/node"), status, snippet(body))
 	case json.Unmarshal(body, &info) != nil:
@@ -60,6 +61,39 @@ func (s *suiteRun) preflight(ctx context.Context) error {
 	s.mu.Unlock()
 	fmt.Fprintf(s.opts.Progress, "sskit conformance: preflight: the node says it is %s %s, spec version %s; ready in %v (preflight %v)\n",
 		orUnknown(info.Implementation), orUnknown(info.Version), orUnknown(info.SpecVersion), n.ReadyIn.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	return s.probeParts(ctx, n)
+}
+
+// probeParts learns the node's profile as SPEC.md "Parts and profiles" says: each part but core
+// is asked once at its first GET endpoint, and 501 means the node leaves the part out. A part
+// whose dependency is left out is left out too. Once known, a left-out part costs no scenario
+// time: its scenarios are reported unsupported without starting a node.
+func (s *suiteRun) probeParts(ctx context.Context, n *harness.Node) error {
+	for _, p := range s.spec.Parts {
+		if len(p.DependsOn) == 0 {
+			continue // core: the preflight itself showed the node has it
+		}
+		if dep := slices.IndexFunc(p.DependsOn, func(d string) bool { _, out := s.leftOut[d]; return out }); dep >= 0 {
+			s.leftOut[p.Name] = fmt.Sprintf("it depends on %s, which the node leaves out", p.DependsOn[dep])
+			continue
+		}
+		path := p.Probe()
+		if path == "" {
+			continue
+		}
+		status, _, err := n.Do(ctx, http.MethodGet, path, "")
+		if err != nil {
+			return fmt.Errorf("%s is ready, but GET %s, which says whether it implements %s, failed: %w", n.Label(), n.AdminURL(path), p.Name, err)
+		}
+		if status == http.StatusNotImplemented {
+			s.leftOut[p.Name] = "GET " + path + " answered 501"
+		}
+	}
+	for _, p := range s.spec.Parts {
+		if why, out := s.leftOut[p.Name]; out {
+			fmt.Fprintf(s.opts.Progress, "sskit conformance: preflight: the node leaves out %s (%s): its rules are reported unsupported\n", p.Name, why)
+		}
+	}
 	return nil
 }
 

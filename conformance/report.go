@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -74,10 +75,34 @@ func (r *Result) Verdict() string {
 		return fmt.Sprintf("PASSED apart from %d known failure(s)", r.Count("MUST", Known))
 	case r.Tags != "":
 		return "PASSED (partial run: only scenarios tagged " + r.Tags + ")"
-	case r.Count("MUST", Unsupported) > 0 || r.Count("MUST", Untested) > 0:
-		return "PASSED what it supports; some MUST rules are unsupported or untested"
+	case r.mustNotPassedInProfile() > 0:
+		return fmt.Sprintf("PASSED what it supports; %d MUST rule(s) of %s are unsupported or untested", r.mustNotPassedInProfile(), r.ProfileName())
+	case len(r.LeftOut) > 0:
+		return fmt.Sprintf("PASSED: every MUST rule of %s holds (the node leaves out %s)", r.ProfileName(), strings.Join(r.LeftOutParts(), ", "))
 	}
 	return "PASSED: every MUST rule holds"
+}
+
+// LeftOutParts are the parts the node leaves out, in the spec's order.
+func (r *Result) LeftOutParts() []string {
+	var out []string
+	for _, rr := range r.Rules {
+		if _, left := r.LeftOut[rr.Part]; left && !slices.Contains(out, rr.Part) {
+			out = append(out, rr.Part)
+		}
+	}
+	return out
+}
+
+// mustNotPassedInProfile counts the MUST rules of the parts the node implements that did not pass.
+func (r *Result) mustNotPassedInProfile() int {
+	n := 0
+	for _, rr := range r.Rules {
+		if _, left := r.LeftOut[rr.Part]; rr.Must() && !left && rr.Status != Passed {
+			n++
+		}
+	}
+	return n
 }
 
 // Finished counts the scenarios that ran to an outcome.
@@ -115,6 +140,16 @@ func (s SectionSummary) Mark() string {
 	return "–"
 }
 
+// allOfPart reports whether every rule of the section belongs to part.
+func (s SectionSummary) allOfPart(part string) bool {
+	for _, r := range s.Rules {
+		if r.Part != part {
+			return false
+		}
+	}
+	return true
+}
+
 // Sections groups the rules by SPEC.md section, in the spec's order.
 func (r *Result) Sections() []SectionSummary {
 	var out []SectionSummary
@@ -148,6 +183,10 @@ func (r *Result) WriteSummary(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	for _, sec := range r.Sections() {
+		if part := sec.Rules[0].Part; r.LeftOut[part] != "" && sec.allOfPart(part) {
+			fmt.Fprintf(w, "– %s: %d unsupported (the node leaves out %s)\n", sec.Title, len(sec.Rules), part)
+			continue
+		}
 		counts := map[Status]int{}
 		for _, rr := range sec.Rules {
 			counts[rr.Status]++
@@ -167,6 +206,8 @@ func (r *Result) WriteSummary(w io.Writer) {
 			switch {
 			case rr.Status == Passed:
 				continue
+			case r.LeftOut[rr.Part] != "":
+				why = "the node leaves out " + rr.Part
 			case rr.Status == Untested && noScenario[rr.ID]:
 				why = "no scenario checks it yet"
 			case rr.Status == Untested && r.Interrupted:
@@ -210,6 +251,13 @@ func (r *Result) levelCounts(level string) string {
 	return strings.Join(parts, ", ")
 }
 
+func leftOutNote(r *Result) string {
+	if parts := r.LeftOutParts(); len(parts) > 0 {
+		return " (left out: " + strings.Join(parts, ", ") + ")"
+	}
+	return ""
+}
+
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
@@ -219,7 +267,8 @@ func markdown(r *Result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# sskit conformance report: %s\n\n", r.Implementation)
 	fmt.Fprintf(&b, "**%s**\n\n", r.Verdict())
-	fmt.Fprintf(&b, "| | |\n|---|---|\n| implementation | %s %s |\n| backend | %s |\n| spec version | %s |\n| seed | %d |\n| started | %s |\n| suite time | %v |\n",
+	fmt.Fprintf(&b, "| | |\n|---|---|\n| profile | %s%s |\n", r.ProfileName(), leftOutNote(r))
+	fmt.Fprintf(&b, "| implementation | %s %s |\n| backend | %s |\n| spec version | %s |\n| seed | %d |\n| started | %s |\n| suite time | %v |\n",
 		r.Implementation, r.NodeVersion, r.Backend, r.SpecVersion, r.Seed, r.Started.Format(time.RFC3339), r.Duration.Round(time.Millisecond))
 	if r.Tags != "" {
 		fmt.Fprintf(&b, "| tags | `%s` |\n", r.Tags)
@@ -309,6 +358,7 @@ body.only-untested tr.rule:not(.s-untested),body.only-untested tr.section:not(.h
 <p class="verdict {{if .Interrupted}}partial{{else if gt .MustFailures 0}}bad{{else}}ok{{end}}">{{.Verdict}}</p>
 <table class="meta">
 <tr><td>implementation</td><td>{{.Implementation}}{{if .NodeName}} (the node says: {{.NodeName}} {{.NodeVersion}}){{end}}</td></tr>
+<tr><td>profile</td><td><b>{{.ProfileName}}</b>{{with .LeftOutParts}} — the node leaves out {{join . ", "}}: their rules are unsupported and their scenarios did not run{{end}}</td></tr>
 <tr><td>backend</td><td>{{.Backend}}</td></tr>
 <tr><td>spec version</td><td>{{.SpecVersion}} (<a href="spec.html">the rules of this version</a>)</td></tr>
 <tr><td>seed</td><td>{{.Seed}}</td></tr>

@@ -52,24 +52,25 @@ const (
 
 // ScenarioResult is one scenario's outcome.
 type ScenarioResult struct {
-	Name       string         `json:"name"`
-	Variant    string         `json:"variant,omitempty"` // the example row of an outline
-	File       string         `json:"file"`
-	Line       int            `json:"line"`
-	Feature    string         `json:"feature"`
-	Rules      []string       `json:"rules"`
-	Tags       []string       `json:"tags"`
-	Level      string         `json:"level"`
-	Status     Status         `json:"status"`
-	FailedStep string         `json:"failed_step,omitempty"`
-	Error      string         `json:"error,omitempty"`
-	Started    time.Time      `json:"started"`
-	Duration   time.Duration  `json:"duration_ns"`
-	Steps      []StepResult   `json:"steps"`
-	Logs       []string       `json:"logs,omitempty"`   // node logs, relative to the run directory
-	Trace      string         `json:"frames,omitempty"` // the scripted peers' frame trace, relative to the run directory
-	Nodes      []NodeEvidence `json:"nodes,omitempty"`
-	index      int
+	Name        string         `json:"name"`
+	Variant     string         `json:"variant,omitempty"` // the example row of an outline
+	File        string         `json:"file"`
+	Line        int            `json:"line"`
+	Feature     string         `json:"feature"`
+	Rules       []string       `json:"rules"`
+	Tags        []string       `json:"tags"`
+	Level       string         `json:"level"`
+	Status      Status         `json:"status"`
+	FailedStep  string         `json:"failed_step,omitempty"`
+	Error       string         `json:"error,omitempty"`
+	Started     time.Time      `json:"started"`
+	Duration    time.Duration  `json:"duration_ns"`
+	Steps       []StepResult   `json:"steps"`
+	Logs        []string       `json:"logs,omitempty"`   // node logs, relative to the run directory
+	Trace       string         `json:"frames,omitempty"` // the scripted peers' frame trace, relative to the run directory
+	Nodes       []NodeEvidence `json:"nodes,omitempty"`
+	partLeftOut bool           // not run: the node leaves out the scenario's part
+	index       int
 }
 
 // NodeEvidence is how one node of a scenario was started: enough to start it again by hand.
@@ -109,23 +110,28 @@ type RuleResult struct {
 
 // Result is a whole run.
 type Result struct {
-	Implementation string           `json:"implementation"`
-	NodeName       string           `json:"node_implementation"` // as GET /v1/node reports it
-	NodeVersion    string           `json:"node_version"`
-	Backend        string           `json:"backend"`
-	SpecVersion    string           `json:"spec_version"`
-	Seed           int64            `json:"seed"`
-	Tags           string           `json:"tags,omitempty"`
-	Started        time.Time        `json:"started"`
-	Duration       time.Duration    `json:"duration_ns"`
-	KnownFailures  []string         `json:"known_failures,omitempty"`
-	Interrupted    bool             `json:"interrupted"` // a partial run: some scenarios never ran
-	NoScenario     []string         `json:"rules_without_scenario"`
-	Rules          []RuleResult     `json:"rules"`
-	Scenarios      []ScenarioResult `json:"scenarios"`
-	Dir            string           `json:"-"`
-	specText       string           // SPEC.md as the run read it, for spec.html
+	Implementation string            `json:"implementation"`
+	NodeName       string            `json:"node_implementation"` // as GET /v1/node reports it
+	NodeVersion    string            `json:"node_version"`
+	Backend        string            `json:"backend"`
+	SpecVersion    string            `json:"spec_version"`
+	Seed           int64             `json:"seed"`
+	Tags           string            `json:"tags,omitempty"`
+	Started        time.Time         `json:"started"`
+	Duration       time.Duration     `json:"duration_ns"`
+	KnownFailures  []string          `json:"known_failures,omitempty"`
+	Interrupted    bool              `json:"interrupted"` // a partial run: some scenarios never ran
+	Profile        []string          `json:"profile"`     // the parts the node implements, as the preflight learnt
+	LeftOut        map[string]string `json:"left_out"`    // the parts it leaves out, and how that was learnt
+	NoScenario     []string          `json:"rules_without_scenario"`
+	Rules          []RuleResult      `json:"rules"`
+	Scenarios      []ScenarioResult  `json:"scenarios"`
+	Dir            string            `json:"-"`
+	specText       string            // SPEC.md as the run read it, for spec.html
 }
+
+// ProfileName is the profile as people write it: "core + consensus".
+func (r *Result) ProfileName() string { return strings.Join(r.Profile, " + ") }
 
 // MustFailures counts MUST rules that failed. Certification needs zero.
 func (r *Result) MustFailures() int {
@@ -250,7 +256,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	fmt.Fprintf(opts.Progress, "sskit conformance: %s on the %s backend, spec version %s, seed %d\n", opts.Impl.Name, opts.Backend, spec.Version, opts.Seed)
 	fmt.Fprintf(opts.Progress, "sskit conformance: results in %s\n", res.Dir)
 
-	s := &suiteRun{opts: opts, res: res, declared: sel.Declared, total: len(sel.Selected), ctx: ctx}
+	s := &suiteRun{opts: opts, res: res, declared: sel.Declared, total: len(sel.Selected), ctx: ctx, spec: spec, leftOut: map[string]string{}}
 	if !opts.SkipPreflight {
 		if err := s.preflight(ctx); err != nil {
 			if ctx.Err() != nil {
@@ -259,7 +265,23 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			return nil, &PreflightError{Err: err, Dir: res.Dir}
 		}
 	}
-	fmt.Fprintf(opts.Progress, "sskit conformance: running %d scenarios, %d at a time\n", len(sel.Selected), opts.Concurrency)
+	res.LeftOut = s.leftOut
+	for _, p := range spec.Parts {
+		if _, out := s.leftOut[p.Name]; !out {
+			res.Profile = append(res.Profile, p.Name)
+		}
+	}
+	skipped := 0
+	for _, sc := range sel.Selected {
+		if _, out := s.leftOut[spec.ScenarioPart(sc)]; out {
+			skipped++
+		}
+	}
+	fmt.Fprintf(opts.Progress, "sskit conformance: profile %s", res.ProfileName())
+	if len(s.leftOut) > 0 {
+		fmt.Fprintf(opts.Progress, "; %d scenarios of the parts left out are reported unsupported without running", skipped)
+	}
+	fmt.Fprintf(opts.Progress, "\nsskit conformance: running %d scenarios, %d at a time\n", len(sel.Selected)-skipped, opts.Concurrency)
 	// An interrupt ends the scenarios in flight at once: their clusters close under them, and the
 	// scenarios not started yet are skipped (initScenario). Only the caller, which owns the
 	// process, may close every cluster, so this happens only when it asked for it.
@@ -290,7 +312,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}
 		return a.index < b.index
 	})
-	res.Rules = verdicts(spec, res.Scenarios, opts.KnownFailures)
+	res.Rules = verdicts(spec, res.Scenarios, opts.KnownFailures, s.leftOut)
 	res.NoScenario = rulesWithoutScenario(spec, sel.Declared)
 	for id := range opts.KnownFailures {
 		res.KnownFailures = append(res.KnownFailures, id)
@@ -334,10 +356,15 @@ func safeName(s string) string {
 // verdicts decides each rule from the scenarios that check it: any failure fails it (or makes it
 // a known failure when listed); otherwise any unsupported makes it unsupported; it passes when at
 // least one scenario passed.
-func verdicts(spec *Spec, scenarios []ScenarioResult, known map[string]bool) []RuleResult {
+//
+// Every rule of a part the node leaves out is unsupported, whether or not a scenario checks it.
+func verdicts(spec *Spec, scenarios []ScenarioResult, known map[string]bool, leftOut map[string]string) []RuleResult {
 	var out []RuleResult
 	for _, r := range spec.Rules {
 		rr := RuleResult{Rule: r, Status: Untested}
+		if _, out := leftOut[r.Part]; out {
+			rr.Status = Unsupported
+		}
 		for i, sc := range scenarios {
 			for _, id := range sc.Rules {
 				if id != r.ID {
@@ -404,7 +431,9 @@ type suiteRun struct {
 	declared []Scenario
 	total    int
 
-	ctx context.Context // the run's: once it ends, no scenario starts
+	ctx     context.Context // the run's: once it ends, no scenario starts
+	spec    *Spec
+	leftOut map[string]string // parts the node leaves out, and how the harness learnt it
 
 	mu   sync.Mutex
 	done int
@@ -426,8 +455,8 @@ func (s *suiteRun) record(r ScenarioResult) {
 	defer s.mu.Unlock()
 	s.res.Scenarios = append(s.res.Scenarios, r)
 	s.done++
-	if r.Status == NotRun {
-		return // interrupted: the summary counts them; a line each would bury the real outcomes
+	if r.Status == NotRun || r.partLeftOut {
+		return // interrupted, or of a part left out: the summary counts them; a line each would bury the rest
 	}
 	counter := fmt.Sprintf("[%*d/%d]", len(fmt.Sprint(s.total)), s.done, s.total)
 	line := fmt.Sprintf("%s %-11s %s  (%s, %v)", counter, strings.ToUpper(string(r.Status)), r.Title(), strings.Join(r.Rules, " "), r.Duration.Round(time.Millisecond))

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -22,6 +23,26 @@ type Rule struct {
 	Level   string `json:"level"` // MUST or SHOULD
 	Text    string `json:"text"`
 	Section string `json:"section"`
+	Part    string `json:"part"` // core, consensus, gossip or sections (SPEC.md "Parts and profiles")
+}
+
+// Part is one part of the spec: the unit a node implements or leaves out.
+type Part struct {
+	Name      string
+	DependsOn []string
+	Sections  []string // section numbers
+	Rules     []string // rules of other sections that belong to this part
+	Endpoints []string // "METHOD /path"; the first GET is the one a harness asks (ADM-7)
+}
+
+// Probe is the endpoint asked to learn whether a node implements the part: 501 means it does not.
+func (p Part) Probe() string {
+	for _, e := range p.Endpoints {
+		if strings.HasPrefix(e, "GET ") {
+			return strings.TrimPrefix(e, "GET ")
+		}
+	}
+	return ""
 }
 
 // Must reports whether breaking the rule fails certification.
@@ -38,8 +59,19 @@ var (
 type Spec struct {
 	Version string
 	Rules   []Rule
+	Parts   []Part // in the table's order, each after the parts it depends on
 	Text    string // the Markdown source
 	byID    map[string]Rule
+}
+
+// Part returns the part called name.
+func (s *Spec) Part(name string) (Part, bool) {
+	for _, p := range s.Parts {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Part{}, false
 }
 
 // Rule returns the rule with id.
@@ -74,7 +106,154 @@ func ParseSpec(text string) (*Spec, error) {
 	if len(s.Rules) == 0 {
 		return nil, fmt.Errorf("SPEC.md: no rules found")
 	}
+	if err := s.assignParts(); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+var (
+	partsHeading = regexp.MustCompile(`^#+ Parts and profiles$`)
+	sectionNum   = regexp.MustCompile(`^([0-9]+)\.`)
+	codeSpan     = regexp.MustCompile("`([^`]+)`")
+)
+
+// parsePartsTable reads the table of "Parts and profiles": part | depends on | sections | also
+// these rules | endpoints.
+func parsePartsTable(text string) ([]Part, error) {
+	var parts []Part
+	in := false
+	for _, line := range strings.Split(text, "\n") {
+		switch {
+		case partsHeading.MatchString(line):
+			in = true
+			continue
+		case !in:
+			continue
+		case strings.HasPrefix(line, "#"):
+			return parts, nil
+		case !strings.HasPrefix(line, "|") || strings.HasPrefix(line, "|---") || strings.HasPrefix(line, "| part "):
+			continue
+		}
+		cells := strings.Split(strings.Trim(line, "|"), "|")
+		if len(cells) != 5 {
+			return nil, fmt.Errorf("SPEC.md, parts table: want 5 cells in %q", line)
+		}
+		p := Part{Name: strings.TrimSpace(cells[0])}
+		p.DependsOn = listCell(cells[1])
+		p.Sections = listCell(cells[2])
+		p.Rules = listCell(cells[3])
+		for _, m := range codeSpan.FindAllStringSubmatch(cells[4], -1) {
+			p.Endpoints = append(p.Endpoints, m[1])
+		}
+		parts = append(parts, p)
+	}
+	return parts, nil
+}
+
+// listCell splits a table cell of comma-separated words; "—" or nothing is the empty list.
+func listCell(cell string) []string {
+	var out []string
+	for _, f := range strings.Split(cell, ",") {
+		if f = strings.TrimSpace(f); f != "" && f != "—" && f != "-" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// assignParts gives every rule its part: the part that lists it, or the part of its section.
+func (s *Spec) assignParts() error {
+	parts, err := parsePartsTable(s.Text)
+	if err != nil {
+		return err
+	}
+	if len(parts) == 0 {
+		return fmt.Errorf("SPEC.md: no parts table under \"Parts and profiles\"")
+	}
+	s.Parts = parts
+	bySection, byRule := map[string]string{}, map[string]string{}
+	for i, p := range parts {
+		for _, d := range p.DependsOn {
+			if j := slices.IndexFunc(parts, func(q Part) bool { return q.Name == d }); j < 0 || j >= i {
+				return fmt.Errorf("SPEC.md, parts table: %s depends on %q, which is not a part listed before it", p.Name, d)
+			}
+		}
+		for _, sec := range p.Sections {
+			bySection[sec] = p.Name
+		}
+		for _, id := range p.Rules {
+			if _, ok := s.byID[id]; !ok {
+				return fmt.Errorf("SPEC.md, parts table: %s lists rule %s, which the spec does not define", p.Name, id)
+			}
+			byRule[id] = p.Name
+		}
+	}
+	for i, r := range s.Rules {
+		part := byRule[r.ID]
+		if part == "" {
+			if m := sectionNum.FindStringSubmatch(r.Section); m != nil {
+				part = bySection[m[1]]
+			}
+		}
+		if part == "" {
+			return fmt.Errorf("SPEC.md: rule %s (section %q) belongs to no part", r.ID, r.Section)
+		}
+		s.Rules[i].Part = part
+		s.byID[r.ID] = s.Rules[i]
+	}
+	return nil
+}
+
+// EndpointPart is the part whose row in the parts table lists path, and the methods it lists.
+func (s *Spec) EndpointPart(path string) (part string, methods []string) {
+	for _, p := range s.Parts {
+		for _, e := range p.Endpoints {
+			if m, ep, ok := strings.Cut(e, " "); ok && ep == path {
+				part = p.Name
+				methods = append(methods, m)
+			}
+		}
+	}
+	return part, methods
+}
+
+// Closure is the parts together with every part they depend on, in the spec's order.
+func (s *Spec) Closure(names []string) []string {
+	want := map[string]bool{}
+	var add func(string)
+	add = func(n string) {
+		if want[n] {
+			return
+		}
+		want[n] = true
+		if p, ok := s.Part(n); ok {
+			for _, d := range p.DependsOn {
+				add(d)
+			}
+		}
+	}
+	for _, n := range names {
+		add(n)
+	}
+	var out []string
+	for _, p := range s.Parts {
+		if want[p.Name] {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
+// ScenarioPart is the part a scenario belongs to: that of its rules, which must all be of one
+// part (CoverageProblems says when they are not).
+func (s *Spec) ScenarioPart(sc Scenario) string {
+	for _, id := range sc.Rules {
+		if r, ok := s.byID[id]; ok {
+			return r.Part
+		}
+	}
+	return ""
 }
 
 // Scenario is one scenario (one example row for outlines) as the features declare it.
@@ -236,11 +415,15 @@ func CoverageProblems(spec *Spec, scenarios []Scenario) []string {
 		if sc.Level == "" {
 			problems = append(problems, where+" is tagged neither @must nor @should")
 		}
+		part := spec.ScenarioPart(sc)
 		for _, id := range sc.Rules {
 			r, ok := spec.Rule(id)
 			if !ok {
 				problems = append(problems, fmt.Sprintf("%s checks @%s, which SPEC.md does not define", where, id))
 				continue
+			}
+			if r.Part != part {
+				problems = append(problems, fmt.Sprintf("%s checks rules of two parts, %s and %s (%s): a scenario judges the rules of one part only", where, part, r.Part, id))
 			}
 			if r.Must() && sc.Level == "should" {
 				problems = append(problems, fmt.Sprintf("%s is @should but checks MUST rule %s", where, id))

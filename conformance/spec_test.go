@@ -27,7 +27,7 @@ func loadSuite(t *testing.T) (*Spec, []Scenario) {
 // Every MUST rule of SPEC.md has a scenario, and every scenario cites real rules and a level.
 func TestEveryMustRuleHasAScenario(t *testing.T) {
 	spec, scenarios := loadSuite(t)
-	if spec.Version != "2" {
+	if spec.Version != "3" {
 		t.Fatalf("spec version %q", spec.Version)
 	}
 	for _, p := range CoverageProblems(spec, scenarios) {
@@ -36,7 +36,9 @@ func TestEveryMustRuleHasAScenario(t *testing.T) {
 }
 
 func TestCoverageProblemsAreFound(t *testing.T) {
-	spec, err := ParseSpec("# Spec — version 9\n## 1. A\n- **A-1** (MUST) one.\n- **A-2** (SHOULD) two.\n- **A-3** (MUST) three.\n")
+	spec, err := ParseSpec("# Spec — version 9\n### Parts and profiles\n| part | depends on | sections | also these rules | endpoints |\n|---|---|---|---|---|\n" +
+		"| core | — | 1 | | `GET /healthz` |\n| extra | core | 2 | A-3 | `GET /v1/extra` |\n" +
+		"## 1. A\n- **A-1** (MUST) one.\n- **A-2** (SHOULD) two.\n- **A-3** (MUST) three.\n## 2. B\n- **B-1** (MUST) four.\n")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,8 +48,18 @@ func TestCoverageProblemsAreFound(t *testing.T) {
 		{Name: "unknown rule", Rules: []string{"B-7"}, Level: "must"},
 		{Name: "no rule", Level: "should"},
 		{Name: "weak", Rules: []string{"A-1"}, Level: "should"},
+		{Name: "two parts", Rules: []string{"A-1", "B-1"}, Level: "must"},
 	}), "\n")
-	for _, want := range []string{"MUST rule A-3 has no scenario", `"no level" is tagged neither`, "B-7, which SPEC.md does not define", `"no rule" is tagged with no`, `"weak" is @should but checks MUST rule A-1`} {
+	if r, _ := spec.Rule("A-3"); r.Part != "extra" {
+		t.Errorf("A-3 is in part %q; the parts table moves it to extra", r.Part)
+	}
+	if r, _ := spec.Rule("B-1"); r.Part != "extra" {
+		t.Errorf("B-1 is in part %q; section 2 is extra's", r.Part)
+	}
+	if got := spec.Closure([]string{"extra"}); strings.Join(got, ",") != "core,extra" {
+		t.Errorf("Closure(extra) = %v, want core and extra", got)
+	}
+	for _, want := range []string{`"two parts" checks rules of two parts, core and extra (B-1)`, "MUST rule A-3 has no scenario", `"no level" is tagged neither`, "B-7, which SPEC.md does not define", `"no rule" is tagged with no`, `"weak" is @should but checks MUST rule A-1`} {
 		if !strings.Contains(problems, want) {
 			t.Errorf("missing problem %q in:\n%s", want, problems)
 		}

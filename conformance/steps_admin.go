@@ -36,7 +36,10 @@ func (w *world) healthz() error {
 	return nil
 }
 
-func (w *world) nodeInfo(spec string) error {
+// nodeInfo checks GET /v1/node; the spec version it must report is that of the SPEC.md this run
+// checks against (ADM-2).
+func (w *world) nodeInfo() error {
+	spec := w.run.res.SpecVersion
 	info, err := w.info()
 	if err != nil {
 		return err
@@ -207,6 +210,56 @@ func (w *world) answerIsSuccessOrNotImplemented(ctx context.Context) error {
 		return nil
 	}
 	return x.isSuccess(w.node)
+}
+
+// answerIsWhatItsPartSays judges an answer by the part that owns the path (SPEC.md "Parts and
+// profiles") and what the preflight learnt of the node's profile: a left-out part answers 501 to
+// every method; an implemented part answers its own methods as its rules say (a success, or an
+// error its rules define for the request sent) and other methods with 405 (ADM-5), never 501 on
+// one endpoint while the part answers on another, and never 404.
+func (w *world) answerIsWhatItsPartSays(ctx context.Context) error {
+	x, ok := ctx.Value(adminExchangeKey{}).(adminExchange)
+	if !ok {
+		return errors.New(`no admin request to judge: the scenario must "send METHOD PATH to the admin API" first`)
+	}
+	path, _, _ := strings.Cut(x.path, "?")
+	part, methods := w.run.spec.EndpointPart(path)
+	if part == "" {
+		return fmt.Errorf("SPEC.md's parts table names no part with the path %s", path)
+	}
+	if why, out := w.run.leftOut[part]; out {
+		if err := x.isError(http.StatusNotImplemented, "not_implemented"); err != nil {
+			return fmt.Errorf("the node leaves out %s (%s), so every method on %s answers 501 with code \"not_implemented\" (ADM-7): %w", part, why, path, err)
+		}
+		return nil
+	}
+	if x.status == http.StatusNotImplemented {
+		probe, _ := w.run.spec.Part(part)
+		return fmt.Errorf("the node implements %s (GET %s did not answer 501), so %s %s must answer as %s says, not 501 (ADM-7): %s", part, probe.Probe(), x.method, path, part, x)
+	}
+	if !slices.Contains(methods, x.method) {
+		if err := x.isError(http.StatusMethodNotAllowed, "method_not_allowed"); err != nil {
+			return fmt.Errorf("%s is not a method of %s, which %s implements (ADM-5): %w", x.method, path, part, err)
+		}
+		return nil
+	}
+	if defined, ok := definedErrors[x.method+" "+path]; ok && x.status == defined.status {
+		// The probe body is not a request these endpoints can serve on a node alone: the error
+		// their own rule defines for it is what the part says.
+		return x.isError(defined.status, defined.code)
+	}
+	return x.isSuccess(w.node)
+}
+
+// definedErrors are the answers that the rules of an endpoint define for the requests the ADM-7
+// scenario sends a fresh node: {"probe": true} is no Debut (ADM-10), and a route needs ?to=
+// (ADM-11).
+var definedErrors = map[string]struct {
+	status int
+	code   string
+}{
+	"POST /v1/debut": {http.StatusBadRequest, "bad_request"},
+	"GET /v1/route":  {http.StatusBadRequest, "bad_request"},
 }
 
 func (w *world) stateUnchanged() error {

@@ -383,6 +383,26 @@ func (w *world) stablesetFieldMatches(name string) error {
 	return nil
 }
 
+// stablesetFieldIsOwnHash checks WIRE-10 for a node alone from the frames alone: the node's name
+// is known from its seed, so no part but the core is needed to observe it.
+func (w *world) stablesetFieldIsOwnHash(name string) error {
+	c, err := w.conn(name)
+	if err != nil {
+		return err
+	}
+	frames := c.Frames()
+	if len(frames) == 0 {
+		return errors.New("expected frames from the node, got none")
+	}
+	want := sha256.Sum256(w.node.Name[:])
+	for _, f := range frames {
+		if f.Header.Stableset != want {
+			return fmt.Errorf("expected the stableset field of a node alone, SHA-256 of its name = %x (WIRE-10), got %x in %v", want, f.Header.Stableset, f)
+		}
+	}
+	return nil
+}
+
 func (w *world) stablesetIDIsHash() error {
 	s, err := w.stableset()
 	if err != nil {

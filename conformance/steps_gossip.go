@@ -577,7 +577,7 @@ func (g *gossipSteps) debutAnswers(name string, status int, code string) error {
 		return err
 	}
 	if got == http.StatusNotImplemented {
-		return g.w.admin(&harness.StatusError{Node: g.w.node.Label(), Path: "/v1/debut", Status: got})
+		return g.w.admin(&harness.StatusError{Node: g.w.node.Label(), Method: http.MethodPost, Path: "/v1/debut", Status: got})
 	}
 	var e struct {
 		Code string `json:"code"`
@@ -638,7 +638,7 @@ func (g *gossipSteps) clusterDebuts(n int) error {
 			return err
 		}
 		if status == http.StatusNotImplemented {
-			return w.admin(&harness.StatusError{Node: node.Label(), Path: "/v1/debut", Status: status})
+			return w.admin(&harness.StatusError{Node: node.Label(), Method: http.MethodPost, Path: "/v1/debut", Status: status})
 		}
 		if status != http.StatusAccepted {
 			return fmt.Errorf("%s: POST /v1/debut answered %d %s, expected 202", node.Label(), status, resp)

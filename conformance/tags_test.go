@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -53,7 +54,7 @@ func TestTagsThatSelectNothingAreRefused(t *testing.T) {
 		}
 	}
 	// A rule of the spec that no scenario checks is not a typo, but still selects nothing.
-	for _, id := range rulesWithoutScenario(spec, declared) {
+	for _, id := range rulesWithoutScenario(spec, declared) { // NB-14 and SEC-10 today
 		f, _ := ParseTags("@" + id)
 		if _, err := f.Check(spec, declared); err == nil || !strings.Contains(err.Error(), "selects no scenario") {
 			t.Errorf("TAGS @%s (a rule with no scenario): error %v", id, err)
@@ -94,6 +95,29 @@ func TestTagFilterMatchesGodogSemantics(t *testing.T) {
 		}
 		if len(selected) != n || n == 0 {
 			t.Errorf("TAGS %q selected %d scenarios, want %d (> 0)", expr, len(selected), n)
+		}
+	}
+}
+
+// results.json speaks one style: a rule's fields were ID, Level and Text beside status and
+// scenarios.
+func TestResultsJSONKeysAreLowercase(t *testing.T) {
+	b, err := json.Marshal(RuleResult{Rule: Rule{ID: "WIRE-2", Level: "MUST", Text: "t", Section: "3. Framing (WIRE)", Part: "core"}, Status: Passed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys map[string]any
+	if err := json.Unmarshal(b, &keys); err != nil {
+		t.Fatal(err)
+	}
+	for k := range keys {
+		if k != strings.ToLower(k) {
+			t.Errorf("results.json rule key %q is not lowercase: %s", k, b)
+		}
+	}
+	for _, want := range []string{"id", "level", "text", "section", "part", "status", "scenarios"} {
+		if _, ok := keys[want]; !ok {
+			t.Errorf("results.json rule has no %q: %s", want, b)
 		}
 	}
 }

@@ -101,8 +101,14 @@ Feature: Framing and messages — bad frames close one connection with a defined
       | WITNESS_REQUEST |
       | STABLESET       |
 
-  @WIRE-10 @ADM-3 @must
-  Scenario: Every frame carries the hash of the sender's stableset
+  @WIRE-10 @must
+  Scenario: A node alone puts the hash of its own name in every frame's stableset field
+    When scripted peer "alice" connects to the node
+    Then peer "alice" gets a PONG for a PING
+    And the stableset field of every frame peer "alice" received is the SHA-256 of the node's own name
+
+  @ADM-3 @must
+  Scenario: The stableset id the node reports is the hash of its members, and its frames carry it
     When scripted peer "alice" connects to the node
     Then peer "alice" gets a PONG for a PING
     And the stableset field of every frame peer "alice" received is the id the node reports

@@ -63,3 +63,38 @@ Feature: Transport — one QUIC connection and one stream per pair of nodes
     And the second node counts a failed attempt to reach its bootstrap peer
     And scripted peer "bob" starts listening
     Then peer "bob" receives a PING on the stream the second node opened
+
+  # TRN-7, judged through the one request every node makes on its own: the PING with which it
+  # greets its bootstrap peer (NC-8). The peer answers it late on purpose; what the node then
+  # counts in unmatched_responses (GET /v1/counters, ADM-4) says whether the answer still matched
+  # the request (WIRE-11). 1.5 s and 3 s leave 0.5 s and 1 s of slack either side of the 2 s.
+  @TRN-7 @should
+  Scenario: A response within 2 s answers the node's request
+    Given scripted peer "bob" listens for connections
+    When a second node starts with bootstrap peer "bob"
+    And peer "bob" answers the first PING of the second node after 1.5 seconds
+    Then the second node keeps peer "bob"'s connection open and answers its PING
+    And the second node has counted the PONG from peer "bob" and 0 unmatched responses
+
+  @TRN-7 @should
+  Scenario: A response after 2 s is dropped without error
+    Given scripted peer "bob" listens for connections
+    When a second node starts with bootstrap peer "bob"
+    And peer "bob" answers the first PING of the second node after 3 seconds
+    Then the second node keeps peer "bob"'s connection open and answers its PING
+    And the second node has counted the PONG from peer "bob" and 1 unmatched response
+
+  # TRN-8. Every dial to bob fails within a round trip (a Version Negotiation packet offering no
+  # version the node speaks: a QUIC version 1 client abandons the attempt, RFC 9000 §6.2), so the
+  # gap between two attempts is the node's wait between them. Each attempt is told by its
+  # Destination Connection ID, new for every fresh connection. Only the node's first dial can be
+  # told apart from outside: its first attempt is the first packet that reaches bob, and the
+  # next two must follow it 50 to 500 ms apart each: 100 ms, with room for coarse timers and a
+  # loaded host. A node that retries at once (within a round trip) or only after its handshake
+  # timeout (2 s, TRN-6) fails. Where one dial ends and the next one of NC-8's retries begins
+  # cannot be seen on the wire, so "up to 3 attempts" is not judged.
+  @TRN-8 @should
+  Scenario: A dial that fails is tried again with a fresh connection, 100 ms apart
+    Given scripted peer "bob" has an address that answers every QUIC connection attempt with Version Negotiation
+    When a second node starts with bootstrap peer "bob"
+    Then the second node's first dial to peer "bob" makes at least 3 connection attempts, each a fresh connection 50 to 500 ms after the one before

@@ -63,12 +63,16 @@ func (n *Node) GetJSON(ctx context.Context, path string, v any) error {
 
 // StatusError is an admin answer other than 200; 501 means the node does not implement it.
 type StatusError struct {
-	Node, Path string
-	Status     int
+	Node, Method, Path string // Method "" is GET
+	Status             int
 }
 
 func (e *StatusError) Error() string {
-	return fmt.Sprintf("%s: GET %s answered %d", e.Node, e.Path, e.Status)
+	method := e.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	return fmt.Sprintf("%s: %s %s answered %d", e.Node, method, e.Path, e.Status)
 }
 
 // Unsupported reports whether the node said it does not implement the endpoint (SPEC.md NC-5).

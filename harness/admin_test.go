@@ -28,3 +28,14 @@ func TestCountersSinceIsPerKeyDifference(t *testing.T) {
 		t.Fatalf("closes %v unmatched %d", d.ClosedByUs, d.UnmatchedResponses)
 	}
 }
+
+// An admin error names the method the harness sent: a POST reported as a GET misleads an
+// implementer looking for the bug.
+func TestStatusErrorNamesTheMethod(t *testing.T) {
+	if got := (&StatusError{Node: "node-0", Method: "POST", Path: "/v1/debut", Status: 501}).Error(); got != "node-0: POST /v1/debut answered 501" {
+		t.Errorf("got %q", got)
+	}
+	if got := (&StatusError{Node: "node-0", Path: "/v1/route", Status: 501}).Error(); got != "node-0: GET /v1/route answered 501" {
+		t.Errorf("got %q", got)
+	}
+}

@@ -63,10 +63,14 @@ func certificateHTML(c certificate) ([]byte, error) {
 	p := certificatePage{C: c, Name: c.Name(), Verdict: "NOT CERTIFIED", Sections: bySection(c.Rules), Command: shellCommand(c.Command),
 		Must: verdictCounts(c.Rules, "MUST", -1), Should: verdictCounts(c.Rules, "SHOULD", -1)}
 	if c.Certified {
-		p.Verdict = "CERTIFIED"
+		p.Verdict = "CERTIFIED for " + c.Profile
+	}
+	leftOut := map[string]bool{}
+	for _, part := range c.LeftOut {
+		leftOut[part] = true
 	}
 	for _, r := range c.Rules {
-		if r.Level == "MUST" && r.Verdict != certPass {
+		if r.Level == "MUST" && r.Verdict != certPass && !leftOut[r.Part] {
 			p.Broken = append(p.Broken, r)
 		}
 	}
@@ -121,7 +125,7 @@ code{font-size:.9em;word-break:break-all}
 {{end}}
 <table class="meta">
 <tr><td>implementation</td><td><b>{{.Name}}</b> {{if .C.NodeVersion}}{{.C.NodeVersion}}{{else}}(no version reported){{end}}{{if .C.NodeName}}, as <code>GET /v1/node</code> reports it{{else}} (the node reports no name; this is sskit's label){{end}}{{if and .C.NodeName (ne .C.NodeName .C.Implementation)}}; labelled {{.C.Implementation}} in the run reports{{end}}</td></tr>
-{{if .C.Profile}}<tr><td>profile</td><td>{{.C.Profile}}</td></tr>{{end}}
+<tr><td>profile</td><td><b>{{.C.Profile}}</b>, spec version {{.C.SpecVersion}}{{with .C.LeftOut}} — left out, and not certified: {{range $i, $p := .}}{{if $i}}, {{end}}{{$p}}{{end}}{{end}}</td></tr>
 <tr><td>spec version</td><td>{{.C.SpecVersion}}</td></tr>
 <tr><td>sskit</td><td>{{.C.SskitVersion}} (commit <code>{{.C.SskitCommit}}</code>)</td></tr>
 <tr><td>backend</td><td>{{.C.Backend}}</td></tr>

@@ -47,8 +47,10 @@ type certificate struct {
 	NodeVersion    string `json:"node_version"`
 	NodeCommand    string `json:"node_command,omitempty"`
 	NodeImage      string `json:"node_image,omitempty"`
-	// Profile names the set of spec parts certified; empty until profiles exist.
-	Profile      string    `json:"profile,omitempty"`
+	// Profile names the parts of the spec certified (SPEC.md "Parts and profiles"), e.g.
+	// "core + consensus"; LeftOut the parts the node leaves out, whose rules certify nothing.
+	Profile      string    `json:"profile"`
+	LeftOut      []string  `json:"left_out,omitempty"`
 	Backend      string    `json:"backend"`
 	SpecVersion  string    `json:"spec_version"`
 	SskitVersion string    `json:"sskit_version"`
@@ -68,6 +70,7 @@ type certRule struct {
 	ID      string `json:"id"`
 	Level   string `json:"level"`
 	Section string `json:"section"`
+	Part    string `json:"part"`
 	Verdict string `json:"verdict"`
 	Passed  int    `json:"runs_passed"`
 	Failed  int    `json:"runs_failed"`
@@ -304,9 +307,19 @@ func combine(all []*conformance.Result, implName string, nf nodeFlags, command [
 			perRun[i][rr.ID] = rr.Status
 		}
 	}
+	// The profile is what the node said of itself in the first run; a node whose profile changes
+	// between runs cannot be certified for any.
+	cert.Profile = first.ProfileName()
+	cert.LeftOut = first.LeftOutParts()
 	var broken []string
+	for _, r := range all[1:] {
+		if r.ProfileName() != first.ProfileName() {
+			broken = append(broken, fmt.Sprintf("the profile changed between runs (%s, then %s)", first.ProfileName(), r.ProfileName()))
+			break
+		}
+	}
 	for _, rule := range first.Rules {
-		cr := certRule{ID: rule.ID, Level: rule.Level, Section: rule.Section}
+		cr := certRule{ID: rule.ID, Level: rule.Level, Section: rule.Section, Part: rule.Part}
 		unsupported := false
 		for i := range all {
 			status, ok := perRun[i][rule.ID]
@@ -335,14 +348,16 @@ func combine(all []*conformance.Result, implName string, nf nodeFlags, command [
 		default:
 			cr.Verdict = certUntested
 		}
-		if rule.Must() && cr.Verdict != certPass {
+		// A rule of a part the node leaves out is unsupported and certifies nothing either way:
+		// the certificate is for the profile. Every MUST rule of the profile passes every time.
+		if _, left := first.LeftOut[rule.Part]; rule.Must() && cr.Verdict != certPass && !left {
 			broken = append(broken, cr.ID+" "+cr.Verdict)
 		}
 		cert.Rules = append(cert.Rules, cr)
 	}
 	cert.Certified = len(broken) == 0
 	if !cert.Certified {
-		cert.Reason = "MUST rules not passing in every run: " + strings.Join(broken, ", ")
+		cert.Reason = "MUST rules of " + cert.Profile + " not passing in every run: " + strings.Join(broken, ", ")
 	}
 	return cert
 }
@@ -467,9 +482,17 @@ func bySection(rules []certRule) []ruleSection {
 // verdictLine is the certificate's verdict and why.
 func verdictLine(c certificate) string {
 	if c.Certified {
-		return fmt.Sprintf("CERTIFIED: every MUST rule passed in every one of %d runs", c.Runs)
+		return fmt.Sprintf("CERTIFIED for %s: every MUST rule of %s passed in every one of %d runs%s", c.Profile, c.Profile, c.Runs, leftOutClause(c))
 	}
 	return "NOT CERTIFIED: " + c.Reason
+}
+
+// leftOutClause names the parts a certificate does not cover.
+func leftOutClause(c certificate) string {
+	if len(c.LeftOut) == 0 {
+		return ""
+	}
+	return " (the node leaves out " + strings.Join(c.LeftOut, ", ") + ": not certified)"
 }
 
 // oneLine keeps what a node reports about itself from breaking out of a comment or a table row.
@@ -612,7 +635,7 @@ func printCertificate(w io.Writer, c certificate) {
 	fmt.Fprintln(tw)
 	tw.Flush()
 	if c.Certified {
-		fmt.Fprintf(w, "CERTIFIED: %s %s keeps every MUST rule of spec version %s in %d of %d runs\n", c.Name(), c.NodeVersion, c.SpecVersion, c.Runs, c.Runs)
+		fmt.Fprintf(w, "CERTIFIED for %s, spec version %s: %s %s keeps every MUST rule of those parts in %d of %d runs%s\n", c.Profile, c.SpecVersion, c.Name(), c.NodeVersion, c.Runs, c.Runs, leftOutClause(c))
 	} else {
 		fmt.Fprintf(w, "NOT CERTIFIED: %s\n", c.Reason)
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/stableset/sskit/conformance"
+	"github.com/stableset/sskit/harness"
 )
 
 // fakeRun is one run's Result over rules given as "ID LEVEL SECTION" with their statuses, and a
@@ -37,10 +38,10 @@ func fakeRun(t *testing.T, seed int64, nodeName, nodeVersion string, rules []str
 		}
 	}
 	r := &conformance.Result{Implementation: "mynode-bin", NodeName: nodeName, NodeVersion: nodeVersion, Backend: "process",
-		SpecVersion: "2", Seed: seed, Duration: 41 * time.Second, Dir: dir}
+		SpecVersion: "2", Seed: seed, Duration: 41 * time.Second, Dir: dir, Profile: []string{"core"}}
 	for i, spec := range rules {
 		f := strings.SplitN(spec, " ", 3)
-		r.Rules = append(r.Rules, conformance.RuleResult{Rule: conformance.Rule{ID: f[0], Level: f[1], Section: f[2]}, Status: statuses[i]})
+		r.Rules = append(r.Rules, conformance.RuleResult{Rule: conformance.Rule{ID: f[0], Level: f[1], Section: f[2], Part: "core"}, Status: statuses[i]})
 	}
 	return r
 }
@@ -94,7 +95,7 @@ func TestCertificatePerRunVerdicts(t *testing.T) {
 			t.Errorf("%s: verdict %s per run %v (%d passed, %d failed); want %s %v (%d, %d)", r.ID, r.Verdict, r.PerRun, r.Passed, r.Failed, w.verdict, w.perRun, w.passed, w.failed)
 		}
 	}
-	if cert.Certified || cert.Reason != "MUST rules not passing in every run: WIRE-1 flaky, WIRE-2 fail" {
+	if cert.Certified || cert.Reason != "MUST rules of core not passing in every run: WIRE-1 flaky, WIRE-2 fail" {
 		t.Errorf("certified %v, reason %q", cert.Certified, cert.Reason)
 	}
 	if !slices.Equal(cert.Seeds, []int64{100, 101, 102}) {
@@ -140,7 +141,7 @@ func TestCertificateFiles(t *testing.T) {
 	for _, want := range []string{
 		`<p class="verdict bad">NOT CERTIFIED</p>`,
 		`2 MUST rule(s) did not pass in every run`, `href="#WIRE-1">WIRE-1</a> (flaky)`, `href="#WIRE-2">WIRE-2</a> (fail)`,
-		`<td>profile</td><td>core&#43;sections</td>`,
+		`<td>profile</td><td><b>core&#43;sections</b>, spec version 2</td>`,
 		`acme &lt;b&gt;&#34;node&#34;&lt;/b&gt; 1.2.3`, // the node's name, escaped
 		`labelled mynode-bin in the run reports`,
 		`<td>spec version</td><td>2</td>`, `<td>backend</td><td>process</td>`,
@@ -231,12 +232,12 @@ func TestCertificateTitleName(t *testing.T) {
 			t.Errorf("node name %q: certificate.md starts %q", c.nodeName, strings.SplitN(md, "\n", 2)[0])
 		}
 		if page := read(t, dir, "certificate.html"); !strings.Contains(page, "<title>sskit certificate: "+c.want+" 1.2.3</title>") ||
-			!strings.Contains(page, `<p class="verdict ok">CERTIFIED</p>`) {
+			!strings.Contains(page, `<p class="verdict ok">CERTIFIED for core</p>`) {
 			t.Errorf("node name %q: certificate.html has another title or verdict", c.nodeName)
 		}
 		var out bytes.Buffer
 		printCertificate(&out, cert)
-		if !strings.Contains(out.String(), "CERTIFIED: "+c.want+" 1.2.3 keeps every MUST rule") {
+		if !strings.Contains(out.String(), "CERTIFIED for core, spec version 2: "+c.want+" 1.2.3 keeps every MUST rule") {
 			t.Errorf("node name %q: printed %q", c.nodeName, out.String())
 		}
 	}
@@ -407,5 +408,87 @@ func TestReproduceScript(t *testing.T) {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(msg), "has no commit "+cert.SskitCommit) {
 		t.Errorf("without the commit: %v\n%s", err, msg)
+	}
+}
+
+// A node that leaves a part out is certified for the parts it implements: the left-out part's
+// rules are unsupported and block nothing, and the certificate names the profile; a MUST rule of
+// an implemented part that fails still refuses it.
+func TestCertificateIsScopedToTheProfile(t *testing.T) {
+	rules := []string{"ID-2 MUST 1. Identity (ID)", "ST-1 MUST 8. Stableset consensus (ST)", "NB-1 MUST 9. Neighborhood gossip (NB)"}
+	scoped := func(statuses ...conformance.Status) *conformance.Result {
+		r := fakeRun(t, 1, "partial", "0.1", rules, statuses...)
+		r.Profile = []string{"core", "consensus"}
+		r.LeftOut = map[string]string{"gossip": "GET /v1/neighborhood answered 501"}
+		for i, part := range []string{"core", "consensus", "gossip"} {
+			r.Rules[i].Part = part
+		}
+		return r
+	}
+	cert := combine([]*conformance.Result{scoped(pass, pass, unsupported)}, "partial", testFlags, nil)
+	if !cert.Certified || cert.Profile != "core + consensus" || !slices.Equal(cert.LeftOut, []string{"gossip"}) {
+		t.Fatalf("certified %v (%s), profile %q, left out %v", cert.Certified, cert.Reason, cert.Profile, cert.LeftOut)
+	}
+	if v := verdictLine(cert); !strings.Contains(v, "CERTIFIED for core + consensus") || !strings.Contains(v, "leaves out gossip") {
+		t.Errorf("verdict %q does not name the profile and what it leaves out", v)
+	}
+	cert = combine([]*conformance.Result{scoped(pass, fail, unsupported)}, "partial", testFlags, nil)
+	if cert.Certified || !strings.Contains(cert.Reason, "ST-1 fail") || strings.Contains(cert.Reason, "NB-1") {
+		t.Errorf("a failed MUST rule of an implemented part: certified %v, reason %q", cert.Certified, cert.Reason)
+	}
+	other := scoped(pass, pass, unsupported)
+	other.Profile = []string{"core"}
+	if cert := combine([]*conformance.Result{scoped(pass, pass, unsupported), other}, "partial", testFlags, nil); cert.Certified {
+		t.Error("certified a node whose profile changed between runs")
+	}
+}
+
+// sskit's own proof that partial nodes get honest verdicts: refnode that leaves parts out
+// (--parts) is certified for exactly the parts it implements, with no failure, every rule of a
+// left-out part unsupported, and the certificate scoped to the profile.
+func TestCertifyRefnodeInPartialProfiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	ref, err := harness.Refnode(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ parts, profile string }{{"core", "core"}, {"core,gossip", "core + gossip"}} {
+		t.Run(c.parts, func(t *testing.T) {
+			out := t.TempDir()
+			var console bytes.Buffer
+			code := run([]string{"certify", "--runs", "1", "--seed", "1", "--out", out, "--impl-name", "refnode-" + c.parts,
+				"--node-cmd", ref.Command[0] + " --parts " + c.parts}, &console, &console)
+			if code != exitOK {
+				t.Fatalf("certify refnode --parts %s: exit %d\n%s", c.parts, code, console.String())
+			}
+			files, _ := filepath.Glob(filepath.Join(out, "*", "*", "certificate.json"))
+			if len(files) != 1 {
+				t.Fatalf("want one certificate under %s, found %v", out, files)
+			}
+			var cert certificate
+			if err := json.Unmarshal([]byte(read(t, filepath.Dir(files[0]), "certificate.json")), &cert); err != nil {
+				t.Fatal(err)
+			}
+			implemented := strings.Split(c.parts, ",")
+			if !cert.Certified || cert.Profile != c.profile {
+				t.Fatalf("certified %v (%s) for profile %q, want %q", cert.Certified, cert.Reason, cert.Profile, c.profile)
+			}
+			for _, r := range cert.Rules {
+				switch {
+				case r.Failed > 0:
+					t.Errorf("%s failed in a partial profile", r.ID)
+				case !slices.Contains(implemented, r.Part) && r.Verdict != certUnsupported:
+					t.Errorf("%s of left-out part %s: verdict %s, want unsupported", r.ID, r.Part, r.Verdict)
+				case slices.Contains(implemented, r.Part) && r.Level == "MUST" && r.Verdict != certPass:
+					t.Errorf("%s of implemented part %s: verdict %s, want pass", r.ID, r.Part, r.Verdict)
+				}
+			}
+			if !strings.Contains(console.String(), "CERTIFIED for "+c.profile) {
+				t.Errorf("the console does not say which profile was certified:\n%s", console.String())
+			}
+			t.Logf("refnode --parts %s: certified for %s in %s", c.parts, cert.Profile, strings.Join(cert.SuiteTimes, ", "))
+		})
 	}
 }

@@ -52,7 +52,7 @@ func TestUsageAndExitCodes(t *testing.T) {
 		{[]string{"conformance", "--tags", "@must &&"}, exitUsage, "is empty"},
 		{[]string{"conformance", "--tags", "((("}, exitUsage, "is not a tag"},
 		{[]string{"conformance", "--tags", "@WRE-2"}, exitUsage, "did you mean @WIRE-2"},
-		{[]string{"conformance", "--tags", "@TRN-7"}, exitUsage, "selects no scenario"},
+		{[]string{"conformance", "--results", "RESULTS", "--tags", "@NB-14"}, exitUsage, "selects no scenario"},
 		{[]string{"conformance", "--backend", "k8s"}, exitUsage, "unknown backend"},
 		{[]string{"conformance", "--node-cmd", "x", "--node-image", "y"}, exitUsage, "not both"},
 		{[]string{"conformance", "--parallel", "0"}, exitUsage, "at least 1"},

@@ -91,12 +91,15 @@ func cmdMutation(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "sskit mutation:", err)
 			return exitFailed
 		}
-		r := mutationRow{mutant: m, Killed: res.MustFailures() > 0, Took: res.Duration}
+		r := mutationRow{mutant: m, Took: res.Duration}
 		for _, rr := range res.Rules {
 			if rr.Status == conformance.Failed {
 				r.ByRules = append(r.ByRules, rr.ID)
 			}
 		}
+		// A mutant is killed when a MUST rule fails, or when the rule it breaks fails even if
+		// that rule is a SHOULD (such as TRN-7's timeout): its own scenario saw the defect.
+		r.Killed = res.MustFailures() > 0 || slices.Contains(r.ByRules, m.Breaks)
 		for _, sc := range res.Scenarios {
 			if sc.Status == conformance.Failed {
 				r.Scenario = sc.Title()

@@ -1,6 +1,7 @@
 // Package admin serves a node's HTTP admin API (SPEC.md ADM-*): readiness, identity, counters and
 // membership as JSON. Every error is JSON with a 4xx or 5xx status, and no request that fails
-// changes the node. Endpoints the node does not implement yet answer 501, as the node contract says.
+// changes the node. The endpoints of a part of the spec the node leaves out answer 501
+// not_implemented, as the node contract says (ADM-7).
 package admin
 
 import (
@@ -160,12 +161,35 @@ type Node interface {
 	Route(to wire.Name) ([]wire.Name, error)
 	// Sections is what the node knows of the other sections (SPEC.md §10).
 	Sections() Sections
+	// Implements says whether the node implements a part of the spec. The API calls no method
+	// of a part the node leaves out.
+	Implements(Part) bool
 }
+
+// Part is one of the spec's parts (SPEC.md "Parts and profiles"). Every endpoint belongs to one,
+// and a node that leaves a part out answers 501 not_implemented on every method of that part's
+// endpoints (ADM-7).
+type Part string
+
+// The spec's parts; core (§1–7) is what every node implements.
+const (
+	PartCore      Part = "core"
+	PartConsensus Part = "consensus" // §8, ADM-3, ADM-8
+	PartGossip    Part = "gossip"    // §9, ADM-9 to ADM-11
+	PartSections  Part = "sections"  // §10; depends on consensus
+)
 
 // Error is the JSON body of every failed request.
 type Error struct {
 	Error string `json:"error"`
 	Code  string `json:"code"` // bad_request, not_found, method_not_allowed, not_implemented
+}
+
+// partOf is the part each endpoint belongs to (SPEC.md "Parts and profiles"); the others are core.
+var partOf = map[string]Part{
+	"/v1/stableset": PartConsensus, "/v1/decisions": PartConsensus, "/v1/leave": PartConsensus,
+	"/v1/neighborhood": PartGossip, "/v1/debut": PartGossip, "/v1/route": PartGossip,
+	"/v1/sections": PartSections,
 }
 
 // Handler returns the API's HTTP handler.
@@ -177,7 +201,7 @@ func Handler(n Node, log *slog.Logger) http.Handler {
 		"/v1/node": {"GET": func(w http.ResponseWriter, r *http.Request) {
 			info := n.Info()
 			if mutant.Is("spec-version-1") {
-				info.SpecVersion = "1"
+				info.SpecVersion = "2"
 			}
 			writeJSON(w, http.StatusOK, info)
 		}},
@@ -212,6 +236,12 @@ func Handler(n Node, log *slog.Logger) http.Handler {
 				status = http.StatusOK
 			}
 			writeError(w, status, "not_found", "no endpoint "+r.URL.Path)
+			return
+		}
+		if part, ok := partOf[r.URL.Path]; ok && !n.Implements(part) {
+			// Every method, a wrong one included: the whole endpoint is left out (ADM-7).
+			writeError(w, http.StatusNotImplemented, "not_implemented",
+				fmt.Sprintf("this node leaves out the %s part of the spec (%s)", part, r.URL.Path))
 			return
 		}
 		h, ok := methods[r.Method]

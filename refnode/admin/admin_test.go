@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -19,7 +20,10 @@ import (
 
 const peerName = "1111111111111111111111111111111111111111111111111111111111111111"
 
-type fakeNode struct{}
+// fakeNode implements every part of the spec but those in without.
+type fakeNode struct{ without []Part }
+
+func (f fakeNode) Implements(p Part) bool { return !slices.Contains(f.without, p) }
 
 func (fakeNode) Info() NodeInfo { return NodeInfo{Name: "n", Implementation: "fake", Version: "1"} }
 func (fakeNode) Counters() transport.Counters {
@@ -61,7 +65,12 @@ func (fakeNode) Route(to wire.Name) ([]wire.Name, error) {
 
 func do(t *testing.T, method, target, body string) (*http.Response, []byte) {
 	t.Helper()
-	srv := httptest.NewServer(Handler(fakeNode{}, slog.New(slog.DiscardHandler)))
+	return doOn(t, fakeNode{}, method, target, body)
+}
+
+func doOn(t *testing.T, n Node, method, target, body string) (*http.Response, []byte) {
+	t.Helper()
+	srv := httptest.NewServer(Handler(n, slog.New(slog.DiscardHandler)))
 	defer srv.Close()
 	req, _ := http.NewRequest(method, srv.URL+target, strings.NewReader(body))
 	resp, err := http.DefaultClient.Do(req)
@@ -147,6 +156,46 @@ func TestDebutStatuses(t *testing.T) {
 		var e Error
 		if c.code != "" && (json.Unmarshal(body, &e) != nil || e.Code != c.code) {
 			t.Errorf("POST /v1/debut %s: body %s, want code %s", c.body, body, c.code)
+		}
+	}
+}
+
+// A part the node leaves out answers 501 not_implemented on every method of each of its
+// endpoints, the right one and a wrong one alike (ADM-7), and changes nothing else.
+func TestLeftOutPartsAnswerNotImplemented(t *testing.T) {
+	endpoints := map[Part][]struct{ path, method, wrong string }{
+		PartConsensus: {{"/v1/stableset", "GET", "POST"}, {"/v1/decisions", "GET", "DELETE"}, {"/v1/leave", "POST", "GET"}},
+		PartGossip:    {{"/v1/neighborhood", "GET", "PUT"}, {"/v1/debut", "POST", "GET"}, {"/v1/route?to=" + peerName, "GET", "POST"}},
+		PartSections:  {{"/v1/sections", "GET", "POST"}},
+	}
+	for part, eps := range endpoints {
+		n := fakeNode{without: []Part{part}}
+		for _, ep := range eps {
+			for _, method := range []string{ep.method, ep.wrong} {
+				resp, body := doOn(t, n, method, ep.path, `{"peer": "`+peerName+`@127.0.0.1:7001"}`)
+				var e Error
+				if err := json.Unmarshal(body, &e); err != nil || resp.StatusCode != 501 || e.Code != "not_implemented" ||
+					!strings.Contains(e.Error, string(part)) || resp.Header.Get("Content-Type") != "application/json" {
+					t.Errorf("without %s, %s %s: status %d body %s, want 501 not_implemented", part, method, ep.path, resp.StatusCode, body)
+				}
+			}
+		}
+		// The other parts' endpoints and core's still answer as they say.
+		for other, eps := range endpoints {
+			if other == part {
+				continue
+			}
+			if resp, body := doOn(t, n, eps[0].method, eps[0].path, `{"peer": "`+peerName+`@127.0.0.1:7001"}`); resp.StatusCode >= 300 {
+				t.Errorf("without %s, %s %s: status %d %s", part, eps[0].method, eps[0].path, resp.StatusCode, body)
+			}
+		}
+		for _, c := range []struct {
+			method, target string
+			status         int
+		}{{"GET", "/healthz", 200}, {"GET", "/v1/node", 200}, {"GET", "/v1/counters", 200}, {"POST", "/v1/node", 405}, {"GET", "/v1/nothing", 404}} {
+			if resp, body := doOn(t, n, c.method, c.target, ""); resp.StatusCode != c.status {
+				t.Errorf("without %s, %s %s: status %d %s, want %d", part, c.method, c.target, resp.StatusCode, body, c.status)
+			}
 		}
 	}
 }

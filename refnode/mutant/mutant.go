@@ -39,6 +39,8 @@ var All = []Mutant{
 	{"keep-old-connection", "TRN", "TRN-3", "when the same peer dials again, the new connection is closed as the duplicate instead of the old one"},
 	{"tiebreak-inverted", "TRN", "TRN-3", "of two connections dialed by both ends, the one dialed by the higher name is kept"},
 	{"shutdown-no-error", "TRN", "TRN-5", "on a graceful shutdown connections are closed with NO_ERROR instead of SHUTDOWN"},
+	{"late-response-closes", "TRN", "TRN-7", "a response that arrives after its request timed out closes the connection with PROTOCOL_VIOLATION instead of being dropped"},
+	{"no-dial-retry", "TRN", "TRN-8", "a dial that fails is given up at once instead of being tried again, up to 3 attempts 100 ms apart"},
 	// 3. Framing
 	{"oversize-accepted", "WIRE", "WIRE-2", "the frame reader allows lengths up to 1 MiB, and then waits for a body that never comes"},
 	{"truncated-as-malformed", "WIRE", "WIRE-4", "a stream that ends inside a frame closes the connection with MALFORMED instead of FRAME_TRUNCATED"},
@@ -57,7 +59,7 @@ var All = []Mutant{
 	{"silent", "NC", "NC-4", "the node writes no log line at all, to standard output or standard error"},
 	{"bad-settings-exit-1", "NC", "NC-6", "settings the node cannot use make it exit with code 1 instead of 2"},
 	// 7. Admin API
-	{"spec-version-1", "ADM", "ADM-2", `GET /v1/node reports spec_version "1" (the previous version) instead of "2"`},
+	{"spec-version-1", "ADM", "ADM-2", `GET /v1/node reports spec_version "2" (the previous version) instead of "3"`},
 	{"stableset-ordinal-1", "ADM", "ADM-3", "GET /v1/stableset reports the node alone with ordinal 1 instead of 0"},
 	{"counters-miss-pong", "ADM", "ADM-4", "PONGs the node sends are not counted in sent"},
 	{"admin-errors-as-200", "ADM", "ADM-5", "a request for an unknown path is answered with the JSON error body but status 200 instead of 404"},

@@ -342,10 +342,17 @@ func (g *neighborhood) clock() {
 	}
 }
 
+// errNoGossip is what Debut and Route say in a node that leaves gossip out; the admin API
+// answers 501 before it asks them.
+var errNoGossip = errors.New("this node leaves out neighborhood gossip")
+
 // Debut implements admin.Node (POST /v1/debut): it connects to the target, then sends it a
 // Debut. An unreachable target is an error; what the target answers arrives later as gossip.
 func (n *Node) Debut(ctx context.Context, to wire.Name, addr netip.AddrPort) error {
 	g := n.nb
+	if g == nil {
+		return errNoGossip
+	}
 	if to == n.cfg.Identity.Name {
 		return admin.ErrSelf
 	}
@@ -368,6 +375,9 @@ func (n *Node) Debut(ctx context.Context, to wire.Name, addr netip.AddrPort) err
 // Route implements admin.Node (GET /v1/route).
 func (n *Node) Route(to wire.Name) ([]wire.Name, error) {
 	g := n.nb
+	if g == nil {
+		return nil, errNoGossip
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.db.Route(n.cfg.Identity.Name, to, g.cfg.MinHops)
@@ -376,6 +386,9 @@ func (n *Node) Route(to wire.Name) ([]wire.Name, error) {
 // Neighborhood implements admin.Node (GET /v1/neighborhood).
 func (n *Node) Neighborhood() admin.Neighborhood {
 	g := n.nb
+	if g == nil {
+		return admin.Neighborhood{}
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	db := g.db

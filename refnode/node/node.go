@@ -27,7 +27,7 @@ import (
 // Implementation and SpecVersion are reported by GET /v1/node.
 const (
 	Implementation = "refnode"
-	SpecVersion    = "2"
+	SpecVersion    = "3"
 )
 
 // Bootstrap is a peer given on the command line as NAME@IP:PORT.
@@ -73,6 +73,10 @@ type Config struct {
 	DataDir string
 	// Gossip sets up neighborhood gossip (gossip.go).
 	Gossip GossipConfig
+	// Parts is the node's profile, the parts of the spec it implements; empty is every part. For
+	// a part left out the node sends none of the part's frames, ignores those it receives (WIRE-9)
+	// and answers 501 on the part's endpoints (ADM-7).
+	Parts Parts
 }
 
 // Node is a running refnode.
@@ -86,7 +90,7 @@ type Node struct {
 	core *consensus.Core
 	left chan struct{} // closed once this node's own leave has applied
 
-	nb *neighborhood // neighborhood gossip, under a lock of its own (gossip.go)
+	nb *neighborhood // neighborhood gossip, under a lock of its own (gossip.go); nil without gossip
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -105,22 +109,36 @@ func Start(cfg Config) (*Node, error) {
 	n := &Node{cfg: cfg, left: make(chan struct{})}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	var err error
-	if n.nb, err = newNeighborhood(n, cfg.Gossip, cfg.DataDir); err != nil {
-		return nil, err
+	var refuse func(wire.Name) bool // without gossip there are no bans to refuse
+	if cfg.Parts.Has(admin.PartGossip) {
+		if n.nb, err = newNeighborhood(n, cfg.Gossip, cfg.DataDir); err != nil {
+			return nil, err
+		}
+		refuse = n.nb.refuse
 	}
 	n.ep, err = transport.Listen(transport.Config{Identity: cfg.Identity, Listen: cfg.Listen, Logger: cfg.Logger,
-		Handler: n.handle, Observe: n.observe, Refuse: n.nb.refuse})
+		Handler: n.handle, Observe: n.observe, Refuse: refuse})
 	if err != nil {
 		return nil, err
 	}
-	if err := n.nb.start(n.ep.Addr()); err != nil {
-		n.ep.Close()
-		return nil, err
+	if n.nb != nil {
+		if err := n.nb.start(n.ep.Addr()); err != nil {
+			n.ep.Close()
+			return nil, err
+		}
 	}
+	// Without consensus the core is never driven: it only holds the node alone, whose id every
+	// frame carries (WIRE-10), so it gets no bootstrap peers to join through.
 	self := wire.Member{Name: cfg.Identity.Name, Addr: n.ep.Addr()}
 	ccfg := consensus.Config{Self: self, ElderSize: cfg.ElderSize, PeerTimeout: cfg.PeerTimeout, SectionBits: cfg.SectionBits}
-	for _, b := range cfg.Bootstrap {
-		ccfg.Bootstrap = append(ccfg.Bootstrap, wire.Member{Name: b.Name, Addr: b.Addr})
+	if !cfg.Parts.Has(admin.PartSections) && cfg.SectionBits != 0 {
+		cfg.Logger.Warn("section bits ignored: this node leaves out sections", "section_bits", cfg.SectionBits)
+		ccfg.SectionBits = 0
+	}
+	if cfg.Parts.Has(admin.PartConsensus) {
+		for _, b := range cfg.Bootstrap {
+			ccfg.Bootstrap = append(ccfg.Bootstrap, wire.Member{Name: b.Name, Addr: b.Addr})
+		}
 	}
 	n.core = consensus.New(ccfg, time.Now())
 	n.publishID()
@@ -131,16 +149,24 @@ func Start(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("admin listen on %s: %w", cfg.Admin, err)
 	}
 	n.http = &http.Server{Handler: admin.Handler(n, cfg.Logger), ReadHeaderTimeout: 5 * time.Second}
-	n.wg.Add(2)
+	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
 		if err := n.http.Serve(n.admin); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			cfg.Logger.Error("admin server stopped", "err", err)
 		}
 	}()
-	go n.clock()
+	if cfg.Parts.Has(admin.PartConsensus) {
+		n.wg.Add(1)
+		go n.clock()
+	} else {
+		for _, b := range cfg.Bootstrap {
+			n.wg.Add(1)
+			go n.greet(b)
+		}
+	}
 	cfg.Logger.Info("refnode started", "name", cfg.Identity.Name, "listen", n.ep.Addr(), "admin", n.admin.Addr(),
-		"bootstrap", len(cfg.Bootstrap))
+		"bootstrap", len(cfg.Bootstrap), "parts", cfg.Parts.String())
 	return n, nil
 }
 
@@ -159,8 +185,36 @@ func (n *Node) clock() {
 	}
 }
 
-// step runs one event through the core under the lock, then sends what it asks for.
+// greet pings a bootstrap peer every second until it answers (NC-8). It stands in for the
+// core's joining when the node leaves consensus out: with nothing to join, a PING is all the
+// node sends its bootstrap peers.
+func (n *Node) greet(b Bootstrap) {
+	defer n.wg.Done()
+	const retry = time.Second // as often as a joiner asks again (ST-5)
+	for {
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(n.ctx, 3*time.Second)
+		_, err := n.ep.Request(ctx, b.Name, b.Addr, wire.TypePing, nil, nil)
+		cancel()
+		if err == nil {
+			n.cfg.Logger.Info("bootstrap peer answered", "peer", b.Name, "addr", b.Addr, "rtt", time.Since(start))
+			return
+		}
+		n.cfg.Logger.Info("bootstrap peer not reachable yet", "peer", b.Name, "addr", b.Addr, "err", err)
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-time.After(retry - time.Since(start)):
+		}
+	}
+}
+
+// step runs one event through the core under the lock, then sends what it asks for. A node that
+// leaves consensus out never drives its core.
 func (n *Node) step(event func(*consensus.Core)) {
+	if !n.cfg.Parts.Has(admin.PartConsensus) {
+		return
+	}
 	n.mu.Lock()
 	before, phase := n.core.Set().ID(), n.core.Phase()
 	event(n.core)
@@ -243,6 +297,9 @@ func (n *Node) dispatch(m consensus.Message, joining bool) {
 
 // observe feeds every frame's header to the core: liveness and anti-entropy (SPEC.md ST-8).
 func (n *Node) observe(p *transport.Peer, h wire.Header) {
+	if !n.cfg.Parts.Has(admin.PartConsensus) {
+		return
+	}
 	from := wire.Member{Name: p.Name(), Addr: p.RemoteAddr()}
 	n.step(func(c *consensus.Core) { c.Heard(time.Now(), from, h.Stableset) })
 }
@@ -251,6 +308,12 @@ func (n *Node) observe(p *transport.Peer, h wire.Header) {
 func (n *Node) handle(p *transport.Peer, h wire.Header, body []byte) {
 	if mutant.Is("answer-witness-request") && h.Type == wire.TypeWitnessRequest {
 		_ = p.Respond(h.ID, wire.TypeWitness, body)
+		return
+	}
+	if part := partOfType(h.Type); !n.cfg.Parts.Has(part) {
+		// A well-formed frame of a known type this node has no use for (WIRE-9): no reply, and
+		// the connection stays open. The transport has counted it already (ADM-4).
+		n.cfg.Logger.Debug("frame of a part this node leaves out ignored", "peer", p.Name(), "frame", h.Type, "part", part)
 		return
 	}
 	if h.Type == wire.TypeGossip || h.Type == wire.TypeGossipFailure {
@@ -269,8 +332,12 @@ func (n *Node) Leave() string {
 	return n.core.Phase().String()
 }
 
-// LeaveAndWait leaves and waits until the leave has applied here or ctx ends.
+// LeaveAndWait leaves and waits until the leave has applied here or ctx ends. A node that
+// leaves consensus out has no stableset to leave.
 func (n *Node) LeaveAndWait(ctx context.Context) bool {
+	if !n.cfg.Parts.Has(admin.PartConsensus) {
+		return true
+	}
 	n.Leave()
 	select {
 	case <-n.left:
@@ -294,6 +361,9 @@ func (n *Node) Info() admin.NodeInfo {
 		ElderSize: n.cfg.ElderSize,
 	}
 }
+
+// Implements implements admin.Node: whether the node's profile includes part p.
+func (n *Node) Implements(p admin.Part) bool { return n.cfg.Parts.Has(p) }
 
 // Counters implements admin.Node.
 func (n *Node) Counters() transport.Counters { return n.ep.Counters() }

@@ -270,8 +270,12 @@ func (e *Endpoint) dial(ctx context.Context, name wire.Name, addr netip.AddrPort
 	if e.refused(name) {
 		return nil, fmt.Errorf("dial %s@%s: %w", name, addr, ErrRefused)
 	}
+	attempts := e.cfg.DialAttempts
+	if mutant.Is("no-dial-retry") {
+		attempts = 1
+	}
 	var lastErr error
-	for attempt := 0; attempt < e.cfg.DialAttempts; attempt++ {
+	for attempt := 0; attempt < attempts; attempt++ {
 		if attempt > 0 {
 			select {
 			case <-time.After(e.cfg.DialRetryWait):
@@ -314,7 +318,7 @@ func (e *Endpoint) dial(ctx context.Context, name wire.Name, addr netip.AddrPort
 		}()
 		return p, nil
 	}
-	return nil, fmt.Errorf("dial %s@%s after %d attempts: %w", name, addr, e.cfg.DialAttempts, lastErr)
+	return nil, fmt.Errorf("dial %s@%s after %d attempts: %w", name, addr, attempts, lastErr)
 }
 
 // register makes p the connection for its name. When one already exists and the two were

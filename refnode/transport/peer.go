@@ -37,6 +37,7 @@ type Peer struct {
 	nextID  atomic.Uint64
 	pmu     sync.Mutex
 	pending map[uint64]*waiter
+	expired map[uint64]bool // ids of requests that timed out; only a mutant keeps them
 }
 
 func (e *Endpoint) newPeer(name wire.Name, conn *quic.Conn, dialed bool) *Peer {
@@ -320,6 +321,14 @@ func (p *Peer) Request(ctx context.Context, typ wire.Type, body, dst []byte) ([]
 	}
 	w.timer.Stop()
 	if p.forget(id) {
+		if mutant.Is("late-response-closes") && cause == ErrTimeout {
+			p.pmu.Lock()
+			if p.expired == nil {
+				p.expired = map[uint64]bool{}
+			}
+			p.expired[id] = true
+			p.pmu.Unlock()
+		}
 		p.release(w)
 		return dst, cause
 	}
@@ -355,8 +364,12 @@ func (p *Peer) deliver(h wire.Header, body []byte) error {
 	p.pmu.Lock()
 	w := p.pending[h.ID]
 	delete(p.pending, h.ID)
+	late := mutant.Is("late-response-closes") && p.expired[h.ID]
 	p.pmu.Unlock()
 	if w == nil {
+		if late {
+			return errLateResponse
+		}
 		p.ep.counters.unmatchedResponses.Add(1)
 		return nil
 	}
@@ -369,6 +382,10 @@ func (p *Peer) deliver(h wire.Header, body []byte) error {
 	w.wake <- struct{}{}
 	return nil
 }
+
+// errLateResponse closes a connection on which a response came after its request timed out;
+// only a mutant does that.
+var errLateResponse = errors.New("transport: response after its request timed out")
 
 // answerTo is the response type for each request type (WIRE-7).
 func answerTo(t wire.Type) (wire.Type, bool) {

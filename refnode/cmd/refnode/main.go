@@ -48,6 +48,7 @@ over HTTP on --admin (GET /healthz, /v1/node, /v1/counters, /v1/stableset, /v1/d
 /v1/neighborhood, /v1/route?to=NAME, /v1/sections; POST /v1/leave, /v1/debut). Its name is its ed25519 public
 key: from --seed, from --key-file (created if missing), or freshly generated. It joins a
 neighborhood when told to debut: curl -d '{"peer":"NAME@IP:PORT"}' http://ADMIN/v1/debut
+With --parts it implements only some parts of the spec, and the others' endpoints answer 501.
 
 Flags (environment variable in brackets; a flag overrides its variable):
 `
@@ -65,7 +66,7 @@ Example, two nodes on one machine:
 
 type options struct {
 	listen, admin, seed, keyFile, logLevel string
-	dataDir                                string
+	dataDir, parts                         string
 	bootstrap                              multiFlag
 	elderSize, sectionBits                 int
 	peerTimeout                            time.Duration
@@ -188,6 +189,7 @@ func parse(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	durationFromEnv(&o.gossip.PassExpiry, "pass-expiry", "SSKIT_PASS_EXPIRY", gossip.DefaultPassExpiry, "how long a Pass target is remembered against pass loops, and a Debut waits for its answer")
 	durationFromEnv(&o.gossip.IsolatedGrace, "isolated-grace", "SSKIT_ISOLATED_GRACE", gossip.DefaultIsolatedGrace, "how long a record nobody lists is kept")
 	durationFromEnv(&o.gossip.CullInterval, "cull-interval", "SSKIT_CULL_INTERVAL", gossip.DefaultCullInterval, "least time between two culls of records nobody lists")
+	fs.StringVar(&o.parts, "parts", env("SSKIT_PARTS", node.AllParts.String()), "the parts of the spec to implement, a comma-separated `LIST` of core, consensus, gossip and sections (needs consensus); core is always in, and a part left out answers 501 [SSKIT_PARTS]")
 	fs.StringVar(&o.logLevel, "log-level", env("SSKIT_LOG_LEVEL", "info"), "debug, info, warn or error [SSKIT_LOG_LEVEL]")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
 	if mutant.Enabled { // only in a binary built with -tags mutants
@@ -249,6 +251,11 @@ func buildConfig(o options, getenv func(string) string, stderr io.Writer) (node.
 		return cfg, fmt.Errorf("--section-bits must be between 0 and %d, got %d", wire.MaxSectionBits, o.sectionBits)
 	}
 	cfg.SectionBits = uint8(o.sectionBits)
+	parts, err := node.ParseParts(o.parts)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Parts = parts
 	if o.elderSize < 1 || o.elderSize > 64 {
 		return cfg, fmt.Errorf("--elder-size must be between 1 and 64, got %d", o.elderSize)
 	}
@@ -262,7 +269,6 @@ func buildConfig(o options, getenv func(string) string, stderr io.Writer) (node.
 		return cfg, fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	var err error
 	switch {
 	case o.seed != "" && o.keyFile != "":
 		return cfg, errors.New("give --seed or --key-file, not both")
