@@ -214,7 +214,7 @@ func TestGarbageAnswersJudgedBySpec(t *testing.T) {
 // ADM-7 is judged by the part that owns a path and by the profile the preflight learnt: a left-out
 // part answers 501 to every method, an implemented one never 501, and 405 to a method it lacks.
 func TestAnswersJudgedByTheirPart(t *testing.T) {
-	spec, _ := suiteScenarios(t)
+	spec, _ := loadSuite(t)
 	notImplemented := `{"error": "left out", "code": "not_implemented"}`
 	notAllowed := `{"error": "no", "code": "method_not_allowed"}`
 	for _, tc := range []struct {

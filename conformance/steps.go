@@ -156,6 +156,7 @@ func (w *world) register(sc *godog.ScenarioContext) {
 	registerGossipSteps(sc, w)
 	registerSectionSteps(sc, w)
 	registerTransportSteps(sc, w)
+	registerStreamSteps(sc, w)
 	sc.Step(`^a node under test$`, w.aNodeUnderTest)
 	sc.Step(`^a second node starts with bootstrap peer "([^"]+)" under another name$`, w.secondNodeBootstrapsToPeerUnderAnotherName)
 	sc.Step(`^a second node starts with bootstrap peer "([^"]+)"$`, w.secondNodeBootstrapsToPeer)

@@ -189,6 +189,10 @@ var (
 	kindFrame    = regexp.MustCompile(`^a WITNESS_REQUEST of kind (\d+)$`)
 	portFrame    = regexp.MustCompile(`^a WITNESS_REQUEST naming port 0$`)
 	addressFrame = regexp.MustCompile(`^a WITNESS_REQUEST naming address (\S+)$`)
+	// Frames with two faults, for the check order of section 3 (ERR-1).
+	lengthThenFIN = regexp.MustCompile(`^a frame whose length is (\d+) and then ends its stream$`)
+	lengthAndType = regexp.MustCompile(`^a frame whose length is (\d+) and whose type is (0x[0-9a-fA-F]{2})$`)
+	halfOfType    = regexp.MustCompile(`^half a frame of type (0x[0-9a-fA-F]{2}) and then ends its stream$`)
 )
 
 // badFrame builds the bytes of a frame that breaks one rule, and whether the peer then ends its stream.
@@ -212,6 +216,19 @@ func badFrame(desc string) ([]byte, bool, error) {
 			}
 		}
 		return b, false, nil
+	case lengthThenFIN.MatchString(desc): // the length alone, then the end of the stream
+		n, _ := strconv.ParseUint(lengthThenFIN.FindStringSubmatch(desc)[1], 10, 32)
+		return binary.BigEndian.AppendUint32(nil, uint32(n)), true, nil
+	case lengthAndType.MatchString(desc): // the length, then a whole header of that type
+		m := lengthAndType.FindStringSubmatch(desc)
+		n, _ := strconv.ParseUint(m[1], 10, 32)
+		t, _ := strconv.ParseUint(m[2], 0, 8)
+		hdr := frame(wire.Header{Type: wire.Type(t), ID: 9}, nil)[wire.LengthPrefixSize:]
+		return append(binary.BigEndian.AppendUint32(nil, uint32(n)), hdr...), false, nil
+	case halfOfType.MatchString(desc): // half of a frame of that type, the type byte included
+		t, _ := strconv.ParseUint(halfOfType.FindStringSubmatch(desc)[1], 0, 8)
+		f := frame(wire.Header{Type: wire.Type(t), ID: 9}, make([]byte, 40))
+		return f[:len(f)/2], true, nil
 	case desc == "half a frame and then ends its stream":
 		return ping[:len(ping)/2], true, nil
 	case desc == "two bytes of a length and then ends its stream":
@@ -367,25 +384,20 @@ func (w *world) stablesetFieldMatches(name string) error {
 	if err != nil {
 		return err
 	}
-	c, err := w.conn(name)
-	if err != nil {
-		return err
-	}
-	frames := c.Frames()
-	if len(frames) == 0 {
-		return errors.New("expected frames from the node, got none")
-	}
-	for _, f := range frames {
-		if got := hex.EncodeToString(f.Header.Stableset[:]); got != s["id"] {
-			return fmt.Errorf("expected stableset field %v (GET /v1/stableset), got %s in %v", s["id"], got, f)
-		}
-	}
-	return nil
+	id, _ := s["id"].(string)
+	return w.everyFrameCarries(name, id, "the id GET /v1/stableset reports")
 }
 
 // stablesetFieldIsOwnHash checks WIRE-10 for a node alone from the frames alone: the node's name
 // is known from its seed, so no part but the core is needed to observe it.
 func (w *world) stablesetFieldIsOwnHash(name string) error {
+	own := sha256.Sum256(w.node.Name[:])
+	return w.everyFrameCarries(name, hex.EncodeToString(own[:]), "SHA-256 of the name of a node alone (WIRE-10)")
+}
+
+// everyFrameCarries checks that every frame peer name received from the node has the stableset
+// field want (hex), which is what.
+func (w *world) everyFrameCarries(name, want, what string) error {
 	c, err := w.conn(name)
 	if err != nil {
 		return err
@@ -394,10 +406,9 @@ func (w *world) stablesetFieldIsOwnHash(name string) error {
 	if len(frames) == 0 {
 		return errors.New("expected frames from the node, got none")
 	}
-	want := sha256.Sum256(w.node.Name[:])
 	for _, f := range frames {
-		if f.Header.Stableset != want {
-			return fmt.Errorf("expected the stableset field of a node alone, SHA-256 of its name = %x (WIRE-10), got %x in %v", want, f.Header.Stableset, f)
+		if got := hex.EncodeToString(f.Header.Stableset[:]); got != want {
+			return fmt.Errorf("expected stableset field %s, %s, got %s in %v", want, what, got, f)
 		}
 	}
 	return nil

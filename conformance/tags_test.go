@@ -5,26 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/stableset/sskit"
 )
-
-func suiteScenarios(t *testing.T) (*Spec, []Scenario) {
-	t.Helper()
-	text, err := sskit.Suite.ReadFile("conformance/SPEC.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec, err := ParseSpec(string(text))
-	if err != nil {
-		t.Fatal(err)
-	}
-	declared, err := LoadScenarios(sskit.Suite, "features")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return spec, declared
-}
 
 // A malformed TAGS expression is a usage error with a message; before, "@must &&" made godog's
 // filter panic with an index out of range.
@@ -39,7 +20,7 @@ func TestMalformedTagsAreUsageErrors(t *testing.T) {
 // A tag no scenario carries is a typo, and a selection of nothing is an error: before, both gave
 // "0 scenarios … PASSED" with exit 0.
 func TestTagsThatSelectNothingAreRefused(t *testing.T) {
-	spec, declared := suiteScenarios(t)
+	spec, declared := loadSuite(t)
 	for expr, want := range map[string]string{
 		"@WRE-2":          "did you mean @WIRE-2",
 		"@must && ~@must": "selects no scenario",
@@ -65,7 +46,7 @@ func TestTagsThatSelectNothingAreRefused(t *testing.T) {
 // The kit's filter selects exactly what godog's own filter runs, for every well-formed
 // expression: the kit checks the selection, godog runs it.
 func TestTagFilterMatchesGodogSemantics(t *testing.T) {
-	spec, declared := suiteScenarios(t)
+	spec, declared := loadSuite(t)
 	for expr, want := range map[string]func(tags []string) bool{
 		"@WIRE-2":            func(tags []string) bool { return slices.Contains(tags, "@WIRE-2") },
 		"WIRE-2":             func(tags []string) bool { return slices.Contains(tags, "@WIRE-2") },

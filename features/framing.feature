@@ -69,6 +69,31 @@ Feature: Framing and messages — bad frames close one connection with a defined
       | a WITNESS_REQUEST naming address ::            | MALFORMED |
       | a WITNESS_REQUEST naming address 224.0.0.1     | MALFORMED |
 
+    # A Member carries an IPv4 address IPv4-mapped, so the rows above with IPv4 addresses already
+    # send ::ffff:0.0.0.0 and ::ffff:224.0.0.1, which MSG-2 judges as the IPv4 address they hold.
+    @WIRE-6 @MSG-2 @ERR-1 @must
+    Examples: a multicast address, IPv6 or IPv4-mapped at the top of 224.0.0.0/4
+      | frame                                                   | code      |
+      | a WITNESS_REQUEST naming address ff02::1                | MALFORMED |
+      | a WITNESS_REQUEST naming address ::ffff:239.255.255.255 | MALFORMED |
+
+    # A frame with two faults gets the code of the first check that fails, in the order of
+    # section 3: the length, then the whole frame, then the type, then the body (ERR-1).
+    @WIRE-3 @ERR-1 @must
+    Examples: a length below 41, and the stream ends right after it
+      | frame                                               | code      |
+      | a frame whose length is 30 and then ends its stream | MALFORMED |
+
+    @WIRE-2 @ERR-1 @must
+    Examples: a length above the maximum, and a type not in the catalogue
+      | frame                                                | code            |
+      | a frame whose length is 70000 and whose type is 0x7f | FRAME_TOO_LARGE |
+
+    @WIRE-4 @ERR-1 @must
+    Examples: a type not in the catalogue, and the stream ends inside the frame
+      | frame                                              | code            |
+      | half a frame of type 0x7f and then ends its stream | FRAME_TRUNCATED |
+
     @WIRE-6 @MSG-4 @ERR-1 @must
     Examples: a stableset that breaks its layout
       | frame                                              | code      |
@@ -88,6 +113,21 @@ Feature: Framing and messages — bad frames close one connection with a defined
     And peer "alice" sends a PING with a payload of 30000 bytes and then ends its stream
     Then peer "alice" receives a PONG with the same payload
     And the connection of peer "alice" ends with NO_ERROR
+
+  # ADM-4: a connection that ends with an application error code counts once, in the close
+  # counter of the side that sent the CONNECTION_CLOSE, whenever it comes: before the node has
+  # accepted the stream (the peer has sent nothing), or after an orderly end (WIRE-4), where the
+  # side that ended its stream first closes the connection.
+  @ADM-4 @must
+  Scenario Outline: The end of a connection is counted once, under the side that closed it
+    When scripted peer "alice" connects to the node
+    And <the connection ends>
+    Then the node counts the end of peer "alice"'s connection once, in the close counter of the side that sent the CONNECTION_CLOSE
+
+    Examples:
+      | the connection ends                                                                                               |
+      | peer "alice" closes its connection with code 0x99 before sending anything, once the node lists it among its peers |
+      | peer "alice" sends a PING with a payload of 100 bytes and then ends its stream                                    |
 
   @WIRE-9 @MSG-5 @must
   Scenario Outline: A well-formed frame the node has no use for is ignored

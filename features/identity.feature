@@ -30,10 +30,15 @@ Feature: Identity — a node's name is its ed25519 key, proven in every QUIC han
     Then the second node counts 1 name mismatch
 
   @ID-6 @must
-  Scenario: The node refuses a peer whose certificate is not signed by its own key
-    When scripted peer "eve" connects to the node with a certificate signed by another key
-    Then the handshake of peer "eve" fails
+  Scenario Outline: The node refuses a client certificate that is not one ed25519 certificate with a valid self-signature
+    When scripted peer "eve" connects to the node with <certificate>
+    Then the node fails the handshake of peer "eve" with the TLS alert bad_certificate
     And the node answers a PING from a new peer
+
+    Examples:
+      | certificate                         |
+      | a certificate signed by another key |
+      | a chain of two certificates         |
 
   @ID-7 @must
   Scenario: The node refuses a peer that offers another application protocol

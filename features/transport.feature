@@ -17,6 +17,24 @@ Feature: Transport — one QUIC connection and one stream per pair of nodes
     Then peer "bob" receives a PING on the stream the second node opened
     And peer "bob" cannot open a stream towards the second node
 
+  # TRN-2: the stream is the connection's only one and is never replaced, so a peer that resets
+  # it (RESET_STREAM) or stops the node's side of it (STOP_SENDING) has ended the connection. The
+  # PING after the STOP_SENDING makes the node write, the latest moment TRN-2 allows it to notice.
+  @TRN-2 @TRN-4 @ADM-4 @must
+  Scenario Outline: A peer that resets the stream or stops the node's side of it is closed with PROTOCOL_VIOLATION
+    When scripted peer "mallory" connects to the node
+    And peer "mallory" gets a PONG for a PING
+    And peer "mallory" <ends the stream>
+    Then the node closes peer "mallory"'s connection with PROTOCOL_VIOLATION
+    And the node answers a PING from a new peer
+    And the node counts 1 connection it closed with PROTOCOL_VIOLATION
+
+    Examples:
+      | ends the stream                                           |
+      | resets its stream between frames                          |
+      | resets its stream in the middle of a frame                |
+      | stops the node's side of the stream and then sends a PING |
+
   @TRN-3 @must
   Scenario: Of connections dialed by both ends, the one dialed by the lower name is kept
     Given scripted peer "bob" with a name lower than the second node's listens for connections

@@ -448,6 +448,33 @@ func (c *Conn) CloseWrite() error {
 	return err
 }
 
+// ResetStream resets the peer's side of the stream (RESET_STREAM with code), abandoning whatever
+// it wrote that the node has not read, at a frame boundary or inside a frame after SendRaw of part
+// of one. TRN-2 asks the node to close the connection with PROTOCOL_VIOLATION. The node's side of
+// the stream stays open and is still recorded; writes fail from now on.
+func (c *Conn) ResetStream(code wire.Code) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.stream.CancelWrite(quic.StreamErrorCode(code))
+	if c.trace != nil {
+		c.traceEvent(EventStreamReset, DirToNode, time.Now(), 0,
+			fmt.Sprintf("the peer reset its stream (RESET_STREAM), code %v (0x%02x)", code, uint64(code)))
+	}
+}
+
+// StopSending asks the node to stop sending on the stream (STOP_SENDING with code) and stops the
+// peer's reading of it: frames the node sends from now on are not recorded, and Err reports the
+// stream's local cancellation. TRN-2 asks the node to close the connection with
+// PROTOCOL_VIOLATION, at the latest when it next writes. The peer's side of the stream stays
+// open, so Send and SendRaw still reach the node.
+func (c *Conn) StopSending(code wire.Code) {
+	c.stream.CancelRead(quic.StreamErrorCode(code))
+	if c.trace != nil {
+		c.traceEvent(EventStreamReset, DirToNode, time.Now(), 0,
+			fmt.Sprintf("the peer stopped the node's side of the stream (STOP_SENDING), code %v (0x%02x)", code, uint64(code)))
+	}
+}
+
 // NextID returns a message id this Conn has not handed out before (Request and Ping use them).
 func (c *Conn) NextID() uint64 { return c.nextID.Add(1) }
 

@@ -575,3 +575,48 @@ func TestNodeAllowsNoSecondStream(t *testing.T) {
 		t.Fatalf("state: alpn %q version %v certs %d", st.TLS.NegotiatedProtocol, st.Version, len(st.TLS.PeerCertificates))
 	}
 }
+
+// TRN-2: ResetStream and StopSending end the connection's only stream; the node closes the
+// connection with PROTOCOL_VIOLATION.
+func TestNodeClosesWhenTheStreamIsResetOrStopped(t *testing.T) {
+	n := startNode(t)
+	ping, _ := wire.AppendFrame(nil, wire.Header{Type: wire.TypePing, ID: 7}, []byte("hello"))
+	cases := []struct {
+		name string
+		do   func(c *Conn) error
+	}{
+		{"reset between frames", func(c *Conn) error { c.ResetStream(wire.CodeNoError); return nil }},
+		{"reset inside a frame", func(c *Conn) error {
+			if err := c.SendRaw(ping[:9]); err != nil {
+				return err
+			}
+			c.ResetStream(wire.CodeNoError)
+			return nil
+		}},
+		{"stop sending", func(c *Conn) error {
+			c.StopSending(wire.CodeNoError)
+			// The node may have closed already; if not, this PING makes it write.
+			_ = c.Send(wire.TypePing, 8, wire.StablesetID{}, nil)
+			return nil
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dial(t, n)
+			if _, err := c.Ping(timeout(t), nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.do(c); err != nil {
+				t.Fatal(err)
+			}
+			info, err := c.WaitClosed(timeout(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !info.Remote || !info.Application || info.Code != wire.CodeProtocolViolation {
+				t.Fatalf("connection ended with %v, want the node to close it with PROTOCOL_VIOLATION", info)
+			}
+			awaitPong(t, n)
+		})
+	}
+}

@@ -238,12 +238,10 @@ func (c *Conn) traceReadEnd(err error, at time.Time) {
 		c.traceEvent(EventBadFrame, DirFromNode, at, 0, describeCodecError(bad.Err))
 	case errors.Is(err, io.EOF):
 		c.traceEvent(EventStreamEnd, DirFromNode, at, 0, "the node ended its stream between frames")
+	case errors.As(err, &se) && !se.Remote:
+		// The peer's own StopSending stopped its reader; that call's line says so already.
 	case errors.As(err, &se):
-		dir := DirToNode
-		if se.Remote {
-			dir = DirFromNode
-		}
-		c.traceEvent(EventStreamReset, dir, at, 0, fmt.Sprintf("code %v (0x%02x)", wire.Code(se.ErrorCode), uint64(se.ErrorCode)))
+		c.traceEvent(EventStreamReset, DirFromNode, at, 0, fmt.Sprintf("code %v (0x%02x)", wire.Code(se.ErrorCode), uint64(se.ErrorCode)))
 	}
 }
 

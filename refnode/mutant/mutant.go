@@ -36,6 +36,7 @@ var All = []Mutant{
 	{"any-alpn", "ID", "ID-7", `the acceptor also accepts ALPN "h3"`},
 	// 2. Transport
 	{"second-stream-allowed", "TRN", "TRN-2", "the acceptor allows a dialer 2 bidirectional streams instead of 1"},
+	{"reset-stream-ignored", "TRN", "TRN-2", "a peer's RESET_STREAM only stops the node reading and its STOP_SENDING only fails the node's next write: the connection stays open instead of being closed with PROTOCOL_VIOLATION"},
 	{"keep-old-connection", "TRN", "TRN-3", "when the same peer dials again, the new connection is closed as the duplicate instead of the old one"},
 	{"tiebreak-inverted", "TRN", "TRN-3", "of two connections dialed by both ends, the one dialed by the higher name is kept"},
 	{"shutdown-no-error", "TRN", "TRN-5", "on a graceful shutdown connections are closed with NO_ERROR instead of SHUTDOWN"},
@@ -62,6 +63,7 @@ var All = []Mutant{
 	{"spec-version-1", "ADM", "ADM-2", `GET /v1/node reports spec_version "2" (the previous version) instead of "3"`},
 	{"stableset-ordinal-1", "ADM", "ADM-3", "GET /v1/stableset reports the node alone with ordinal 1 instead of 0"},
 	{"counters-miss-pong", "ADM", "ADM-4", "PONGs the node sends are not counted in sent"},
+	{"peer-close-counted-in-reader", "ADM", "ADM-4", "a peer's close is counted only while the node reads the stream: a close before the stream is accepted is not counted, and the peer's NO_ERROR close after an orderly end (WIRE-4) is counted as the node's own"},
 	{"admin-errors-as-200", "ADM", "ADM-5", "a request for an unknown path is answered with the JSON error body but status 200 instead of 404"},
 	{"sections-404", "ADM", "ADM-7", "GET /v1/sections answers 404 not_found, as if the path were unknown, instead of the node's sections"},
 	// 8. Stableset consensus

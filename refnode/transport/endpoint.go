@@ -208,6 +208,9 @@ func (e *Endpoint) acceptLoop() {
 		name, err := identity.PeerName(conn.ConnectionState().TLS)
 		if err != nil { // the TLS config already checked this; keep the guard cheap and loud
 			e.cfg.Logger.Warn("accepted connection without a usable name", "remote", conn.RemoteAddr(), "err", err)
+			if conn.Context().Err() == nil { // every close counts (ADM-4)
+				e.counters.closedByUs(wire.CodeProtocolViolation)
+			}
 			_ = conn.CloseWithError(quic.ApplicationErrorCode(wire.CodeProtocolViolation), "no usable name")
 			continue
 		}
@@ -298,6 +301,9 @@ func (e *Endpoint) dial(ctx context.Context, name wire.Name, addr netip.AddrPort
 		}
 		stream, err := conn.OpenStream()
 		if err != nil {
+			if conn.Context().Err() == nil { // every close counts (ADM-4)
+				e.counters.closedByUs(wire.CodeInternal)
+			}
 			_ = conn.CloseWithError(quic.ApplicationErrorCode(wire.CodeInternal), "open stream")
 			lastErr = err
 			continue

@@ -30,6 +30,7 @@ type Peer struct {
 	done     chan struct{} // closed when the connection ends
 	failOnce sync.Once
 	err      error // why the connection ended; read after done is closed
+	endOnce  sync.Once
 
 	wmu  sync.Mutex
 	wbuf []byte
@@ -50,17 +51,19 @@ func (e *Endpoint) newPeer(name wire.Name, conn *quic.Conn, dialed bool) *Peer {
 		pending:  map[uint64]*waiter{},
 	}
 	go func() { // the connection can also end under us: idle timeout, the peer's close
-		select {
-		case <-conn.Context().Done():
-			p.fail(connError(context.Cause(conn.Context())))
-			if mutant.Is("unknown-close-ends-all") {
-				var ae *quic.ApplicationError
-				if errors.As(context.Cause(conn.Context()), &ae) && ae.Remote && wire.Code(ae.ErrorCode) > wire.CodeInternal {
-					p.ep.cfg.Logger.Error("peer closed with an unknown code; closing the endpoint", "peer", p.name, "code", uint64(ae.ErrorCode))
-					p.ep.Close()
-				}
+		<-conn.Context().Done()
+		p.fail(connError(context.Cause(conn.Context())))
+		// Every end is counted here, whenever it comes: also a close that arrives before the
+		// stream was accepted, or after the reader stopped at an orderly end (ADM-4).
+		if !mutant.Is("peer-close-counted-in-reader") {
+			p.countEnd()
+		}
+		if mutant.Is("unknown-close-ends-all") {
+			var ae *quic.ApplicationError
+			if errors.As(context.Cause(conn.Context()), &ae) && ae.Remote && wire.Code(ae.ErrorCode) > wire.CodeInternal {
+				p.ep.cfg.Logger.Error("peer closed with an unknown code; closing the endpoint", "peer", p.name, "code", uint64(ae.ErrorCode))
+				p.ep.Close()
 			}
-		case <-p.done:
 		}
 	}()
 	return p
@@ -102,6 +105,40 @@ func (p *Peer) setStream(s *quic.Stream) {
 	p.stream = s
 	p.hasStrm.Store(true)
 	close(p.ready)
+	if !mutant.Is("reset-stream-ignored") {
+		go p.watchStopSending()
+	}
+}
+
+// watchStopSending closes the connection as soon as the peer stops the node's side of the stream
+// (STOP_SENDING), which ends the connection's only stream (TRN-2), rather than when the node
+// next writes. quic-go cancels the stream's context with the peer's *quic.StreamError then; our
+// own end of the stream or of the connection cancels it with another cause.
+func (p *Peer) watchStopSending() {
+	select {
+	case <-p.stream.Context().Done():
+	case <-p.done:
+		return
+	}
+	if se, ok := peerStreamError(context.Cause(p.stream.Context())); ok {
+		p.streamEnded("stopped the node's side of the stream (STOP_SENDING)", se)
+	}
+}
+
+// peerStreamError returns err as the peer's RESET_STREAM or STOP_SENDING, if it is one.
+func peerStreamError(err error) (*quic.StreamError, bool) {
+	var se *quic.StreamError
+	if errors.As(err, &se) && se.Remote {
+		return se, true
+	}
+	return nil, false
+}
+
+// streamEnded closes the connection of a peer that reset the stream or stopped the node's side
+// of it: that ends the connection's only stream, which is never replaced (TRN-2).
+func (p *Peer) streamEnded(what string, se *quic.StreamError) {
+	p.ep.cfg.Logger.Warn("closing connection: the peer "+what, "peer", p.name, "stream_error_code", uint64(se.ErrorCode))
+	p.close(wire.CodeProtocolViolation, "the peer "+what)
 }
 
 // fail ends the peer once: pending requests wake up with err. It reports whether this call did it.
@@ -125,10 +162,39 @@ func (p *Peer) close(code wire.Code, reason string) {
 	if code == wire.CodeDuplicateConnection {
 		err = errDuplicateRun
 	}
-	if p.fail(err) {
-		p.ep.counters.closedByUs(code)
+	first := p.fail(err)
+	if mutant.Is("peer-close-counted-in-reader") {
+		if first {
+			p.ep.counters.closedByUs(code)
+		}
+		_ = p.conn.CloseWithError(quic.ApplicationErrorCode(code), reason)
+		return
 	}
-	_ = p.conn.CloseWithError(quic.ApplicationErrorCode(code), reason)
+	if p.conn.Context().Err() == nil {
+		// Our CONNECTION_CLOSE ends it: counted before it is sent, so that a peer that has read
+		// it finds it counted. (A close of the peer's that crosses ours within this instant is
+		// not counted as well: each connection counts once.)
+		p.endOnce.Do(func() { p.ep.counters.closedByUs(code) })
+	}
+	_ = p.conn.CloseWithError(quic.ApplicationErrorCode(code), reason) // returns once the connection has ended
+	p.countEnd()
+}
+
+// countEnd counts the connection's end, once it has ended, unless it is counted already (ADM-4):
+// a close with an application error code goes to the close counter of the side that sent the
+// CONNECTION_CLOSE; a transport error or an idle timeout counts in neither.
+func (p *Peer) countEnd() {
+	p.endOnce.Do(func() {
+		var ae *quic.ApplicationError
+		if !errors.As(context.Cause(p.conn.Context()), &ae) {
+			return
+		}
+		if ae.Remote {
+			p.ep.counters.closedByPeer(wire.Code(ae.ErrorCode))
+		} else {
+			p.ep.counters.closedByUs(wire.Code(ae.ErrorCode))
+		}
+	})
 }
 
 func connError(cause error) error {
@@ -162,11 +228,17 @@ func (p *Peer) readLoop() {
 			case errors.Is(err, io.EOF):
 				p.endOrderly()
 			default:
+				if se, ok := peerStreamError(err); ok && !mutant.Is("reset-stream-ignored") {
+					// RESET_STREAM, inside a frame or between frames: not an end of stream (FIN),
+					// so none of WIRE-4's codes (TRN-2).
+					p.streamEnded("reset its stream (RESET_STREAM)", se)
+					return
+				}
 				var ae *quic.ApplicationError
-				if errors.As(err, &ae) && ae.Remote {
+				if mutant.Is("peer-close-counted-in-reader") && errors.As(err, &ae) && ae.Remote {
 					p.ep.counters.closedByPeer(wire.Code(ae.ErrorCode))
 				}
-				p.fail(err)
+				p.fail(err) // the connection ended; the watcher of newPeer counts how
 			}
 			return
 		}
@@ -260,6 +332,11 @@ func (p *Peer) write(ctx context.Context, typ wire.Type, id uint64, body []byte)
 		return err
 	}
 	if _, err := p.stream.Write(p.wbuf); err != nil {
+		if se, ok := peerStreamError(err); ok && !mutant.Is("reset-stream-ignored") {
+			// STOP_SENDING that watchStopSending has not acted on yet: close now, at the
+			// latest (TRN-2). close takes no lock the writer holds.
+			p.streamEnded("stopped the node's side of the stream (STOP_SENDING)", se)
+		}
 		return err
 	}
 	if mutant.Is("counters-miss-pong") && typ == wire.TypePong {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"sync"
@@ -272,4 +273,145 @@ func TestRefusedNamesAreTurnedAwayBothWays(t *testing.T) {
 	if _, err := c.Request(ctx(t), a.Name(), a.Addr(), wire.TypePing, nil, nil); err != nil {
 		t.Fatalf("PING from an unbanned peer: %v", err)
 	}
+}
+
+// rawPeer is a bare QUIC client of ep, dialed without an Endpoint, so a test controls exactly
+// what it does to the connection and its stream.
+type rawPeer struct {
+	id     *identity.Identity
+	conn   *quic.Conn
+	stream *quic.Stream
+}
+
+func dialRaw(t *testing.T, ep *Endpoint) *rawPeer {
+	t.Helper()
+	id, err := identity.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := quic.DialAddr(ctx(t), ep.Addr().String(), id.ClientTLS(ep.Name()),
+		&quic.Config{MaxIncomingStreams: -1, MaxIncomingUniStreams: -1, KeepAlivePeriod: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.CloseWithError(0, "") })
+	stream, err := conn.OpenStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &rawPeer{id: id, conn: conn, stream: stream}
+}
+
+// ping writes a PING and reads its PONG, so the node has accepted the stream and read up to here.
+func (r *rawPeer) ping(t *testing.T, id uint64) {
+	t.Helper()
+	frame, _ := wire.AppendFrame(nil, wire.Header{Type: wire.TypePing, ID: id}, []byte("x"))
+	if _, err := r.stream.Write(frame); err != nil {
+		t.Fatal(err)
+	}
+	h, _, err := wire.NewFrameReader(r.stream).Next()
+	if err != nil || h.Type != wire.TypePong || h.ID != id {
+		t.Fatalf("PING %d answered by %v, %v", id, h, err)
+	}
+}
+
+// closedBy waits for the node to close r's connection and returns the code it used.
+func (r *rawPeer) closedBy(t *testing.T) wire.Code {
+	t.Helper()
+	select {
+	case <-r.conn.Context().Done():
+	case <-ctx(t).Done():
+		t.Fatal("the node did not close the connection")
+	}
+	var ae *quic.ApplicationError
+	if err := context.Cause(r.conn.Context()); !errors.As(err, &ae) || !ae.Remote {
+		t.Fatalf("connection ended with %v, want the node's close", err)
+	}
+	return wire.Code(ae.ErrorCode)
+}
+
+// awaitCounters polls the endpoint's counters until ok accepts them.
+func awaitCounters(t *testing.T, ep *Endpoint, ok func(Counters) bool) Counters {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c := ep.Counters()
+		if ok(c) || time.Now().After(deadline) {
+			return c
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TRN-2: a peer that resets the stream or stops the node's side of it has ended the connection's
+// only stream; the node closes the connection with PROTOCOL_VIOLATION at once and counts it
+// (ADM-4), and keeps serving others (TRN-4).
+func TestStreamResetOrStoppedByPeerClosesWithProtocolViolation(t *testing.T) {
+	ping, _ := wire.AppendFrame(nil, wire.Header{Type: wire.TypePing, ID: 9}, []byte("a whole ping"))
+	cases := []struct {
+		name string
+		do   func(t *testing.T, r *rawPeer)
+	}{
+		{"RESET_STREAM between frames", func(t *testing.T, r *rawPeer) { r.stream.CancelWrite(0) }},
+		{"RESET_STREAM inside a frame", func(t *testing.T, r *rawPeer) {
+			if _, err := r.stream.Write(ping[:len(ping)/2]); err != nil {
+				t.Fatal(err)
+			}
+			r.stream.CancelWrite(0)
+		}},
+		// Nothing is written after the STOP_SENDING, so the node acts on it before any write.
+		{"STOP_SENDING", func(t *testing.T, r *rawPeer) { r.stream.CancelRead(0) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newEndpoint(t, nil, nil)
+			r := dialRaw(t, b)
+			r.ping(t, 1)
+			tc.do(t, r)
+			if code := r.closedBy(t); code != wire.CodeProtocolViolation {
+				t.Fatalf("node closed with %v, want PROTOCOL_VIOLATION", code)
+			}
+			if got := b.Counters().ClosedByUs["PROTOCOL_VIOLATION"]; got != 1 {
+				t.Fatalf("connections_closed_by_us.PROTOCOL_VIOLATION = %d, want 1", got)
+			}
+			if b.Peer(r.id.Name) != nil {
+				t.Fatal("the node still lists the connection as live")
+			}
+			other := newEndpoint(t, nil, nil)
+			if _, err := other.Request(ctx(t), b.Name(), b.Addr(), wire.TypePing, nil, nil); err != nil {
+				t.Fatalf("node stopped serving other peers: %v", err)
+			}
+		})
+	}
+}
+
+// ADM-4: every connection that ends with an application error code counts once, under the side
+// that sent the CONNECTION_CLOSE, whenever the close comes.
+func TestPeerClosesAreCountedWheneverTheyCome(t *testing.T) {
+	t.Run("before the stream is accepted", func(t *testing.T) {
+		b := newEndpoint(t, nil, nil)
+		r := dialRaw(t, b) // opens the stream, which reaches b only with its first byte
+		awaitCounters(t, b, func(c Counters) bool { _, ok := c.Peers[r.id.Name.String()]; return ok })
+		_ = r.conn.CloseWithError(0x99, "bye")
+		c := awaitCounters(t, b, func(c Counters) bool { return c.ClosedByPeer["UNKNOWN_CODE"] == 1 })
+		if c.ClosedByPeer["UNKNOWN_CODE"] != 1 || len(c.ClosedByUs) != 0 {
+			t.Fatalf("closed by peer %v, by us %v; want UNKNOWN_CODE 1 by the peer only", c.ClosedByPeer, c.ClosedByUs)
+		}
+	})
+	t.Run("after an orderly end", func(t *testing.T) {
+		b := newEndpoint(t, nil, nil)
+		r := dialRaw(t, b)
+		r.ping(t, 1)
+		if err := r.stream.Close(); err != nil { // FIN between frames (WIRE-4)
+			t.Fatal(err)
+		}
+		if _, err := io.ReadAll(r.stream); err != nil { // b answers what it owes, then ends its side
+			t.Fatalf("reading up to the node's end of stream: %v", err)
+		}
+		_ = r.conn.CloseWithError(quic.ApplicationErrorCode(wire.CodeNoError), "orderly end")
+		c := awaitCounters(t, b, func(c Counters) bool { return c.ClosedByPeer["NO_ERROR"] == 1 })
+		if c.ClosedByPeer["NO_ERROR"] != 1 || len(c.ClosedByUs) != 0 {
+			t.Fatalf("closed by peer %v, by us %v; want NO_ERROR 1 by the peer only", c.ClosedByPeer, c.ClosedByUs)
+		}
+	})
 }
