@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cucumber/godog"
+	messages "github.com/cucumber/messages/go/v21"
 
 	"github.com/stableset/sskit/harness"
 	"github.com/stableset/sskit/harness/peer"
@@ -60,10 +61,28 @@ type gossipSteps struct {
 	w         *world
 	gossipers map[string]*gossiper
 	before    uint64 // the node's version before a restart
+
+	// event is when the scenario's latest run of When steps began: what a Then step says
+	// happens "on the change" is judged from the frames received after it.
+	event    time.Time
+	inAction bool // the step before this one was a When step (or an And after one)
 }
+
+// gossipInterval is how often a node gossips to each neighbor although nothing changed (NB-14,
+// refnode --gossip-interval). It is not a setting of the node contract (SPEC.md §6): the
+// harness starts every node without one, so a node's periodic rounds are this far apart.
+const gossipInterval = 10 * time.Second
 
 func registerGossipSteps(sc *godog.ScenarioContext, w *world) {
 	g := &gossipSteps{w: w, gossipers: map[string]*gossiper{}}
+	sc.StepContext().Before(func(ctx context.Context, st *godog.Step) (context.Context, error) {
+		action := st.Type == messages.PickleStepType_ACTION
+		if action && !g.inAction {
+			g.event = time.Now()
+		}
+		g.inAction = action
+		return ctx, nil
+	})
 	sc.Step(`^scripted peers? "([^"]+)" (?:is a|are) full neighbors? of the node$`, func(names string) error { return g.fullNeighbors(names, true) })
 	sc.Step(`^scripted peers? "([^"]+)" (?:is a|are) full neighbors? of the node that accepts? no connections$`, func(names string) error { return g.fullNeighbors(names, false) })
 	sc.Step(`^scripted peer "([^"]+)" debuts to the node$`, g.debuts)
@@ -74,7 +93,7 @@ func registerGossipSteps(sc *godog.ScenarioContext, w *world) {
 	sc.Step(`^the node lists (\d+) full neighbors and is at version (\d+)$`, g.nodeListsFull)
 	sc.Step(`^peer "([^"]+)" sends gossip holding (.+)$`, g.sendsGossip)
 	sc.Step(`^the node lists "([^"]+)" among its bans$`, g.nodeBans)
-	sc.Step(`^peer "([^"]+)" receives gossip in which the node no longer lists "([^"]+)"$`, g.receivesWithdrawal)
+	sc.Step(`^peer "([^"]+)" receives within (\d+) seconds? gossip in which the node's next version no longer lists "([^"]+)"$`, g.receivesWithdrawal)
 	sc.Step(`^peer "([^"]+)" is refused when it connects to the node again$`, g.refusedAgain)
 	sc.Step(`^the node has banned no one and lists "([^"]+)" as full neighbors$`, g.noBans)
 	sc.Step(`^the node has banned no one else: "([^"]+)" is still a full neighbor$`, g.noOtherBans)
@@ -188,33 +207,6 @@ func (g *gossipSteps) nextGossip(c *peer.Conn, from int) ([]peer.SignedRecord, e
 		return nil, fmt.Errorf("the node sent a GOSSIP that is not valid (NB-1): %w", err)
 	}
 	return recs, nil
-}
-
-// awaitGossip waits for a GOSSIP from the node that satisfies check.
-func (g *gossipSteps) awaitGossip(name string, check func([]peer.SignedRecord) error) error {
-	c, err := g.w.conn(name)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := stepContext()
-	defer cancel()
-	last := errors.New("no GOSSIP from the node")
-	_, err = c.WaitFrame(ctx, func(f peer.Frame) bool {
-		if !isGossip(f) {
-			return false
-		}
-		recs, err := peer.ParseGossip(f.Body)
-		if err != nil {
-			last = fmt.Errorf("the node sent a GOSSIP that is not valid (NB-1): %w", err)
-			return false
-		}
-		last = check(recs)
-		return last == nil
-	})
-	if err != nil {
-		return fmt.Errorf("%v (%v)", last, err)
-	}
-	return nil
 }
 
 func (g *gossipSteps) neighborhood(n *harness.Node) (neighborhoodJSON, error) {
@@ -419,19 +411,109 @@ func (g *gossipSteps) nodeBans(name string) error {
 	})
 }
 
-func (g *gossipSteps) receivesWithdrawal(name, banned string) error {
-	gone := g.w.peer(banned).id.Name()
-	return g.awaitGossip(name, func(recs []peer.SignedRecord) error {
-		for _, r := range recs {
-			if r.Name == gone {
-				return fmt.Errorf("the node still relays the record of %q", banned)
-			}
-			if r.Name == g.w.node.Name && !r.Lists(gone) {
-				return nil
-			}
+// receivesWithdrawal judges the gossip that NB-11 (a ban) and NB-12 (a closed link) have the
+// node send its remaining neighbors when it withdraws a neighbor from its own record: among the
+// frames the peer received after the scenario's When step (so not the answer to its own Debut,
+// nor anything else sent before the change), within the given seconds of that step, a GOSSIP
+// whose record of the node no longer lists the withdrawn name and is the next version after the
+// last one that listed it (NB-2: a withdrawal adds exactly 1), relaying no record of it.
+//
+// The node must gossip the change when it makes it (NB-4), not at its next periodic round
+// (NB-14), which would carry the same record. The bound must therefore be shorter than the
+// periodic interval, gossipInterval (10 s; not a contract setting, so every node runs with it):
+// a node that only gossips periodically then meets it only when a round happens to fall within
+// the bound after the change, and fails the rest of the time.
+func (g *gossipSteps) receivesWithdrawal(name string, seconds int, gone string) error {
+	within := time.Duration(seconds) * time.Second
+	if within <= 0 {
+		return fmt.Errorf("a bound of %v leaves the node no time to gossip", within)
+	}
+	if within >= gossipInterval {
+		return fmt.Errorf("a bound of %v would let the node's periodic gossip, every %v (NB-14), stand in for the gossip of the change; give fewer seconds", within, gossipInterval)
+	}
+	if g.event.IsZero() {
+		return errors.New("this step judges the gossip the node sends on a change, and the scenario has no When step to make one")
+	}
+	c, err := g.w.conn(name)
+	if err != nil {
+		return err
+	}
+	goneName, node := g.w.peer(gone).id.Name(), g.w.node.Name
+	event, deadline := g.event, g.event.Add(within)
+	var (
+		listed  uint64   // the highest version of the node's record listing gone the peer received
+		before  uint64   // the highest version of the node's record the peer received before the event
+		seen    []string // what the peer received after the event, for the error
+		verdict error    // a withdrawal that breaks NB-2
+	)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	_, err = c.WaitFrame(ctx, func(f peer.Frame) bool {
+		if !isGossip(f) {
+			return false
 		}
-		return fmt.Errorf("no record of the node without %q in %v", banned, describeRecords(recs))
+		after := !f.At.Before(event)
+		at := fmt.Sprintf("%+.3fs", f.At.Sub(event).Seconds())
+		recs, perr := peer.ParseGossip(f.Body)
+		if perr != nil {
+			if after {
+				seen = append(seen, at+" a GOSSIP that is not valid (NB-1): "+perr.Error())
+			}
+			return false
+		}
+		var own *peer.SignedRecord
+		relays := false
+		for i := range recs {
+			if recs[i].Name == node {
+				own = &recs[i]
+			}
+			relays = relays || recs[i].Name == goneName
+		}
+		if own != nil && own.Lists(goneName) {
+			listed = max(listed, own.Version)
+		}
+		if !after {
+			if own != nil {
+				before = max(before, own.Version)
+			}
+			return false
+		}
+		switch {
+		case own == nil:
+			seen = append(seen, at+" gossip without the node's record")
+		case own.Lists(goneName):
+			seen = append(seen, fmt.Sprintf("%s version %d, still listing %q", at, own.Version, gone))
+		case relays:
+			seen = append(seen, fmt.Sprintf("%s version %d, not listing %q but relaying its record", at, own.Version, gone))
+		case own.Version <= before:
+			seen = append(seen, fmt.Sprintf("%s version %d, no newer than the records before the When step (up to version %d)", at, own.Version, before))
+		case listed == 0:
+			seen = append(seen, fmt.Sprintf("%s version %d, not listing %q, but no version listing it came before", at, own.Version, gone))
+		case f.At.After(deadline):
+			seen = append(seen, fmt.Sprintf("%s version %d, not listing %q: later than %v after the When step", at, own.Version, gone, within))
+		case own.Version != listed+1:
+			verdict = fmt.Errorf("peer %q received the node's record without %q at version %d, %s after the When step, but the last version listing it was %d: a withdrawal adds exactly 1 (NB-2)",
+				name, gone, own.Version, at, listed)
+			return true
+		default:
+			return true
+		}
+		return false
 	})
+	if verdict != nil {
+		return verdict
+	}
+	if err == nil {
+		return nil
+	}
+	why := fmt.Sprintf("peer %q received no gossip withdrawing %q within %v of the When step: the node must gossip the change when it makes it (NB-11, NB-12, NB-4), and its periodic gossip every %v (NB-14) does not stand in for that", name, gone, within, gossipInterval)
+	if listed == 0 {
+		why += fmt.Sprintf("; besides, the peer never received a record of the node listing %q", gone)
+	}
+	if len(seen) == 0 {
+		return fmt.Errorf("%s; after the When step it received no gossip (%v)", why, err)
+	}
+	return fmt.Errorf("%s; after the When step it received: %s (%v)", why, strings.Join(seen, "; "), err)
 }
 
 // refusedAgain dials once more: the node must fail the handshake (ID-6's alert) or close the

@@ -73,6 +73,7 @@ var All = []Mutant{
 	// 9. Neighborhood gossip
 	{"gossip-never-bans", "NB", "NB-10", "gossip from a malefactor is dropped unread, as MASQ does, instead of banning its sender"},
 	{"version-not-saved", "NB", "NB-2", "the own gossip record starts again at version 1 after a restart instead of above the last version signed"},
+	{"ban-without-gossip", "NB", "NB-11", "a ban withdraws the malefactor from the own record but the change is not gossiped to the remaining neighbors: they learn of it only at the next periodic round (NB-14, 10 s later at most)"},
 	// 10. Sections
 	{"list-without-quorum", "SEC", "SEC-3", "a top-20 list is taken from any single sender that is one of its elders, instead of a majority of a group the held list vouches for"},
 	{"no-redirect", "SEC", "SEC-5", "a join request from a node of another section is ignored instead of answered with that section's list"},

@@ -167,6 +167,9 @@ func (g *neighborhood) update(event func(db *gossip.DB) gossip.Result) gossip.Re
 		g.n.cfg.Logger.Error("saving the neighborhood state failed", "err", err)
 	}
 	g.mu.Unlock()
+	if res.Ban != nil && mutant.Is("ban-without-gossip") {
+		res.Messages = nil // the withdrawal waits for the clock's next Broadcast
+	}
 	if res.Ban != nil {
 		g.n.cfg.Logger.Warn("malefactor banned", "peer", res.Ban.Name, "reason", res.Ban.Reason.Error())
 		g.closeBanned(res.Ban.Name, "banned: "+res.Ban.Reason.Error())
