@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -13,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/stableset/sskit/harness/peer"
 	"github.com/stableset/sskit/refnode/wire"
@@ -233,6 +235,12 @@ func badFrame(desc string) ([]byte, bool, error) {
 		return ping[:len(ping)/2], true, nil
 	case desc == "two bytes of a length and then ends its stream":
 		return ping[:2], true, nil
+	// A frame that stops arriving, with no end of stream: it must not hold the connection (WIRE-12).
+	case desc == "two bytes of a length and then stays silent":
+		return ping[:2], false, nil
+	case desc == "half a frame and then stays silent": // the length, the header and half the body
+		f := frame(wire.Header{Type: wire.TypePing, ID: 5}, make([]byte, 1000))
+		return f[:len(f)/2], false, nil
 	case typeFrame.MatchString(desc):
 		t, _ := strconv.ParseUint(typeFrame.FindStringSubmatch(desc)[1], 0, 8)
 		return frame(wire.Header{Type: wire.Type(t), ID: 9}, nil), false, nil
@@ -324,6 +332,40 @@ func (w *world) nodeClosesConnection(name, code string) error {
 		return err
 	}
 	return expectClose(c, code, true)
+}
+
+// nodeClosesConnectionWithin checks WIRE-12's timing: the step runs right after the peer sent the
+// stalled frame, so the close must come no sooner than from seconds (less half a second for the
+// step's own start) and no later than to seconds.
+func (w *world) nodeClosesConnectionWithin(name, code string, from, to int) error {
+	c, err := w.conn(name)
+	if err != nil {
+		return err
+	}
+	began := time.Now()
+	if err := expectClose(c, code, true); err != nil {
+		return err
+	}
+	took := c.Closed().At.Sub(began)
+	if took < time.Duration(from)*time.Second-500*time.Millisecond || took > time.Duration(to)*time.Second {
+		return fmt.Errorf("expected the close %d to %d s after the frame began, it came after %v", from, to, took.Round(time.Millisecond))
+	}
+	return nil
+}
+
+// peerStaysQuietAndOpen waits while the peer sends nothing and fails if the node closes the
+// connection meanwhile: silence between frames is not a stalled frame (WIRE-12, TRN-6).
+func (w *world) peerStaysQuietAndOpen(name string, seconds int) error {
+	c, err := w.conn(name)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(seconds)*time.Second)
+	defer cancel()
+	if info, err := c.WaitClosed(ctx); err == nil {
+		return fmt.Errorf("expected the connection to stay open while no frame was in flight; it ended after less than %d s: %v", seconds, info)
+	}
+	return nil
 }
 
 func (w *world) nodeClosesFirstConnection(name, code string) error {

@@ -174,3 +174,26 @@ Feature: Framing and messages — bad frames close one connection with a defined
     And peer "alice" closes its connection with code 0x99
     Then peer "bob" gets a PONG for a PING
     And scripted peer "alice" can connect to the node again
+
+  # WIRE-12: the frame stops arriving and the stream does not end; the node's own keep-alives
+  # (TRN-6) would keep such a connection open for ever. The node closes it once 5 s have passed
+  # since the frame's first byte (a second of slack for a loaded machine), and not before.
+  @WIRE-12 @must
+  Scenario Outline: A frame that stops arriving closes the connection 5 s after its first byte
+    When scripted peer "mallory" connects to the node
+    And peer "mallory" sends <frame>
+    Then the node closes peer "mallory"'s connection with FRAME_TRUNCATED 5 to 7 seconds after the frame began
+    And the node answers a PING from a new peer
+    And the node counts 1 connection it closed with FRAME_TRUNCATED
+
+    Examples: a frame that stops arriving, in its length or in its body
+      | frame                                       |
+      | two bytes of a length and then stays silent |
+      | half a frame and then stays silent          |
+
+  @WIRE-12 @must
+  Scenario: A connection with no frame in flight is not closed for its silence
+    When scripted peer "alice" connects to the node
+    Then peer "alice" gets a PONG for a PING
+    And peer "alice" stays quiet for 7 seconds and its connection stays open
+    And peer "alice" gets a PONG for a PING

@@ -52,6 +52,21 @@ Feature: Transport — one QUIC connection and one stream per pair of nodes
     And peer "bob" connects to the second node
     Then the second node closes the connection peer "bob" dialed with DUPLICATE_CONNECTION
 
+  # TRN-3: a connection left over from a previous instance of a peer (killed, then restarted
+  # with the same key) does not block the new instance. The second node dialed bob; bob's name is
+  # the higher, so the name tie-break alone would keep that connection over the one bob's new
+  # instance dials. The node must find it dead (no packet within 1 s of a PING on it) and keep
+  # the new one: 2 s is that 1 s and 1 s of slack, well under the 10 s idle timeout after which
+  # a node that keeps the dead connection would at last let bob in.
+  @TRN-3 @must
+  Scenario: A peer that comes back after vanishing replaces the connection it left behind, whoever dialed it
+    Given scripted peer "bob" with a name higher than the second node's listens for connections
+    When a second node starts with bootstrap peer "bob"
+    And peer "bob" answers the PING of the second node
+    And peer "bob" vanishes without closing its connection
+    And a new instance of peer "bob", with the same key, connects to the second node
+    Then within 2 seconds of that handshake, the second node answers a PING on the connection of peer "bob"'s new instance and keeps it open
+
   @TRN-3 @must
   Scenario: A peer that connects again replaces its older connection
     When scripted peer "alice" connects to the node

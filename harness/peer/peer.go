@@ -632,3 +632,22 @@ func (c *Conn) TryOpenStream() error {
 // PacketsReceived is how many QUIC packets the node has sent on this connection that arrived,
 // keep-alives and acknowledgements included.
 func (c *Conn) PacketsReceived() uint64 { return c.qc.ConnectionStats().PacketsReceived }
+
+// Vanish makes the listener's peer disappear as a killed process does (kill -9): its UDP socket
+// is closed first, so that no CONNECTION_CLOSE or any other packet leaves it, and then every
+// connection it accepted is dropped without a word. The node at the other end learns of nothing;
+// only its idle timeout or TRN-3's probe tells it the connections are dead. A new listener or
+// Dial with the same identity is then a new instance of the same peer.
+func (l *Listener) Vanish() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	l.mu.Unlock()
+	err := l.udp.Close()
+	_ = l.ln.Close()
+	_ = l.tr.Close()
+	return err
+}

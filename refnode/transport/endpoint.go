@@ -50,6 +50,9 @@ type Config struct {
 	HandshakeTimeout time.Duration
 	DialAttempts     int           // default 3
 	DialRetryWait    time.Duration // default 100ms
+	// FrameTimeout is how long a frame may take to arrive whole, counted from its first byte,
+	// before the connection is closed with FRAME_TRUNCATED (SPEC.md WIRE-12); default 5s.
+	FrameTimeout time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -70,6 +73,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.DialRetryWait == 0 {
 		c.DialRetryWait = 100 * time.Millisecond
+	}
+	if c.FrameTimeout == 0 {
+		c.FrameTimeout = 5 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -215,12 +221,14 @@ func (e *Endpoint) acceptLoop() {
 			continue
 		}
 		p := e.newPeer(name, conn, false)
-		if !e.register(p) {
-			continue
-		}
 		e.wg.Add(1)
 		go func() {
 			defer e.wg.Done()
+			// Registering may wait for a probe of the connection it would replace (TRN-3), so
+			// it runs here, not in the loop, which goes on accepting other peers meanwhile.
+			if !e.register(p) {
+				return
+			}
 			stream, err := conn.AcceptStream(e.ctx)
 			if err != nil {
 				p.fail(ErrPeerClosed)
@@ -329,8 +337,11 @@ func (e *Endpoint) dial(ctx context.Context, name wire.Name, addr netip.AddrPort
 
 // register makes p the connection for its name. When one already exists and the two were
 // dialed by different ends, the pair keeps the one dialed by the node with the lower name, so
-// both ends choose the same one; when the same end dialed both, the newer one wins, since the
-// older is most likely stale (TRN-3). It reports whether p was kept.
+// both ends choose the same one; when the same end dialed both, the one established later wins,
+// since the older is most likely stale (TRN-3). When the tie-break would keep the existing
+// connection over p, that one is probed first: if nothing arrives on it within probeWait of a
+// PING, it is left over from a previous instance of the peer, killed or cut off without closing
+// it, and p replaces it. It reports whether p was kept.
 func (e *Endpoint) register(p *Peer) bool {
 	e.mu.Lock()
 	if e.closed {
@@ -350,11 +361,24 @@ func (e *Endpoint) register(p *Peer) bool {
 		if mutant.Is("tiebreak-inverted") {
 			selfLower = !selfLower
 		}
-		if p.dialed != selfLower { // p was dialed by the higher name: it loses
+		if p.dialed != selfLower { // p was dialed by the higher name: it loses, if old is alive
 			e.mu.Unlock()
-			p.close(wire.CodeDuplicateConnection, "duplicate connection")
-			return false
+			if mutant.Is("dead-duplicate-kept") || old.probe(probeWait) {
+				p.close(wire.CodeDuplicateConnection, "duplicate connection")
+				return false
+			}
+			e.cfg.Logger.Info("closing a connection left over from a previous instance of the peer: nothing arrived on it within "+probeWait.String()+" of a PING",
+				"peer", p.name, "remote", old.conn.RemoteAddr(), "new_remote", p.conn.RemoteAddr())
+			old.close(wire.CodeDuplicateConnection, "left over from a previous instance of the peer")
+			return e.register(p) // decide again: another connection may have come meanwhile
 		}
+	}
+	if old != nil && old.alive() && old.dialed == p.dialed && old.seq > p.seq {
+		// Registered out of order (accepted connections register concurrently): old was
+		// established after p, so old is kept.
+		e.mu.Unlock()
+		p.close(wire.CodeDuplicateConnection, "duplicate connection")
+		return false
 	}
 	if mutant.Is("keep-old-connection") && old != nil && old.alive() && old.dialed == p.dialed {
 		e.mu.Unlock()

@@ -21,7 +21,8 @@ type Peer struct {
 	ep       *Endpoint
 	name     wire.Name
 	conn     *quic.Conn
-	dialed   bool // this node opened the connection
+	dialed   bool   // this node opened the connection
+	seq      uint64 // order in which the node's connections were established (TRN-3)
 	counters *peerCounters
 
 	stream   *quic.Stream
@@ -43,7 +44,7 @@ type Peer struct {
 
 func (e *Endpoint) newPeer(name wire.Name, conn *quic.Conn, dialed bool) *Peer {
 	p := &Peer{
-		ep: e, name: name, conn: conn, dialed: dialed,
+		ep: e, name: name, conn: conn, dialed: dialed, seq: established.Add(1),
 		counters: e.counters.peer(name),
 		ready:    make(chan struct{}),
 		done:     make(chan struct{}),
@@ -67,6 +68,48 @@ func (e *Endpoint) newPeer(name wire.Name, conn *quic.Conn, dialed bool) *Peer {
 		}
 	}()
 	return p
+}
+
+// established numbers connections in the order their handshakes completed, so that of two
+// connections that the same end dialed the later one is kept (TRN-3), in whatever order the
+// node gets round to registering them.
+var established atomic.Uint64
+
+// probeWait is how long a connection that TRN-3's name tie-break would keep over a new one has
+// to show that it is alive: a packet must arrive on it within this time of a PING the node sends
+// on it. A live peer's QUIC stack acknowledges the PING within its max_ack_delay (25 ms by
+// default) whether or not the node behind it answers it.
+const probeWait = time.Second
+
+// probePoll is how often probe looks at the connection's count of packets received.
+const probePoll = 5 * time.Millisecond
+
+// probe reports whether the connection is alive: whether any packet arrives on it within wait
+// of the PING that probe sends on it (TRN-3). A connection left over from a previous instance of
+// the peer, one killed without closing it, has nobody at the other end, and nothing arrives. A
+// connection whose stream has not arrived yet cannot carry the PING; a packet within wait still
+// counts. The PING is an ordinary request: its PONG, whenever it comes, is matched as any other.
+func (p *Peer) probe(wait time.Duration) bool {
+	before := p.conn.ConnectionStats().PacketsReceived
+	if p.hasStrm.Load() {
+		go func() { _, _ = p.Request(context.Background(), wire.TypePing, []byte("still there?"), nil) }()
+	}
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	tick := time.NewTicker(probePoll)
+	defer tick.Stop()
+	for {
+		if p.conn.ConnectionStats().PacketsReceived != before {
+			return true
+		}
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			return p.conn.ConnectionStats().PacketsReceived != before
+		case <-p.done:
+			return false
+		}
+	}
 }
 
 // Name is the peer's proven name.
@@ -209,12 +252,24 @@ func connError(cause error) error {
 }
 
 // readLoop reads frames until the connection ends. A frame the codec rejects closes the
-// connection with that error's code (WIRE-8); the node carries on with its other peers.
+// connection with that error's code (WIRE-8), and so does a frame that is not whole within the
+// frame timeout from its first byte (FRAME_TRUNCATED, WIRE-12); the node carries on with its
+// other peers.
 func (p *Peer) readLoop() {
-	fr := wire.NewFrameReader(p.stream)
+	var src io.Reader = p.stream
+	var clock *frameClock // times each frame from its first byte (WIRE-12)
+	if !mutant.Is("stalled-frame-kept") {
+		clock = newFrameClock(p.stream, p.ep.cfg.FrameTimeout, p.frameStalled)
+		defer clock.end()
+		src = clock
+	}
+	fr := wire.NewFrameReader(src)
 	var pings uint64 // PINGs answered; only a mutant uses it
 	for {
 		h, body, err := fr.Next()
+		if clock != nil && err == nil {
+			clock.whole()
+		}
 		if err != nil {
 			var werr *wire.Error
 			switch {
@@ -265,6 +320,16 @@ func (p *Peer) readLoop() {
 			p.ep.cfg.Handler(p, h, body)
 		}
 	}
+}
+
+// frameStalled closes the connection of a peer that started a frame and has not finished it
+// within the frame timeout (WIRE-12): half a frame must not hold a connection for ever, as the
+// node's own keep-alives would (TRN-6). It runs on the frame clock's goroutine; the reader, still
+// waiting for the rest of the frame, then returns with the end of the connection.
+func (p *Peer) frameStalled() {
+	p.ep.cfg.Logger.Warn("closing connection: frame not whole in time", "peer", p.name,
+		"code", wire.CodeFrameTruncated.String(), "timeout", p.ep.cfg.FrameTimeout)
+	p.close(wire.CodeFrameTruncated, "frame not whole within the frame timeout")
 }
 
 // orderlyCloseGrace is how long a node waits, after answering a peer that ended its stream, for
