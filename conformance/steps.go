@@ -242,7 +242,7 @@ func (w *world) register(sc *godog.ScenarioContext) {
 }
 
 func stepContext() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), stepTimeout)
+	return context.WithTimeout(harness.Closing(), stepTimeout)
 }
 
 // --- nodes ---------------------------------------------------------------------------------

@@ -73,7 +73,7 @@ func (w *world) clusterFromOneBootstrap(n int) error {
 	if err := w.newCluster(); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(harness.Closing(), 60*time.Second)
 	defer cancel()
 	err := w.cluster.Start(ctx, n)
 	if err == nil {
@@ -105,7 +105,7 @@ func (w *world) allAgree(seconds, want int) error { return w.agree(nil, seconds,
 // agree waits until every one of nodes (nil: every live node, looked up afresh each time)
 // reports phase member and the same id over want members.
 func (w *world) agree(nodes []*harness.Node, seconds, want int) error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(seconds)*time.Second)
+	ctx, cancel := context.WithTimeout(harness.Closing(), time.Duration(seconds)*time.Second)
 	defer cancel()
 	var last string
 	for {

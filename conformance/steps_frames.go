@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stableset/sskit/harness"
 	"github.com/stableset/sskit/harness/peer"
 	"github.com/stableset/sskit/refnode/wire"
 )
@@ -360,7 +361,7 @@ func (w *world) peerStaysQuietAndOpen(name string, seconds int) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(seconds)*time.Second)
+	ctx, cancel := context.WithTimeout(harness.Closing(), time.Duration(seconds)*time.Second)
 	defer cancel()
 	if info, err := c.WaitClosed(ctx); err == nil {
 		return fmt.Errorf("expected the connection to stay open while no frame was in flight; it ended after less than %d s: %v", seconds, info)

@@ -446,7 +446,7 @@ func (g *gossipSteps) receivesWithdrawal(name string, seconds int, gone string) 
 		seen    []string // what the peer received after the event, for the error
 		verdict error    // a withdrawal that breaks NB-2
 	)
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	ctx, cancel := context.WithDeadline(harness.Closing(), deadline)
 	defer cancel()
 	_, err = c.WaitFrame(ctx, func(f peer.Frame) bool {
 		if !isGossip(f) {
@@ -629,7 +629,7 @@ func (g *gossipSteps) restart() error {
 		return err
 	}
 	g.before = nb.Version
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(harness.Closing(), 30*time.Second)
 	defer cancel()
 	return g.w.cluster.Restart(ctx, g.w.node)
 }
@@ -700,7 +700,7 @@ func (g *gossipSteps) clusterDebuts(n int) error {
 	if err := w.newCluster(); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(harness.Closing(), 2*time.Minute)
 	defer cancel()
 	for i := 0; i < n; i++ {
 		node, err := w.cluster.AddNode(ctx)
@@ -764,10 +764,9 @@ func (g *gossipSteps) converged(seconds, maxDegree int) error {
 				return nil
 			}
 		}
-		if errors.Is(err, godog.ErrSkip) || time.Now().After(deadline) {
+		if errors.Is(err, godog.ErrSkip) || time.Now().After(deadline) || !pause(200*time.Millisecond) {
 			return fmt.Errorf("not converged within %ds: %w", seconds, err)
 		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }
 
@@ -811,7 +810,7 @@ func shortNames(names []string) []string {
 // report: nodes 3 or more hops apart must have a route, and every route given must have at
 // least 3 hops over full links without a repeated node, its exit not listing its origin.
 func (g *gossipSteps) routes() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(harness.Closing(), 60*time.Second)
 	defer cancel()
 	all, err := g.all(ctx)
 	if err != nil {

@@ -137,7 +137,7 @@ func (w *world) mixedCluster(refs int) error {
 	if err := w.newCluster(); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(harness.Closing(), 60*time.Second)
 	defer cancel()
 	ref, err := harness.Refnode(ctx)
 	if err != nil {

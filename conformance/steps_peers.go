@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"bytes"
-	"context"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -121,7 +120,19 @@ func awaitFor(d, every time.Duration, check func() error) error {
 		if err == nil || errors.Is(err, godog.ErrSkip) || time.Now().After(deadline) {
 			return err
 		}
-		time.Sleep(every)
+		if !pause(every) {
+			return fmt.Errorf("interrupted while waiting: %w", err)
+		}
+	}
+}
+
+// pause waits d and reports true, or reports false at once when the run is interrupted.
+func pause(d time.Duration) bool {
+	select {
+	case <-harness.Closing().Done():
+		return false
+	case <-time.After(d):
+		return true
 	}
 }
 
@@ -133,7 +144,9 @@ func holdsFor(d, every time.Duration, check func() error) error {
 		if err := check(); err != nil || time.Now().After(deadline) {
 			return err
 		}
-		time.Sleep(every)
+		if !pause(every) {
+			return errors.New("interrupted during a quiet window")
+		}
 	}
 }
 
@@ -263,7 +276,9 @@ func (w *world) peerReceivesKeepAlive(name string, seconds int) error {
 		if time.Now().After(settle) {
 			return fmt.Errorf("the connection never fell quiet for %v", quietFor)
 		}
-		time.Sleep(20 * time.Millisecond)
+		if !pause(20 * time.Millisecond) {
+			return errors.New("interrupted")
+		}
 		if n := c.PacketsReceived(); n != last {
 			last, quietSince = n, time.Now()
 		}
@@ -273,7 +288,9 @@ func (w *world) peerReceivesKeepAlive(name string, seconds int) error {
 		if c.PacketsReceived() > last {
 			return nil
 		}
-		time.Sleep(20 * time.Millisecond)
+		if !pause(20 * time.Millisecond) {
+			return errors.New("interrupted")
+		}
 	}
 	return fmt.Errorf("expected a keep-alive from the node within %ds of silence; none arrived", seconds)
 }
@@ -329,7 +346,7 @@ func (w *world) listen(name string) error {
 	p.listener = l
 	go func() {
 		for {
-			c, err := l.Accept(context.Background())
+			c, err := l.Accept(harness.Closing())
 			if err != nil {
 				return
 			}

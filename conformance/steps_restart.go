@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/cucumber/godog"
+
+	"github.com/stableset/sskit/harness"
 )
 
 // Steps about a peer that restarts: it vanishes as a killed process does, leaving the node a
@@ -64,7 +66,7 @@ func (r *restartSteps) keepsNewInstance(seconds int, name string) error {
 		return err
 	}
 	bound := time.Duration(seconds) * time.Second
-	ctx, cancel := context.WithDeadline(context.Background(), at.Add(bound))
+	ctx, cancel := context.WithDeadline(harness.Closing(), at.Add(bound))
 	defer cancel()
 	if _, err := c.Ping(ctx, []byte("a new instance")); err != nil {
 		if info := c.Closed(); info != nil {

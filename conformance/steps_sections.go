@@ -194,7 +194,7 @@ func (s *sectionSteps) startSection(idx, n, bits int) error {
 		return fmt.Errorf("the network has section bits %d already", s.bits)
 	}
 	s.bits = uint8(bits)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(harness.Closing(), 60*time.Second)
 	defer cancel()
 	first, err := s.addNode(ctx, idx)
 	if err != nil {
@@ -230,7 +230,7 @@ func (s *sectionSteps) moreJoinThrough(n, idx, through int) error {
 	if _, err := s.section(idx); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(harness.Closing(), 60*time.Second)
 	defer cancel()
 	for k := 1; k <= n; k++ {
 		boot, err := s.bootstrapIn(through, k)
@@ -732,7 +732,7 @@ func (s *sectionSteps) startSampling(idx int) {
 			observers = append(observers, s.live(other)...)
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(harness.Closing())
 	s.sampling, s.sampled = cancel, make(chan struct{})
 	go func() {
 		defer close(s.sampled)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cucumber/godog"
 
+	"github.com/stableset/sskit/harness"
 	"github.com/stableset/sskit/harness/peer"
 	"github.com/stableset/sskit/refnode/wire"
 )
@@ -116,7 +117,7 @@ func (t *transportSteps) answerFirstPingAfter(name, seconds string) error {
 	}
 	// The peer holds the answer back on purpose: this wait is the scripted behaviour, not a guess
 	// at how long something takes.
-	hold, release := context.WithDeadline(context.Background(), f.At.Add(delay))
+	hold, release := context.WithDeadline(harness.Closing(), f.At.Add(delay))
 	info, err := c.WaitClosed(hold)
 	release()
 	if err == nil {

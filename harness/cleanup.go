@@ -21,7 +21,14 @@ var (
 	openClusters = map[*Cluster]bool{}
 	closedAll    bool // CloseAll ran: the process is on its way out, so no new cluster starts
 	signalOnce   sync.Once
+
+	closing, endClosing = context.WithCancel(context.Background())
 )
+
+// Closing is a context that ends when CloseAll runs. Work that waits on nodes (a test step that
+// polls for a condition, a quiet window) derives from it, so that an interrupt ends the wait at
+// once instead of after its own timeout.
+func Closing() context.Context { return closing }
 
 // ErrClosedAll is returned by NewCluster once CloseAll has run (after an interrupt).
 var ErrClosedAll = errors.New("harness: interrupted; no new cluster can start")
@@ -63,6 +70,7 @@ func untrack(c *Cluster) {
 
 // CloseAll closes every open cluster and refuses new ones from then on.
 func CloseAll() {
+	endClosing()
 	openMu.Lock()
 	closedAll = true
 	clusters := make([]*Cluster, 0, len(openClusters))

@@ -278,7 +278,11 @@ func NewCluster(ctx context.Context, opts Options) (*Cluster, error) {
 	case "process":
 		c.backend, err = newProcessBackend(c.ID, opts.Impl.Command)
 	case "docker":
-		c.backend, err = newDockerBackend(ctx, c.ID, opts.Impl)
+		// Not cut short by an interrupt, like a node's start (launch): the network it creates
+		// must exist, and be known to the cluster, before Close removes everything.
+		setup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		c.backend, err = newDockerBackend(setup, c.ID, opts.Impl)
+		cancel()
 	default:
 		err = fmt.Errorf("harness: unknown backend %q (want process or docker)", opts.Backend)
 	}
