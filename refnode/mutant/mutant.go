@@ -14,8 +14,9 @@
 //
 // refnode built with -tags mutants takes --mutant NAME (or SSKIT_MUTANT) to switch one on, and
 // --list-mutants to print All as JSON. A mutant is killed when the conformance suite, run against
-// a node with it switched on, fails, with the rule in Breaks among the failed ones; every mutant
-// here is killed without depending on timing.
+// a node with it switched on, fails, with the rule in Breaks among the failed ones. Most mutants
+// here are killed without depending on timing; those of rules about time (TRN-3's probe, TRN-7,
+// TRN-8, WIRE-12, NB-11's prompt withdrawal) are told apart by margins of half a second or more.
 package mutant
 
 // Mutant is one deliberate defect.
@@ -51,6 +52,7 @@ var All = []Mutant{
 	{"answer-witness-request", "WIRE", "WIRE-9", "a WITNESS_REQUEST is answered with a WITNESS instead of being ignored"},
 	{"stableset-field-zero", "WIRE", "WIRE-10", "the stableset field of every frame the node sends is all zeros instead of its stableset id"},
 	{"wrong-answer-accepted", "WIRE", "WIRE-11", "a response of the wrong type for a request is taken as its answer instead of a protocol violation"},
+	{"stall-clock-between-frames", "WIRE", "WIRE-12", "the frame clock keeps running after a frame ends, so a connection that is merely quiet between frames is closed with FRAME_TRUNCATED 5 s after its last frame"},
 	{"stalled-frame-kept", "WIRE", "WIRE-12", "a frame that stops arriving halfway is waited for without limit: a peer that sends part of a frame and falls silent holds its connection open for ever, kept alive by the node's own keep-alives, instead of being closed with FRAME_TRUNCATED 5 s after the frame's first byte"},
 	// 4. Message catalogue
 	{"port-zero-accepted", "MSG", "MSG-2", "a Member whose port is 0 decodes instead of being malformed"},

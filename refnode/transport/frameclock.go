@@ -4,6 +4,8 @@ import (
 	"io"
 	"sync/atomic"
 	"time"
+
+	"github.com/stableset/sskit/refnode/mutant"
 )
 
 // frameClock is the stream as the frame reader sees it. It times each frame from the read that
@@ -47,6 +49,11 @@ func (c *frameClock) Read(b []byte) (int, error) {
 
 // whole stops the clock: the frame read last is complete.
 func (c *frameClock) whole() {
+	if mutant.Is("stall-clock-between-frames") { // times the silence after a frame as if a frame were in flight
+		c.since.Store(int64(time.Since(c.epoch)) + 1)
+		c.timer.Reset(c.limit)
+		return
+	}
 	if c.since.Load() != 0 {
 		c.since.Store(0)
 		c.timer.Stop()
