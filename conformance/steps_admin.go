@@ -195,23 +195,6 @@ func (w *world) answerIs(status int, code string) error {
 	return nil
 }
 
-// answerIsSuccessOrNotImplemented: a node may leave a part of the spec out, but must say so with
-// 501 so that the report can call its rules unsupported rather than failed (ADM-7, NC-5); a node
-// that implements the part answers as SPEC.md says a success of that endpoint looks.
-func (w *world) answerIsSuccessOrNotImplemented(ctx context.Context) error {
-	x, ok := ctx.Value(adminExchangeKey{}).(adminExchange)
-	if !ok {
-		return errors.New(`no admin request to judge: the scenario must "send METHOD PATH to the admin API" first`)
-	}
-	if x.status == http.StatusNotImplemented {
-		if err := x.isError(http.StatusNotImplemented, "not_implemented"); err != nil {
-			return fmt.Errorf("a part left out answers 501 with code \"not_implemented\" (ADM-7): %w", err)
-		}
-		return nil
-	}
-	return x.isSuccess(w.node)
-}
-
 // answerIsWhatItsPartSays judges an answer by the part that owns the path (SPEC.md "Parts and
 // profiles") and what the preflight learnt of the node's profile: a left-out part answers 501 to
 // every method; an implemented part answers its own methods as its rules say (a success, or an

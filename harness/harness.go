@@ -153,7 +153,7 @@ type Launch struct {
 }
 
 // CommandLine is the command as it would be typed in a POSIX shell.
-func (l Launch) CommandLine() string { return quoteArgs(l.Argv) }
+func (l Launch) CommandLine() string { return ShellWords(l.Argv) }
 
 // header is the block a backend writes at the top of a start in the node's log.
 func (l Launch) header() string {
@@ -162,7 +162,7 @@ func (l Launch) header() string {
 		fmt.Fprintf(&b, "=== sskit: image %s ===\n", l.Image)
 	}
 	if len(l.Argv) > 0 {
-		fmt.Fprintf(&b, "=== sskit: command %s ===\n", quoteArgs(l.Argv))
+		fmt.Fprintf(&b, "=== sskit: command %s ===\n", ShellWords(l.Argv))
 	}
 	for _, kv := range l.Env {
 		fmt.Fprintf(&b, "=== sskit: env %s ===\n", kv)
@@ -170,20 +170,22 @@ func (l Launch) header() string {
 	return b.String()
 }
 
-// quoteArgs writes argv as a POSIX shell would need it, so it can be pasted into a terminal.
-func quoteArgs(argv []string) string {
+// ShellWords writes argv as one POSIX shell line, quoting only the words that need it, so that a
+// person can read it and paste it into a terminal.
+func ShellWords(argv []string) string {
 	out := make([]string, len(argv))
 	for i, a := range argv {
-		if a != "" && strings.IndexFunc(a, func(r rune) bool {
-			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("@%+=:,./_-{}", r))
-		}) < 0 {
-			out[i] = a
-			continue
+		out[i] = a
+		if a == "" || strings.ContainsFunc(a, func(r rune) bool { return !strings.ContainsRune(shellPlain, r) }) {
+			out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 		}
-		out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 	}
 	return strings.Join(out, " ")
 }
+
+// shellPlain are the characters a word may hold and stay one word, as it is, in sh (braces are
+// not among them: bash expands {a,b}).
+const shellPlain = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_@%+=:,./-"
 
 // QUIC is the node's protocol address.
 func (n *Node) QUIC() netip.AddrPort { return n.Settings.Listen }
@@ -451,7 +453,7 @@ func (c *Cluster) launch(ctx context.Context, n *Node) error {
 	cancelStart()
 	if err != nil {
 		if len(n.Launch.Argv) > 0 {
-			return fmt.Errorf("start %s (command %s): %w", n.Label(), quoteArgs(n.Launch.Argv), err)
+			return fmt.Errorf("start %s (command %s): %w", n.Label(), ShellWords(n.Launch.Argv), err)
 		}
 		return fmt.Errorf("start %s: %w", n.Label(), err)
 	}
@@ -505,7 +507,7 @@ func (e *StartError) Error() string {
 		fmt.Fprintf(&b, "\n  image:     %s", e.Launch.Image)
 	}
 	if len(e.Launch.Argv) > 0 {
-		fmt.Fprintf(&b, "\n  command:   %s", quoteArgs(e.Launch.Argv))
+		fmt.Fprintf(&b, "\n  command:   %s", ShellWords(e.Launch.Argv))
 	}
 	if len(e.Launch.Env) > 0 {
 		fmt.Fprintf(&b, "\n  env:       %s", strings.Join(e.Launch.Env, " "))

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"github.com/stableset/sskit/harness"
 	"html/template"
 	"strings"
 	"time"
@@ -60,7 +61,7 @@ func verdictCounts(rules []certRule, level string, run int) string {
 
 // certificateHTML renders certificate.html: one page, no external assets, to read and print.
 func certificateHTML(c certificate) ([]byte, error) {
-	p := certificatePage{C: c, Name: c.Name(), Verdict: "NOT CERTIFIED", Sections: bySection(c.Rules), Command: shellCommand(c.Command),
+	p := certificatePage{C: c, Name: c.Name(), Verdict: "NOT CERTIFIED", Sections: bySection(c.Rules), Command: harness.ShellWords(c.Command),
 		Must: verdictCounts(c.Rules, "MUST", -1), Should: verdictCounts(c.Rules, "SHOULD", -1)}
 	if c.Certified {
 		p.Verdict = "CERTIFIED for " + c.Profile

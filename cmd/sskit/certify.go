@@ -21,6 +21,7 @@ import (
 
 	"github.com/stableset/sskit"
 	"github.com/stableset/sskit/conformance"
+	"github.com/stableset/sskit/harness"
 )
 
 // version and commit of sskit, set by the Makefile with -ldflags.
@@ -505,21 +506,6 @@ func oneLine(s string) string {
 	}, s)
 }
 
-// shellCommand is argv as one shell line, quoting only the words that need it, for people to read.
-func shellCommand(argv []string) string {
-	quoted := make([]string, len(argv))
-	for i, a := range argv {
-		quoted[i] = a
-		if a == "" || strings.ContainsFunc(a, func(r rune) bool { return !strings.ContainsRune(shellPlain, r) }) {
-			quoted[i] = shellQuote(a)
-		}
-	}
-	return strings.Join(quoted, " ")
-}
-
-// shellPlain are the characters a word may hold and stay one word, as it is, in sh.
-const shellPlain = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_@%+=:,./-"
-
 func certificateMarkdown(c certificate) string {
 	var b strings.Builder
 	mdText := strings.NewReplacer("<", "&lt;", ">", "&gt;").Replace // a node's name is text, not markup
@@ -530,7 +516,7 @@ func certificateMarkdown(c certificate) string {
 		fmt.Fprintf(&b, "| profile | %s |\n", c.Profile)
 	}
 	fmt.Fprintf(&b, "| spec version | %s |\n| backend | %s |\n| sskit | %s (%s) |\n| date | %s |\n| command | `%s` |\n\n",
-		c.SpecVersion, c.Backend, c.SskitVersion, c.SskitCommit, c.Date.Format(time.RFC3339), strings.ReplaceAll(shellCommand(c.Command), "|", `\|`))
+		c.SpecVersion, c.Backend, c.SskitVersion, c.SskitCommit, c.Date.Format(time.RFC3339), strings.ReplaceAll(harness.ShellWords(c.Command), "|", `\|`))
 	b.WriteString("| run | seed | suite time | report |\n|---|---|---|---|\n")
 	for i, seed := range c.Seeds {
 		fmt.Fprintf(&b, "| %d | %d | %s | [report.html](%s), [report.md](%s) |\n", i+1, seed, c.SuiteTimes[i], runReport(i+1, "report.html"), runReport(i+1, "report.md"))
@@ -610,7 +596,7 @@ fi
 make build
 bin/sskit "$@"
 `, oneLine(c.Name()), oneLine(c.NodeVersion), oneLine(c.SskitVersion), oneLine(c.SskitCommit), oneLine(c.SpecVersion),
-		shellQuote(c.SskitVersion), shellQuote(c.SskitCommit), dirty, shellCommand(args))
+		shellQuote(c.SskitVersion), shellQuote(c.SskitCommit), dirty, harness.ShellWords(args))
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
