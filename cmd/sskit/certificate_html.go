@@ -3,10 +3,11 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"github.com/stableset/sskit/harness"
 	"html/template"
 	"strings"
 	"time"
+
+	"github.com/stableset/sskit/harness"
 )
 
 // certificatePage is what certificate.html shows.
