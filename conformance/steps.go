@@ -49,6 +49,7 @@ type world struct {
 	formerElders []string // elders before the eldest was killed
 	split        partition
 	reference    harness.Implementation // refnode, for the other nodes of a mixed cluster
+	puppets      *stage                 // scripted members of the node's stableset (puppets.go)
 }
 
 // scriptedPeer is a named peer with the connections it dialed and the ones nodes dialed to it.
@@ -158,6 +159,7 @@ func (w *world) register(sc *godog.ScenarioContext) {
 	registerTransportSteps(sc, w)
 	registerStreamSteps(sc, w)
 	registerRestartSteps(sc, w)
+	registerPuppetSteps(sc, w)
 	sc.Step(`^a node under test$`, w.aNodeUnderTest)
 	sc.Step(`^a second node starts with bootstrap peer "([^"]+)" under another name$`, w.secondNodeBootstrapsToPeerUnderAnotherName)
 	sc.Step(`^a second node starts with bootstrap peer "([^"]+)"$`, w.secondNodeBootstrapsToPeer)
@@ -399,6 +401,9 @@ func (w *world) nodeExitsWithin(code, seconds int) error {
 }
 
 func (w *world) close() {
+	if w.puppets != nil {
+		w.puppets.close()
+	}
 	for _, p := range w.peers {
 		for _, c := range p.dialed {
 			_ = c.Close(wire.CodeNoError)

@@ -36,6 +36,7 @@ func cmdMutation(args []string, stdout, stderr io.Writer) int {
 	binary := fs.String("binary", filepath.Join("bin", "refnode-mutants"), "refnode built with -tags mutants")
 	only := fs.String("only", "", "comma-separated mutant names to run (default: all)")
 	parallel := fs.Int("parallel", 2, "scenarios to run at once")
+	tags := fs.String("tags", "", "run only the scenarios with these tags, for the baseline and every mutant (default: the whole suite)")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
@@ -64,7 +65,7 @@ func cmdMutation(args []string, stdout, stderr io.Writer) int {
 	run := func(name string, command []string) (*conformance.Result, error) {
 		return conformance.Run(ctx, conformance.Options{
 			Impl: harness.Implementation{Name: name, Command: command}, Seed: 1,
-			ResultsDir: results, Suite: sskit.Suite, Concurrency: *parallel,
+			ResultsDir: results, Suite: sskit.Suite, Concurrency: *parallel, Tags: *tags,
 			SkipPreflight: true, // a mutant is judged by the rules it breaks, even one that breaks GET /v1/node
 		})
 	}

@@ -91,7 +91,47 @@ func (l *Listener) Accept(ctx context.Context) (*Conn, error) {
 	return c, nil
 }
 
-// Close closes every accepted connection that is still open with SHUTDOWN, stops accepting
+// Dial connects to the node called name at addr from the listener's own UDP socket, so that the
+// node sees the connection come from the address the listener accepts on: the address a node
+// records for a member that joined over it, and dials when it has no connection to that member.
+// Of the options, those of Listen apply; the connection is closed with the listener.
+func (l *Listener) Dial(ctx context.Context, name wire.Name, addr netip.AddrPort) (*Conn, error) {
+	o := l.opts
+	if o.trace != nil {
+		o.connLabel = o.trace.connLabel(o.traceLabel)
+	}
+	cert, err := l.id.certificate(o.cert)
+	if err != nil {
+		return nil, err
+	}
+	qc, err := l.tr.Dial(ctx, net.UDPAddrFromAddrPort(addr), l.id.tlsConfig(false, cert, o.alpn, name, o.anyName), quicConfig(false, o))
+	if err != nil {
+		err = fmt.Errorf("peer: dial %s@%s: %w", name, addr, err)
+		if o.trace != nil {
+			traceDialFailed(o, err)
+		}
+		return nil, err
+	}
+	stream, err := qc.OpenStream()
+	if err != nil {
+		_ = qc.CloseWithError(quic.ApplicationErrorCode(wire.CodeInternal), "open stream")
+		return nil, fmt.Errorf("peer: open stream to %s: %w", addr, err)
+	}
+	c, err := newConn(qc, stream, l.id, o, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		_ = c.Close(wire.CodeShutdown)
+		return nil, errors.New("peer: listener closed")
+	}
+	l.conns = append(l.conns, c)
+	return c, nil
+}
+
+// Close closes every connection it accepted or dialed that is still open with SHUTDOWN, stops accepting
 // and releases the socket.
 func (l *Listener) Close() error {
 	l.mu.Lock()

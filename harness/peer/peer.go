@@ -66,6 +66,7 @@ type options struct {
 	alpn        []string
 	cert        CertKind
 	answerPings bool
+	stableset   func() wire.StablesetID // the stableset field of PONG answers; nil: the peer alone
 	noKeepAlive bool
 	trace       *Trace // nil: record nothing
 	traceLabel  string // the peer's label in the trace
@@ -99,6 +100,13 @@ func WithCertificate(kind CertKind) Option { return func(o *options) { o.cert = 
 // AnswerPings makes the Conn answer every PING the node sends with a PONG carrying the PING's id
 // and body (MSG-1), from its reader, right after recording the PING.
 func AnswerPings() Option { return func(o *options) { o.answerPings = true } }
+
+// AnswerPingsAs is AnswerPings with the stableset field of each PONG taken from id at the time
+// of the answer, for a peer that plays a member of the node's stableset: a member whose frames
+// carried another id than the node's would draw anti-entropy STABLESETs (SPEC.md ST-8).
+func AnswerPingsAs(id func() wire.StablesetID) Option {
+	return func(o *options) { o.answerPings, o.stableset = true, id }
+}
 
 // WithoutKeepAlive makes the peer send no QUIC keep-alives, so that any packet arriving while
 // both sides are silent is the node's own keep-alive (TRN-6).
@@ -191,9 +199,10 @@ type Conn struct {
 	self        *Identity
 	remote      wire.Name
 	answerPings bool
-	release     func() // frees what Dial set up for this connection alone
-	trace       *Trace // nil: no trace, and nothing is formatted for one
-	label       string // the connection's label in the trace
+	stableset   func() wire.StablesetID // nil: the peer alone
+	release     func()                  // frees what Dial set up for this connection alone
+	trace       *Trace                  // nil: no trace, and nothing is formatted for one
+	label       string                  // the connection's label in the trace
 	nextID      atomic.Uint64
 
 	wmu  sync.Mutex
@@ -219,7 +228,7 @@ func newConn(qc *quic.Conn, stream *quic.Stream, self *Identity, o options, rele
 		return nil, err
 	}
 	c := &Conn{
-		qc: qc, stream: stream, self: self, remote: remote, answerPings: o.answerPings, release: release,
+		qc: qc, stream: stream, self: self, remote: remote, answerPings: o.answerPings, stableset: o.stableset, release: release,
 		trace: o.trace, label: o.connLabel,
 		sent: map[wire.Type]int{}, recv: map[wire.Type]int{},
 		changed:    make(chan struct{}),
@@ -354,7 +363,11 @@ func (c *Conn) readLoop() {
 		c.notifyLocked()
 		c.mu.Unlock()
 		if c.answerPings && h.Type == wire.TypePing {
-			_ = c.Send(wire.TypePong, h.ID, c.self.StablesetID(), f.Body)
+			id := c.self.StablesetID()
+			if c.stableset != nil {
+				id = c.stableset()
+			}
+			_ = c.Send(wire.TypePong, h.ID, id, f.Body)
 		}
 	}
 }

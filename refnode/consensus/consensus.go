@@ -311,7 +311,7 @@ func (c *Core) onRequest(from wire.Member, id uint64, o wire.Observation) {
 		c.onOwnRequest(from, id, ch)
 		return
 	}
-	if !c.set.Known(from.Name) {
+	if !c.set.Known(from.Name) && !(mutant.Enabled && mutant.Is("stranger-witness-recorded")) {
 		return // a stranger's request means nothing here (WIRE-9)
 	}
 	c.record(ch, from)
@@ -385,6 +385,9 @@ func (c *Core) takeUp(ch stableset.Change, from wire.Member, id uint64) {
 // never depend on the order in which concurrent joins happen to apply.
 func (c *Core) joinInProgress(except wire.Name) bool {
 	busy := false
+	if mutant.Enabled && mutant.Is("concurrent-joins") {
+		return false
+	}
 	c.set.EachPending(func(ch stableset.Change, _ []wire.Name) {
 		busy = busy || ch.Kind == wire.ChangeJoin && ch.Member.Name != except
 	})
@@ -402,6 +405,12 @@ func (c *Core) ordinalFor(n wire.Name) uint64 {
 	})
 	if found > 0 {
 		return found
+	}
+	if mutant.Enabled && mutant.Is("ordinal-above-members") {
+		for _, m := range c.set.Members() {
+			found = max(found, m.Ordinal)
+		}
+		return found + 1
 	}
 	return c.set.MaxOrdinal() + 1
 }
@@ -456,7 +465,7 @@ func (c *Core) mergeView(from wire.Member, v *wire.StablesetView) {
 			}
 		}
 	}
-	if c.set.Lacks(v) {
+	if c.set.Lacks(v) && !(mutant.Enabled && mutant.Is("lacking-stableset-unanswered")) {
 		c.sync(from, true)
 	}
 }
@@ -536,7 +545,7 @@ func (c *Core) agrees(ch stableset.Change) bool {
 	if !c.set.Live(ch.Kind, ch.Member) {
 		return false
 	}
-	if ch.Kind == wire.ChangeJoin {
+	if ch.Kind == wire.ChangeJoin || mutant.Enabled && mutant.Is("witness-any-leave") {
 		return true
 	}
 	if ch.Member.Name == c.self.Name {
@@ -803,7 +812,7 @@ func (c *Core) witnessedByAnElder(p stableset.Pending) bool {
 func (c *Core) announce(ch stableset.Change) {
 	sent := false
 	for _, m := range c.set.Members() {
-		if m.Name == c.self.Name || c.set.IsElder(m.Name) {
+		if m.Name == c.self.Name || c.set.IsElder(m.Name) || mutant.Enabled && mutant.Is("announce-to-subject-only") {
 			continue
 		}
 		c.syncFor(m, c.decisionOf(ch))

@@ -73,6 +73,15 @@ var All = []Mutant{
 	// 8. Stableset consensus
 	{"quorum-of-one", "ST", "ST-3", "a change is applied as soon as one elder witnessed it, instead of a strict majority of the elders"},
 	{"tell-elders-twice", "ST", "ST-9", "an elder sends each WITNESS_REQUEST it makes to another elder twice"},
+	{"repeated-witness-counted", "ST", "ST-2", "witnesses are kept as a list, not a set: the same elder's witness sent twice counts twice towards the majority"},
+	{"stranger-witness-recorded", "ST", "ST-2", "a WITNESS_REQUEST from a node that is not a member is recorded as a witness, and an elder witnesses the join it names and answers"},
+	{"member-witness-counted", "ST", "ST-3", "the witnesses of every member count towards the strict majority, not only the elders'"},
+	{"leave-by-name", "ST", "ST-1", "a leave is live whenever its name is a member, whatever the ordinal: witnesses of a leave of an older instance remove the present one"},
+	{"witness-any-leave", "ST", "ST-9", "an elder witnesses every leave another member asks it about, also of a member that did not ask and is not silent"},
+	{"ordinal-above-members", "ST", "ST-5", "a joiner gets the ordinal one above the present members', so an instance that left has its ordinal given again"},
+	{"concurrent-joins", "ST", "ST-5", "an elder takes a join while another join is pending, instead of one join at a time"},
+	{"announce-to-subject-only", "ST", "ST-10", "an elder that applies a change sends its stableset to the change's subject only, not to the members that are not elders (they learn of it only by anti-entropy)"},
+	{"lacking-stableset-unanswered", "ST", "ST-8", "a STABLESET that lacks a member the node applied is not answered with the node's own"},
 	{"removed-stays-out", "ST", "ST-11", "a member that finds itself removed stops, as a node that left does, instead of joining again"},
 	// 9. Neighborhood gossip
 	{"gossip-never-bans", "NB", "NB-10", "gossip from a malefactor is dropped unread, as MASQ does, instead of banning its sender"},

@@ -122,6 +122,9 @@ func (s *Set) Live(kind wire.ChangeKind, m wire.Member) bool {
 	if !ok {
 		return true
 	}
+	if mutant.Enabled && kind == wire.ChangeLeave && mutant.Is("leave-by-name") {
+		return !cur.left
+	}
 	return less(rank(cur.member.Ordinal, kindOf(cur)), rank(m.Ordinal, kind))
 }
 
@@ -151,7 +154,7 @@ func (s *Set) Witness(kind wire.ChangeKind, m wire.Member, by wire.Name) bool {
 			return 1
 		})
 		s.order = slices.Insert(s.order, i, p)
-	} else if slices.Contains(p.witnesses, by) {
+	} else if slices.Contains(p.witnesses, by) && !(mutant.Enabled && mutant.Is("repeated-witness-counted")) {
 		return false
 	}
 	p.witnesses = append(p.witnesses, by)
@@ -221,6 +224,14 @@ func (s *Set) nextReady() int {
 		for _, e := range s.elders {
 			if slices.Contains(p.witnesses, e.Name) {
 				count++
+			}
+		}
+		if mutant.Enabled && (mutant.Is("repeated-witness-counted") || mutant.Is("member-witness-counted")) {
+			count = 0
+			for _, w := range p.witnesses {
+				if mutant.Is("member-witness-counted") || slices.ContainsFunc(s.elders, func(e wire.Member) bool { return e.Name == w }) {
+					count++
+				}
 			}
 		}
 		if count >= need {

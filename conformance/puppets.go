@@ -1,0 +1,689 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cucumber/godog"
+
+	"github.com/stableset/sskit/harness"
+	"github.com/stableset/sskit/harness/peer"
+	"github.com/stableset/sskit/refnode/wire"
+)
+
+// Puppets are scripted members of the node's stableset (SPEC.md §8). Each has its own identity
+// and listens and dials from one UDP socket, so the address the node records for it is one it
+// can be reached at. A puppet answers PINGs, as a live member does, and does nothing else unless
+// a script line makes it: the scenario decides which witnesses the node receives, from whom, in
+// what order and how often, and reads the outcome from GET /v1/stableset and from the frames the
+// node sends to the puppets. A node that counts witnesses carelessly passes every scenario of an
+// honest cluster, where such frames never arrive; here it fails.
+//
+// A script is the documentation of its case: one action or expectation per line, run in order.
+//
+//	p1 asks join j@4                       p1 sends WITNESS_REQUEST(JOIN of j, ordinal 4)
+//	p1 answers join j@4                    p1 answers the node's WITNESS_REQUEST for it with a WITNESS
+//	p1 sends stableset members node@0, p1@1 joining j@4 leaving -
+//	node sends p1 WITNESS_REQUEST join j@4 a frame from the node to p1, not matched before
+//	node sends p1 no WITNESS join j@4 within 1s
+//	node sends p4 STABLESET with member j@4
+//	node holds member j@4                  awaited in GET /v1/stableset, then steady for a moment
+//	node holds no j                        neither a member nor pending
+//	node holds pending join j@4 witnessed by node, p1
+//	node holds elders node, p1, p2, p3
+//
+// "node" is the node under test; any other name is a puppet, made on first mention. Lines that
+// start with # are comments.
+
+// stateWait is how long an expectation about the node's state or frames is awaited; steady is how
+// long a state must then hold, so that a frame the node has received but not yet acted on cannot
+// pass for one it ignored.
+const (
+	stateWait = 5 * time.Second
+	steady    = 400 * time.Millisecond
+)
+
+type puppet struct {
+	label    string
+	id       *peer.Identity
+	listener *peer.Listener
+
+	mu      sync.Mutex
+	conns   []*peer.Conn                // dialed and accepted, in the order they began
+	matched map[*peer.Conn]map[int]bool // the frames an earlier line matched, by index
+}
+
+// stage is a scenario's puppets and what it has seen of the node.
+type stage struct {
+	w       *world
+	puppets map[string]*puppet
+	order   []string
+
+	quick bool // expectations need not hold steady: the join protocol of the setup, not a case
+
+	mu     sync.Mutex
+	nodeID wire.StablesetID
+	inSet  map[wire.Name]bool // the members of the node's stableset, as last read
+	stop   chan struct{}
+	polled sync.WaitGroup
+}
+
+func (w *world) stage() *stage {
+	if w.puppets == nil {
+		w.puppets = &stage{w: w, puppets: map[string]*puppet{}, stop: make(chan struct{}), inSet: map[wire.Name]bool{}}
+	}
+	return w.puppets
+}
+
+// close stops the stage's poller and kills the node under test: its graceful leave (ST-7)
+// would wait in vain for the puppets to witness it. The puppets' listeners close with the
+// world's peers.
+func (s *stage) close() {
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	s.polled.Wait()
+	if s.w.cluster != nil && s.w.node != nil {
+		ctx, cancel := stepContext()
+		defer cancel()
+		_ = s.w.cluster.Kill(ctx, s.w.node)
+	}
+}
+
+var puppetName = regexp.MustCompile(`^[a-z][a-z0-9]*$`)
+
+// puppet returns the puppet called label, listening, made on first use.
+func (s *stage) puppet(label string) (*puppet, error) {
+	if p := s.puppets[label]; p != nil {
+		return p, nil
+	}
+	if label == "node" || !puppetName.MatchString(label) {
+		return nil, fmt.Errorf("%q is not a puppet's name (a lowercase word other than node)", label)
+	}
+	p := &puppet{label: label, id: peer.RandomIdentity(), matched: map[*peer.Conn]map[int]bool{}}
+	l, err := peer.Listen(p.id, netip.AddrPortFrom(s.w.cluster.HostIP(), 0),
+		s.w.traceFor(label), peer.AnswerPingsAs(func() wire.StablesetID { return s.idFor(p.id) }))
+	if err != nil {
+		return nil, err
+	}
+	p.listener = l
+	// The world closes the listener, and with it every connection it accepted or dialed.
+	s.w.peers[label] = &scriptedPeer{id: p.id, listener: l, arrived: make(chan struct{})}
+	s.puppets[label] = p
+	s.order = append(s.order, label)
+	go func() {
+		for {
+			c, err := l.Accept(harness.Closing())
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c)
+			p.mu.Unlock()
+		}
+	}()
+	return p, nil
+}
+
+// idFor is the stableset field a puppet's frames carry: the node's id once the node lists the
+// puppet as a member, as a member that agrees with it would send; before that, its own (WIRE-10).
+func (s *stage) idFor(id *peer.Identity) wire.StablesetID {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inSet[id.Name()] {
+		return s.nodeID
+	}
+	return id.StablesetID()
+}
+
+// poll keeps the node's id and members current for the puppets' frames.
+func (s *stage) startPolling() {
+	s.polled.Add(1)
+	go func() {
+		defer s.polled.Done()
+		for {
+			ctx, cancel := context.WithTimeout(harness.Closing(), time.Second)
+			st, err := s.read(ctx)
+			cancel()
+			if err == nil {
+				s.learn(st)
+			}
+			select {
+			case <-s.stop:
+				return
+			case <-harness.Closing().Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+}
+
+func (s *stage) learn(st *adminStableset) {
+	id, err := parseStablesetID(st.ID)
+	if err != nil {
+		return
+	}
+	in := map[wire.Name]bool{}
+	for _, m := range st.Members {
+		if n, err := wire.ParseName(m.Name); err == nil {
+			in[n] = true
+		}
+	}
+	s.mu.Lock()
+	s.nodeID, s.inSet = id, in
+	s.mu.Unlock()
+}
+
+func parseStablesetID(hexID string) (wire.StablesetID, error) {
+	n, err := wire.ParseName(hexID) // the same 64 hex characters
+	return wire.StablesetID(n), err
+}
+
+// conn is the puppet's newest open connection to the node, dialed from its listener if it has none.
+func (s *stage) conn(p *puppet) (*peer.Conn, error) {
+	p.mu.Lock()
+	for i := len(p.conns) - 1; i >= 0; i-- {
+		if p.conns[i].Closed() == nil {
+			c := p.conns[i]
+			p.mu.Unlock()
+			return c, nil
+		}
+	}
+	p.mu.Unlock()
+	ctx, cancel := stepContext()
+	defer cancel()
+	c, err := p.listener.Dial(ctx, s.w.node.Name, s.w.node.QUIC())
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.conns = append(p.conns, c)
+	p.mu.Unlock()
+	return c, nil
+}
+
+// --- what the node holds -------------------------------------------------------------------
+
+type adminChange struct {
+	memberJSON
+	Witnesses []string `json:"witnesses"`
+}
+
+type adminStableset struct {
+	ID      string        `json:"id"`
+	Phase   string        `json:"phase"`
+	Members []memberJSON  `json:"members"`
+	Elders  []string      `json:"elders"`
+	Joining []adminChange `json:"joining"`
+	Leaving []adminChange `json:"leaving"`
+}
+
+func (s *stage) read(ctx context.Context) (*adminStableset, error) {
+	var st adminStableset
+	if err := s.w.node.GetJSON(ctx, "/v1/stableset", &st); err != nil {
+		return nil, s.w.admin(err)
+	}
+	return &st, nil
+}
+
+// label names a node's name in the script's words.
+func (s *stage) label(hexName string) string {
+	if hexName == s.w.node.Name.String() {
+		return "node"
+	}
+	for _, l := range s.order {
+		if s.puppets[l].id.Name().String() == hexName {
+			return l
+		}
+	}
+	if len(hexName) > 8 {
+		return "stranger " + hexName[:8]
+	}
+	return "stranger " + hexName
+}
+
+// describe writes the node's stableset in the script's words, for failure messages.
+func (s *stage) describe(st *adminStableset) string {
+	var b strings.Builder
+	b.WriteString("members ")
+	for i, m := range st.Members {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s@%d", s.label(m.Name), m.Ordinal)
+	}
+	b.WriteString("; elders ")
+	for i, e := range st.Elders {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(s.label(e))
+	}
+	for _, l := range []struct {
+		what string
+		list []adminChange
+	}{{"join", st.Joining}, {"leave", st.Leaving}} {
+		for _, c := range l.list {
+			ws := make([]string, len(c.Witnesses))
+			for i, w := range c.Witnesses {
+				ws[i] = s.label(w)
+			}
+			slices.Sort(ws)
+			fmt.Fprintf(&b, "; pending %s %s@%d witnessed by %s", l.what, s.label(c.Name), c.Ordinal, strings.Join(ws, ", "))
+		}
+	}
+	return b.String()
+}
+
+// --- the script ----------------------------------------------------------------------------
+
+// change is a JOIN or LEAVE of one instance, as a script names it.
+type change struct {
+	kind    wire.ChangeKind
+	who     string
+	ordinal uint64
+}
+
+func (c change) String() string {
+	k := "join"
+	if c.kind == wire.ChangeLeave {
+		k = "leave"
+	}
+	return fmt.Sprintf("%s %s@%d", k, c.who, c.ordinal)
+}
+
+var instancePattern = regexp.MustCompile(`^([a-z][a-z0-9]*)@(\d+)$`)
+
+func parseInstance(s string) (string, uint64, error) {
+	m := instancePattern.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return "", 0, fmt.Errorf("%q is not an instance (name@ordinal)", s)
+	}
+	n, err := strconv.ParseUint(m[2], 10, 64)
+	return m[1], n, err
+}
+
+func parseChange(kind, inst string) (change, error) {
+	var c change
+	switch kind {
+	case "join":
+		c.kind = wire.ChangeJoin
+	case "leave":
+		c.kind = wire.ChangeLeave
+	default:
+		return c, fmt.Errorf("%q is not join or leave", kind)
+	}
+	var err error
+	c.who, c.ordinal, err = parseInstance(inst)
+	return c, err
+}
+
+// splitList reads "a, b, c" (or "-" for none).
+func splitList(s string) []string {
+	s = strings.TrimSpace(s)
+	if s == "-" || s == "" {
+		return nil
+	}
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		out = append(out, strings.TrimSpace(f))
+	}
+	return out
+}
+
+// member is the wire Member of a script's instance: its name, the ordinal given, and the address
+// it can be reached at.
+func (s *stage) member(who string, ordinal uint64) (wire.Member, error) {
+	if who == "node" {
+		return wire.Member{Name: s.w.node.Name, Ordinal: ordinal, Addr: s.w.node.QUIC()}, nil
+	}
+	p, err := s.puppet(who)
+	if err != nil {
+		return wire.Member{}, err
+	}
+	return wire.Member{Name: p.id.Name(), Ordinal: ordinal, Addr: p.listener.Addr()}, nil
+}
+
+func (s *stage) observation(c change) (wire.Observation, error) {
+	m, err := s.member(c.who, c.ordinal)
+	return wire.Observation{Kind: c.kind, Member: m}, err
+}
+
+// play runs a script, line by line; the first line that fails ends it.
+func (s *stage) play(script string) error {
+	for i, line := range strings.Split(script, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		s.w.traceStep("  " + line)
+		if err := s.line(line); err != nil {
+			if errors.Is(err, godog.ErrSkip) {
+				return err
+			}
+			return fmt.Errorf("script line %d, %q: %w", i+1, line, err)
+		}
+	}
+	return nil
+}
+
+var (
+	asksLine     = regexp.MustCompile(`^(\w+) (asks|answers) (join|leave) (\S+)$`)
+	stablesetCmd = regexp.MustCompile(`^(\w+) sends stableset members (.*?)(?: joining (.*?))?(?: leaving (.*?))?$`)
+	sendsLine    = regexp.MustCompile(`^node sends (\w+) (no )?(WITNESS_REQUEST|WITNESS|STABLESET)(?: (join|leave) (\S+))?(?: with(out)? member (\S+))?(?: within (\d+(?:\.\d+)?)s)?$`)
+	holdsMember  = regexp.MustCompile(`^node holds member (\S+)$`)
+	holdsNo      = regexp.MustCompile(`^node holds no (\w+)$`)
+	holdsPending = regexp.MustCompile(`^node holds pending (join|leave) (\S+) witnessed by (.+)$`)
+	holdsElders  = regexp.MustCompile(`^node holds elders (.+)$`)
+)
+
+func (s *stage) line(line string) error {
+	if m := asksLine.FindStringSubmatch(line); m != nil {
+		c, err := parseChange(m[3], m[4])
+		if err != nil {
+			return err
+		}
+		if m[2] == "asks" {
+			return s.ask(m[1], c)
+		}
+		return s.answer(m[1], c)
+	}
+	if m := stablesetCmd.FindStringSubmatch(line); m != nil {
+		return s.sendStableset(m[1], m[2], m[3], m[4])
+	}
+	if m := sendsLine.FindStringSubmatch(line); m != nil {
+		return s.expectFrame(m)
+	}
+	if m := holdsMember.FindStringSubmatch(line); m != nil {
+		who, ord, err := parseInstance(m[1])
+		if err != nil {
+			return err
+		}
+		return s.expectState("member "+m[1], func(st *adminStableset) bool {
+			return slices.ContainsFunc(st.Members, func(x memberJSON) bool { return s.label(x.Name) == who && x.Ordinal == ord })
+		})
+	}
+	if m := holdsNo.FindStringSubmatch(line); m != nil {
+		who := m[1]
+		return s.expectState("no "+who, func(st *adminStableset) bool {
+			named := func(x memberJSON) bool { return s.label(x.Name) == who }
+			return !slices.ContainsFunc(st.Members, named) &&
+				!slices.ContainsFunc(st.Joining, func(c adminChange) bool { return named(c.memberJSON) }) &&
+				!slices.ContainsFunc(st.Leaving, func(c adminChange) bool { return named(c.memberJSON) })
+		})
+	}
+	if m := holdsPending.FindStringSubmatch(line); m != nil {
+		c, err := parseChange(m[1], m[2])
+		if err != nil {
+			return err
+		}
+		want := splitList(m[3])
+		slices.Sort(want)
+		return s.expectState(fmt.Sprintf("pending %s witnessed by %s", c, strings.Join(want, ", ")), func(st *adminStableset) bool {
+			list := st.Joining
+			if c.kind == wire.ChangeLeave {
+				list = st.Leaving
+			}
+			for _, x := range list {
+				if s.label(x.Name) != c.who || x.Ordinal != c.ordinal {
+					continue
+				}
+				got := make([]string, len(x.Witnesses))
+				for i, w := range x.Witnesses {
+					got[i] = s.label(w)
+				}
+				slices.Sort(got)
+				return slices.Equal(got, want)
+			}
+			return false
+		})
+	}
+	if m := holdsElders.FindStringSubmatch(line); m != nil {
+		want := splitList(m[1])
+		return s.expectState("elders "+strings.Join(want, ", "), func(st *adminStableset) bool {
+			got := make([]string, len(st.Elders))
+			for i, e := range st.Elders {
+				got[i] = s.label(e)
+			}
+			slices.Sort(got)
+			w := slices.Clone(want)
+			slices.Sort(w)
+			return slices.Equal(got, w)
+		})
+	}
+	return errors.New("the script has no such line; see conformance/puppets.go for what a line can say")
+}
+
+// ask sends a WITNESS_REQUEST from the puppet: it says the puppet witnesses the change (ST-2).
+func (s *stage) ask(who string, c change) error {
+	p, err := s.puppet(who)
+	if err != nil {
+		return err
+	}
+	o, err := s.observation(c)
+	if err != nil {
+		return err
+	}
+	conn, err := s.conn(p)
+	if err != nil {
+		return err
+	}
+	return conn.Send(wire.TypeWitnessRequest, conn.NextID(), s.idFor(p.id), o.Append(nil))
+}
+
+// answer waits for the node's WITNESS_REQUEST of the change to the puppet and answers it with a
+// WITNESS, the only way a WITNESS may arrive (MSG-5).
+func (s *stage) answer(who string, c change) error {
+	p, err := s.puppet(who)
+	if err != nil {
+		return err
+	}
+	o, err := s.observation(c)
+	if err != nil {
+		return err
+	}
+	f, conn, err := s.await(p, wire.TypeWitnessRequest, s.matchObservation(o), stateWait)
+	if err != nil {
+		return err
+	}
+	return conn.Send(wire.TypeWitness, f.Header.ID, s.idFor(p.id), o.Append(nil))
+}
+
+func (s *stage) sendStableset(who, members, joining, leaving string) error {
+	p, err := s.puppet(who)
+	if err != nil {
+		return err
+	}
+	var lists [3][]wire.Member
+	for i, text := range []string{members, joining, leaving} {
+		for _, inst := range splitList(text) {
+			name, ord, err := parseInstance(inst)
+			if err != nil {
+				return err
+			}
+			m, err := s.member(name, ord)
+			if err != nil {
+				return err
+			}
+			lists[i] = append(lists[i], m)
+		}
+		slices.SortFunc(lists[i], wire.CompareMembers) // MSG-4: a valid STABLESET is sorted
+	}
+	conn, err := s.conn(p)
+	if err != nil {
+		return err
+	}
+	return conn.Send(wire.TypeStableset, 0, s.idFor(p.id), wire.AppendStableset(nil, lists[0], lists[1], lists[2]))
+}
+
+// matchObservation matches a frame whose body is the observation, whatever address it gives.
+func (s *stage) matchObservation(want wire.Observation) func(peer.Frame) bool {
+	return func(f peer.Frame) bool {
+		var o wire.Observation
+		return o.Decode(f.Body) == nil && o.Kind == want.Kind && o.Member.Name == want.Member.Name && o.Member.Ordinal == want.Member.Ordinal
+	}
+}
+
+// await returns the first frame of type typ that the node sent to the puppet, on any of its
+// connections, that no earlier line matched and for which match holds; it marks it matched.
+func (s *stage) await(p *puppet, typ wire.Type, match func(peer.Frame) bool, d time.Duration) (peer.Frame, *peer.Conn, error) {
+	deadline := time.Now().Add(d)
+	for {
+		if f, c, ok := p.take(typ, match); ok {
+			return f, c, nil
+		}
+		if time.Now().After(deadline) {
+			return peer.Frame{}, nil, fmt.Errorf("the node sent %s no such %v within %v; it sent %s", p.label, typ, d, p.summary())
+		}
+		if !pause(20 * time.Millisecond) {
+			return peer.Frame{}, nil, errors.New("interrupted")
+		}
+	}
+}
+
+// take finds and marks the first unmatched frame of type typ for which match holds.
+func (p *puppet) take(typ wire.Type, match func(peer.Frame) bool) (peer.Frame, *peer.Conn, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		for i, f := range c.Frames() {
+			if p.matched[c][i] || f.Header.Type != typ || !match(f) {
+				continue
+			}
+			if p.matched[c] == nil {
+				p.matched[c] = map[int]bool{}
+			}
+			p.matched[c][i] = true
+			return f, c, true
+		}
+	}
+	return peer.Frame{}, nil, false
+}
+
+// summary lists the types of the frames the node sent the puppet, for failure messages.
+func (p *puppet) summary() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	counts := map[wire.Type]int{}
+	for _, c := range p.conns {
+		for _, f := range c.Frames() {
+			counts[f.Header.Type]++
+		}
+	}
+	if len(counts) == 0 {
+		return "nothing"
+	}
+	var parts []string
+	for _, t := range wire.Types {
+		if counts[t] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %v", counts[t], t))
+		}
+	}
+	return strings.Join(parts, ", ") + " (frames.txt has them all)"
+}
+
+func (s *stage) expectFrame(m []string) error {
+	p, err := s.puppet(m[1])
+	if err != nil {
+		return err
+	}
+	negative := m[2] != ""
+	typ := map[string]wire.Type{"WITNESS_REQUEST": wire.TypeWitnessRequest, "WITNESS": wire.TypeWitness, "STABLESET": wire.TypeStableset}[m[3]]
+	match := func(peer.Frame) bool { return true }
+	what := m[3]
+	if m[4] != "" {
+		c, err := parseChange(m[4], m[5])
+		if err != nil {
+			return err
+		}
+		o, err := s.observation(c)
+		if err != nil {
+			return err
+		}
+		match, what = s.matchObservation(o), what+" "+c.String()
+	}
+	if m[7] != "" {
+		name, ord, err := parseInstance(m[7])
+		if err != nil {
+			return err
+		}
+		mem, err := s.member(name, ord)
+		if err != nil {
+			return err
+		}
+		without := m[6] != ""
+		match = func(f peer.Frame) bool {
+			var v wire.StablesetView
+			if v.Decode(f.Body) != nil {
+				return false
+			}
+			var e wire.Member
+			found := false
+			for i := 0; i < v.Len(wire.ListMembers); i++ {
+				v.Entry(wire.ListMembers, i, &e)
+				found = found || e.Name == mem.Name && e.Ordinal == mem.Ordinal
+			}
+			return found != without
+		}
+		what += " with" + map[bool]string{true: "out", false: ""}[without] + " member " + m[7]
+	}
+	if !negative {
+		_, _, err := s.await(p, typ, match, stateWait)
+		return err
+	}
+	if m[8] == "" {
+		return errors.New("a line that says the node sends no frame needs a time: within Ns")
+	}
+	secs, _ := strconv.ParseFloat(m[8], 64)
+	d := time.Duration(secs * float64(time.Second))
+	if _, _, err := s.await(p, typ, match, d); err == nil {
+		return fmt.Errorf("the node sent %s %s, which it must not", p.label, what)
+	}
+	return nil
+}
+
+// expectState awaits a state of the node's stableset that ok accepts, then requires it to hold
+// for steady: a node that applies what it must not usually does so at once, but not before the
+// first read.
+func (s *stage) expectState(what string, ok func(*adminStableset) bool) error {
+	deadline := time.Now().Add(stateWait)
+	var since time.Time
+	var last *adminStableset
+	for {
+		ctx, cancel := stepContext()
+		st, err := s.read(ctx)
+		cancel()
+		if err != nil {
+			return err
+		}
+		s.learn(st)
+		last = st
+		switch {
+		case ok(st) && s.quick:
+			return nil
+		case ok(st) && since.IsZero():
+			since = time.Now()
+		case ok(st) && time.Since(since) >= steady:
+			return nil
+		case !ok(st) && !since.IsZero():
+			return fmt.Errorf("expected the node to hold %s; it did, then %v later held %s", what, time.Since(since).Round(time.Millisecond), s.describe(st))
+		}
+		if since.IsZero() && time.Now().After(deadline) {
+			return fmt.Errorf("expected the node to hold %s within %v; it holds %s", what, stateWait, s.describe(last))
+		}
+		if !pause(50 * time.Millisecond) {
+			return errors.New("interrupted")
+		}
+	}
+}

@@ -1,0 +1,70 @@
+package conformance
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/cucumber/godog"
+
+	"github.com/stableset/sskit/harness"
+)
+
+// The puppet steps (SPEC.md §8) put the node under test in a stableset whose other members are
+// puppets (puppets.go), and play scripts of frames against it.
+
+func registerPuppetSteps(sc *godog.ScenarioContext, w *world) {
+	sc.Step(`^the node under test(?:, with elder size (\d+),)? founds a stableset that puppets? ([a-z0-9, ]+) joins?, one at a time$`, w.foundWithPuppets)
+	sc.Step(`^the puppets play:$`, func(script *godog.DocString) error { return w.stage().play(script.Content) })
+}
+
+var puppetList = regexp.MustCompile(`\s*(?:,|\band\b)\s*`)
+
+// foundWithPuppets starts the node under test alone, so that it founds a stableset with ordinal 0
+// (ST-5), and has each puppet join it in turn through the join protocol itself, the elders among
+// the puppets answering the node's WITNESS_REQUESTs until a strict majority witnessed the join.
+// The script it plays is in the frame trace, like any other.
+func (w *world) foundWithPuppets(elderSize, names string) error {
+	size := 4
+	if elderSize != "" {
+		size, _ = strconv.Atoi(elderSize)
+	}
+	if err := w.newCluster(); err != nil {
+		return err
+	}
+	ctx, cancel := stepContext()
+	defer cancel()
+	n, err := w.cluster.AddNodeWith(ctx, func(s *harness.Settings) { s.ElderSize = size })
+	w.node = n
+	if err := w.started(err); err != nil {
+		return err
+	}
+	w.run.noteVersion(ctx, n)
+	s := w.stage()
+	s.startPolling()
+	var script strings.Builder
+	var joined []string // the puppets in, in join order
+	for _, name := range puppetList.Split(strings.TrimSpace(names), -1) {
+		if name == "" {
+			continue
+		}
+		ordinal := len(joined) + 1
+		members := len(joined) + 1 // with the node
+		elders := min(size, members)
+		need := elders/2 + 1 // the node witnesses the join itself
+		fmt.Fprintf(&script, "%s asks join %s@0\n", name, name)
+		for _, e := range joined[:min(need-1, len(joined))] {
+			fmt.Fprintf(&script, "%s answers join %s@%d\n", e, name, ordinal)
+		}
+		fmt.Fprintf(&script, "node sends %s WITNESS join %s@%d\n", name, name, ordinal)
+		fmt.Fprintf(&script, "node holds member %s@%d\n", name, ordinal)
+		joined = append(joined, name)
+	}
+	if len(joined) == 0 {
+		return fmt.Errorf("no puppet named in %q", names)
+	}
+	s.quick = true
+	defer func() { s.quick = false }()
+	return s.play(script.String())
+}

@@ -1,0 +1,171 @@
+Feature: Stableset consensus against puppets
+  The node under test founds a stableset, and puppets (scripted members the test controls, each
+  with its own identity, over real QUIC) join it. Then the puppets send exactly the witnesses a
+  case needs: repeated, from members that are not elders, from strangers, for instances that are
+  not live, one short of a strict majority. Each script line is one frame the puppets send or one
+  outcome the node must show, through GET /v1/stableset or the frames it sends the puppets
+  (SPEC.md §8; the lines are explained in conformance/puppets.go). An honest cluster never sends
+  such frames, so only these scenarios tell a node that counts witnesses carelessly from one that
+  does not.
+
+  @puppets @ST-2 @ST-3 @must
+  Scenario: A repeated witness changes nothing; a strict majority of distinct elders applies the join
+    Given the node under test founds a stableset that puppets p1, p2, p3 join, one at a time
+    When the puppets play:
+      """
+      # p1 asks the node to witness the join of j: the node witnesses it too (ST-9), 2 of 4 elders.
+      p1 asks join j@4
+      node sends p1 WITNESS join j@4
+      node holds pending join j@4 witnessed by node, p1
+      # The same witness again, by request and by stableset, is still one witness.
+      p1 asks join j@4
+      node sends p1 WITNESS join j@4
+      p1 sends stableset members node@0, p1@1, p2@2, p3@3 joining j@4
+      node holds pending join j@4 witnessed by node, p1
+      # A third elder makes 3 of 4.
+      p2 asks join j@4
+      node holds member j@4
+      node holds elders node, p1, p2, p3
+      """
+
+  @puppets @ST-3 @must
+  Scenario Outline: A change applies at a strict majority of the elders, not one witness before
+    Given the node under test, with elder size <elders>, founds a stableset that puppets <puppets> join, one at a time
+    When the puppets play:
+      """
+      j asks join j@0
+      node sends j WITNESS join j@<ordinal>
+      <one short>
+      node holds pending join j@<ordinal> witnessed by <witnesses>
+      <last>
+      node holds member j@<ordinal>
+      """
+
+    Examples:
+      | elders | puppets    | ordinal | one short                             | witnesses | last                |
+      | 4      | p1, p2, p3 | 4       | p1 answers join j@4                   | node, p1  | p2 answers join j@4 |
+      | 3      | p1, p2     | 3       | # the node's own witness is 1 of 3    | node      | p1 answers join j@3 |
+
+  @puppets @ST-3 @must
+  Scenario: Witnesses of members that are not elders are recorded but do not count
+    Given the node under test founds a stableset that puppets p1, p2, p3, p4 join, one at a time
+    When the puppets play:
+      """
+      # p4 has the fifth ordinal: a member, not one of the 4 elders.
+      node holds elders node, p1, p2, p3
+      p4 asks join j@5
+      node sends p4 WITNESS join j@5
+      p1 answers join j@5
+      node holds pending join j@5 witnessed by node, p1, p4
+      p2 answers join j@5
+      node holds member j@5
+      """
+
+  @puppets @ST-2 @must
+  Scenario: Witnesses from a node that is not a member are not recorded
+    Given the node under test founds a stableset that puppets p1, p2, p3 join, one at a time
+    When the puppets play:
+      """
+      # x is no member: what it says it witnessed means nothing, whoever it names (MSG-5).
+      x asks join j@4
+      node sends x no WITNESS join j@4 within 1s
+      node holds no j
+      p1 asks join j@4
+      x asks join j@4
+      node holds pending join j@4 witnessed by node, p1
+      p2 answers join j@4
+      node holds member j@4
+      """
+
+  @puppets @ST-1 @ST-2 @must
+  Scenario: Changes of an instance that is not live change nothing, whoever witnesses them
+    Given the node under test founds a stableset that puppets p1, p2, p3 join, one at a time
+    When the puppets play:
+      """
+      # p3 holds ordinal 3. A join of p3 with ordinal 2, and a leave of p3 with ordinal 1, are
+      # older than what the node holds, so they are not live: 3 of 4 elders witnessing them
+      # must not move p3 back or remove it.
+      p1 asks join p3@2
+      p2 asks join p3@2
+      p1 asks leave p3@1
+      p2 asks leave p3@1
+      p3 asks leave p3@1
+      node holds member p3@3
+      node holds elders node, p1, p2, p3
+      """
+
+  @puppets @ST-9 @ST-7 @must
+  Scenario: An elder witnesses a leave only when the member asked for it or is silent
+    Given the node under test founds a stableset that puppets p1, p2, p3 join, one at a time
+    When the puppets play:
+      """
+      # p2 answers every PING: it is not silent, and it did not ask to leave.
+      p1 asks leave p2@2
+      node sends p1 no WITNESS leave p2@2 within 1s
+      node holds pending leave p2@2 witnessed by p1
+      p3 asks leave p2@2
+      node holds pending leave p2@2 witnessed by p1, p3
+      # Now p2 asks for itself: the node witnesses it, 4 of 4.
+      p2 asks leave p2@2
+      node sends p2 WITNESS leave p2@2
+      node holds no p2
+      node holds elders node, p1, p3
+      """
+
+  @puppets @ST-5 @must
+  Scenario: A joiner gets the ordinal one above every ordinal applied, including those that left
+    Given the node under test founds a stableset that puppets p1, p2, p3 join, one at a time
+    When the puppets play:
+      """
+      p3 asks leave p3@3
+      p1 answers leave p3@3
+      node holds no p3
+      j asks join j@0
+      node sends j WITNESS join j@4
+      node holds pending join j@4 witnessed by node
+      """
+
+  @puppets @ST-5 @must
+  Scenario: An elder takes one join at a time
+    Given the node under test founds a stableset that puppets p1, p2, p3 join, one at a time
+    When the puppets play:
+      """
+      j asks join j@0
+      node sends j WITNESS join j@4
+      k asks join k@0
+      node sends k no WITNESS within 1s
+      node holds no k
+      p1 answers join j@4
+      p2 answers join j@4
+      node holds member j@4
+      k asks join k@0
+      node sends k WITNESS join k@5
+      """
+
+  @puppets @ST-10 @must
+  Scenario: An elder that applies a change sends its stableset to the subject and to every member that is not an elder
+    Given the node under test founds a stableset that puppets p1, p2, p3, p4 join, one at a time
+    When the puppets play:
+      """
+      j asks join j@0
+      node sends j WITNESS join j@5
+      p1 answers join j@5
+      p2 answers join j@5
+      node holds member j@5
+      node sends j STABLESET with member j@5
+      node sends p4 STABLESET with member j@5
+      """
+
+  @puppets @ST-8 @must
+  Scenario: A member answers a stableset that lacks what it applied with its own
+    Given the node under test founds a stableset that puppets p1, p2, p3 join, one at a time
+    When the puppets play:
+      """
+      # p1 claims a stableset without p3, as a node that fell behind would.
+      p1 sends stableset members node@0, p1@1, p2@2
+      node sends p1 STABLESET with member p3@3
+      node holds member p3@3
+      # p1 claims j is a member: only p1's own witness of that join counts.
+      p1 sends stableset members node@0, p1@1, p2@2, p3@3, j@4
+      node holds pending join j@4 witnessed by node, p1
+      """
