@@ -1,7 +1,9 @@
 package conformance
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -34,7 +36,9 @@ import (
 //	p1 sends stableset members node@0, p1@1 joining j@4 leaving -
 //	node sends p1 WITNESS_REQUEST join j@4 a frame from the node to p1, not matched before
 //	node sends p1 no WITNESS join j@4 within 1s
-//	node sends p4 STABLESET with member j@4
+//	node sends p4 STABLESET with member j@4   (or without; member, joining or leaving)
+//	node sent each elder one frame of join j@4   counted by the puppets (ST-9)
+//	node counts the frames of join j@4 as the puppets saw them   GET /v1/decisions (ST-12)
 //	node holds member j@4                  awaited in GET /v1/stableset, then steady for a moment
 //	node holds no j                        neither a member nor pending
 //	node holds pending join j@4 witnessed by node, p1
@@ -61,6 +65,12 @@ type puppet struct {
 	matched map[*peer.Conn]map[int]bool // the frames an earlier line matched, by index
 }
 
+// sentFrame is a WITNESS_REQUEST or WITNESS a puppet sent.
+type sentFrame struct {
+	puppet string
+	obs    wire.Observation
+}
+
 // stage is a scenario's puppets and what it has seen of the node.
 type stage struct {
 	w       *world
@@ -70,6 +80,7 @@ type stage struct {
 	quick bool // expectations need not hold steady: the join protocol of the setup, not a case
 
 	mu     sync.Mutex
+	sent   []sentFrame // the WITNESS_REQUEST and WITNESS frames the puppets sent
 	nodeID wire.StablesetID
 	inSet  map[wire.Name]bool // the members of the node's stableset, as last read
 	stop   chan struct{}
@@ -360,8 +371,12 @@ func (s *stage) observation(c change) (wire.Observation, error) {
 	return wire.Observation{Kind: c.kind, Member: m}, err
 }
 
-// play runs a script, line by line; the first line that fails ends it.
+// play runs a script, line by line; the first line that fails ends it. A script's expectations
+// about frames look only at frames the node sends from its start on.
 func (s *stage) play(script string) error {
+	for _, label := range s.order {
+		s.puppets[label].matchAll()
+	}
 	for i, line := range strings.Split(script, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -381,7 +396,9 @@ func (s *stage) play(script string) error {
 var (
 	asksLine     = regexp.MustCompile(`^(\w+) (asks|answers) (join|leave) (\S+)$`)
 	stablesetCmd = regexp.MustCompile(`^(\w+) sends stableset members (.*?)(?: joining (.*?))?(?: leaving (.*?))?$`)
-	sendsLine    = regexp.MustCompile(`^node sends (\w+) (no )?(WITNESS_REQUEST|WITNESS|STABLESET)(?: (join|leave) (\S+))?(?: with(out)? member (\S+))?(?: within (\d+(?:\.\d+)?)s)?$`)
+	sendsLine    = regexp.MustCompile(`^node sends (\w+) (no )?(WITNESS_REQUEST|WITNESS|STABLESET)(?: (join|leave) (\S+))?(?: with(out)? (member|joining|leaving) (\S+))?(?: within (\d+(?:\.\d+)?)s)?$`)
+	sentEach     = regexp.MustCompile(`^node sent each elder one frame of (join|leave) (\S+)$`)
+	countsLine   = regexp.MustCompile(`^node counts the frames of (join|leave) (\S+) as the puppets saw them$`)
 	holdsMember  = regexp.MustCompile(`^node holds member (\S+)$`)
 	holdsNo      = regexp.MustCompile(`^node holds no (\w+)$`)
 	holdsPending = regexp.MustCompile(`^node holds pending (join|leave) (\S+) witnessed by (.+)$`)
@@ -404,6 +421,20 @@ func (s *stage) line(line string) error {
 	}
 	if m := sendsLine.FindStringSubmatch(line); m != nil {
 		return s.expectFrame(m)
+	}
+	if m := sentEach.FindStringSubmatch(line); m != nil {
+		c, err := parseChange(m[1], m[2])
+		if err != nil {
+			return err
+		}
+		return s.sentEachElderOne(c)
+	}
+	if m := countsLine.FindStringSubmatch(line); m != nil {
+		c, err := parseChange(m[1], m[2])
+		if err != nil {
+			return err
+		}
+		return s.countsAsSeen(c)
 	}
 	if m := holdsMember.FindStringSubmatch(line); m != nil {
 		who, ord, err := parseInstance(m[1])
@@ -479,7 +510,17 @@ func (s *stage) ask(who string, c change) error {
 	if err != nil {
 		return err
 	}
-	return conn.Send(wire.TypeWitnessRequest, conn.NextID(), s.idFor(p.id), o.Append(nil))
+	if err := conn.Send(wire.TypeWitnessRequest, conn.NextID(), s.idFor(p.id), o.Append(nil)); err != nil {
+		return err
+	}
+	s.noteSent(who, o)
+	return nil
+}
+
+func (s *stage) noteSent(who string, o wire.Observation) {
+	s.mu.Lock()
+	s.sent = append(s.sent, sentFrame{who, o})
+	s.mu.Unlock()
 }
 
 // answer waits for the node's WITNESS_REQUEST of the change to the puppet and answers it with a
@@ -497,7 +538,11 @@ func (s *stage) answer(who string, c change) error {
 	if err != nil {
 		return err
 	}
-	return conn.Send(wire.TypeWitness, f.Header.ID, s.idFor(p.id), o.Append(nil))
+	if err := conn.Send(wire.TypeWitness, f.Header.ID, s.idFor(p.id), o.Append(nil)); err != nil {
+		return err
+	}
+	s.noteSent(who, o)
+	return nil
 }
 
 func (s *stage) sendStableset(who, members, joining, leaving string) error {
@@ -524,7 +569,19 @@ func (s *stage) sendStableset(who, members, joining, leaving string) error {
 	if err != nil {
 		return err
 	}
-	return conn.Send(wire.TypeStableset, 0, s.idFor(p.id), wire.AppendStableset(nil, lists[0], lists[1], lists[2]))
+	// The header carries the id of the members the puppet lists: they are its stableset (WIRE-10).
+	return conn.Send(wire.TypeStableset, 0, idOf(lists[0]), wire.AppendStableset(nil, lists[0], lists[1], lists[2]))
+}
+
+// idOf is the stableset id of a member list (WIRE-10): SHA-256 over the names in ascending
+// bytewise order.
+func idOf(members []wire.Member) wire.StablesetID {
+	names := make([][]byte, len(members))
+	for i := range members {
+		names[i] = members[i].Name[:]
+	}
+	slices.SortFunc(names, bytes.Compare)
+	return sha256.Sum256(bytes.Join(names, nil))
 }
 
 // matchObservation matches a frame whose body is the observation, whatever address it gives.
@@ -571,6 +628,20 @@ func (p *puppet) take(typ wire.Type, match func(peer.Frame) bool) (peer.Frame, *
 	return peer.Frame{}, nil, false
 }
 
+// matchAll marks every frame received so far as matched.
+func (p *puppet) matchAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		if p.matched[c] == nil {
+			p.matched[c] = map[int]bool{}
+		}
+		for i := range c.Frames() {
+			p.matched[c][i] = true
+		}
+	}
+}
+
 // summary lists the types of the frames the node sent the puppet, for failure messages.
 func (p *puppet) summary() string {
 	p.mu.Lock()
@@ -613,8 +684,8 @@ func (s *stage) expectFrame(m []string) error {
 		}
 		match, what = s.matchObservation(o), what+" "+c.String()
 	}
-	if m[7] != "" {
-		name, ord, err := parseInstance(m[7])
+	if m[8] != "" {
+		name, ord, err := parseInstance(m[8])
 		if err != nil {
 			return err
 		}
@@ -623,6 +694,7 @@ func (s *stage) expectFrame(m []string) error {
 			return err
 		}
 		without := m[6] != ""
+		list := map[string]int{"member": wire.ListMembers, "joining": wire.ListJoining, "leaving": wire.ListLeaving}[m[7]]
 		match = func(f peer.Frame) bool {
 			var v wire.StablesetView
 			if v.Decode(f.Body) != nil {
@@ -630,22 +702,22 @@ func (s *stage) expectFrame(m []string) error {
 			}
 			var e wire.Member
 			found := false
-			for i := 0; i < v.Len(wire.ListMembers); i++ {
-				v.Entry(wire.ListMembers, i, &e)
+			for i := 0; i < v.Len(list); i++ {
+				v.Entry(list, i, &e)
 				found = found || e.Name == mem.Name && e.Ordinal == mem.Ordinal
 			}
 			return found != without
 		}
-		what += " with" + map[bool]string{true: "out", false: ""}[without] + " member " + m[7]
+		what += " with" + map[bool]string{true: "out", false: ""}[without] + " " + m[7] + " " + m[8]
 	}
 	if !negative {
 		_, _, err := s.await(p, typ, match, stateWait)
 		return err
 	}
-	if m[8] == "" {
+	if m[9] == "" {
 		return errors.New("a line that says the node sends no frame needs a time: within Ns")
 	}
-	secs, _ := strconv.ParseFloat(m[8], 64)
+	secs, _ := strconv.ParseFloat(m[9], 64)
 	d := time.Duration(secs * float64(time.Second))
 	if _, _, err := s.await(p, typ, match, d); err == nil {
 		return fmt.Errorf("the node sent %s %s, which it must not", p.label, what)
@@ -686,4 +758,117 @@ func (s *stage) expectState(what string, ok func(*adminStableset) bool) error {
 			return errors.New("interrupted")
 		}
 	}
+}
+
+// framesOf counts, per puppet, the WITNESS_REQUEST and WITNESS frames carrying the change that
+// the node sent it, and the STABLESET frames the node sent it.
+func (s *stage) framesOf(o wire.Observation) (carrying, stablesets map[string]int) {
+	match := s.matchObservation(o)
+	carrying, stablesets = map[string]int{}, map[string]int{}
+	for _, label := range s.order {
+		p := s.puppets[label]
+		p.mu.Lock()
+		for _, c := range p.conns {
+			for _, f := range c.Frames() {
+				switch {
+				case (f.Header.Type == wire.TypeWitnessRequest || f.Header.Type == wire.TypeWitness) && match(f):
+					carrying[label]++
+				case f.Header.Type == wire.TypeStableset:
+					stablesets[label]++
+				}
+			}
+		}
+		p.mu.Unlock()
+	}
+	return carrying, stablesets
+}
+
+// sentEachElderOne checks ST-9 by the puppets' own count: the node told every other elder of the
+// change once (a WITNESS_REQUEST, or the WITNESS answering that elder's pending request) and
+// answered each request with one WITNESS; so an elder that sent k frames about it got k or k+1
+// (k+1 when the node told it before it asked), and at least 1.
+func (s *stage) sentEachElderOne(c change) error {
+	o, err := s.observation(c)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := stepContext()
+	st, err := s.read(ctx)
+	cancel()
+	if err != nil {
+		return err
+	}
+	asked := map[string]int{}
+	s.mu.Lock()
+	for _, f := range s.sent {
+		if f.obs.Kind == o.Kind && f.obs.Member.Name == o.Member.Name && f.obs.Member.Ordinal == o.Member.Ordinal {
+			asked[f.puppet]++
+		}
+	}
+	s.mu.Unlock()
+	carrying, _ := s.framesOf(o)
+	var wrong []string
+	for _, e := range st.Elders {
+		label := s.label(e)
+		if label == "node" || s.puppets[label] == nil {
+			continue
+		}
+		if low, high := max(1, asked[label]), asked[label]+1; carrying[label] < low || carrying[label] > high {
+			wrong = append(wrong, fmt.Sprintf("%s got %d (want %d to %d: it sent %d about it)", label, carrying[label], low, high, asked[label]))
+		}
+	}
+	if len(wrong) > 0 {
+		return fmt.Errorf("the frames carrying %s that the node sent each other elder, counted by the puppets: %s", c, strings.Join(wrong, "; "))
+	}
+	return nil
+}
+
+// countsAsSeen compares the node's decision log (GET /v1/decisions, ST-12) for the change with
+// what the puppets saw on the wire: every frame carrying the change the puppets sent is counted
+// as received from that puppet, and the frames counted as sent to a puppet are those carrying
+// the change plus at most the STABLESETs the node sent it. A node that under-reports its frames
+// cannot pass ST-9's budget on its own word.
+func (s *stage) countsAsSeen(c change) error {
+	o, err := s.observation(c)
+	if err != nil {
+		return err
+	}
+	var log decisionsJSON
+	ctx, cancel := stepContext()
+	err = s.w.node.GetJSON(ctx, "/v1/decisions", &log)
+	cancel()
+	if err != nil {
+		return s.w.admin(err)
+	}
+	kind := map[wire.ChangeKind]string{wire.ChangeJoin: "JOIN", wire.ChangeLeave: "LEAVE"}[c.kind]
+	i := slices.IndexFunc(log.Decisions, func(d decisionJSON) bool {
+		return strings.EqualFold(d.Kind, kind) && d.Member.Name == o.Member.Name.String() && d.Member.Ordinal == c.ordinal
+	})
+	if i < 0 {
+		return fmt.Errorf("GET /v1/decisions has no decision for %s", c)
+	}
+	d := log.Decisions[i]
+	received := map[string]int{}
+	s.mu.Lock()
+	for _, f := range s.sent {
+		if f.obs.Kind == o.Kind && f.obs.Member.Name == o.Member.Name && f.obs.Member.Ordinal == o.Member.Ordinal {
+			received[f.puppet]++
+		}
+	}
+	s.mu.Unlock()
+	carrying, stablesets := s.framesOf(o)
+	var wrong []string
+	for _, label := range s.order {
+		reported := d.Peers[s.puppets[label].id.Name().String()]
+		if reported.Received != received[label] {
+			wrong = append(wrong, fmt.Sprintf("from %s it counts %d received, the puppet sent %d", label, reported.Received, received[label]))
+		}
+		if reported.Sent < carrying[label] || reported.Sent > carrying[label]+stablesets[label] {
+			wrong = append(wrong, fmt.Sprintf("to %s it counts %d sent, the puppet got %d carrying the change and %d STABLESETs", label, reported.Sent, carrying[label], stablesets[label]))
+		}
+	}
+	if len(wrong) > 0 {
+		return fmt.Errorf("the node's decision log for %s disagrees with the wire: %s", c, strings.Join(wrong, "; "))
+	}
+	return nil
 }

@@ -30,20 +30,23 @@ type memberJSON struct {
 }
 
 type decisionsJSON struct {
-	Decisions []struct {
-		Kind   string `json:"kind"`
-		Member struct {
-			Name    string `json:"name"`
-			Ordinal uint64 `json:"ordinal"`
-		} `json:"member"`
-		Applied         *string `json:"applied"`
-		ElderFramesSent int     `json:"elder_frames_sent"`
-		Peers           map[string]struct {
-			Sent     int `json:"sent"`
-			Received int `json:"received"`
-		} `json:"peers"`
-	} `json:"decisions"`
-	Applied int `json:"applied"` // decisions applied since the node started
+	Decisions []decisionJSON `json:"decisions"`
+	Applied   int            `json:"applied"` // decisions applied since the node started
+}
+
+// decisionJSON is one decision of GET /v1/decisions (ST-12).
+type decisionJSON struct {
+	Kind   string `json:"kind"`
+	Member struct {
+		Name    string `json:"name"`
+		Ordinal uint64 `json:"ordinal"`
+	} `json:"member"`
+	Applied         *string `json:"applied"`
+	ElderFramesSent int     `json:"elder_frames_sent"`
+	Peers           map[string]struct {
+		Sent     int `json:"sent"`
+		Received int `json:"received"`
+	} `json:"peers"`
 }
 
 func registerConsensusSteps(sc *godog.ScenarioContext, w *world) {

@@ -169,3 +169,77 @@ Feature: Stableset consensus against puppets
       p1 sends stableset members node@0, p1@1, p2@2, p3@3, j@4
       node holds pending join j@4 witnessed by node, p1
       """
+
+  @puppets @ST-9 @ST-12 @must
+  Scenario: The frames of a decision, counted by the puppets, keep ST-9 and match the node's own log
+    Given the node under test founds a stableset that puppets p1, p2, p3 join, one at a time
+    When the puppets play:
+      """
+      j asks join j@0
+      node sends j WITNESS join j@4
+      p1 answers join j@4
+      p2 asks join j@4
+      node sends p2 WITNESS join j@4
+      node holds member j@4
+      # One frame to each other elder: a WITNESS_REQUEST, or the WITNESS answering its request.
+      node sent each elder one frame of join j@4
+      node counts the frames of join j@4 as the puppets saw them
+      """
+
+  @puppets @ST-6 @must
+  Scenario: A stableset lists only what its sender witnessed itself
+    Given the node under test founds a stableset that puppets p1, p2, p3 join, one at a time
+    When the puppets play:
+      """
+      # p1 and p3 ask for the leave of p2, which is alive and did not ask: the node does not
+      # witness it, so its STABLESET must not list it as leaving.
+      p1 asks leave p2@2
+      p3 asks leave p2@2
+      node holds pending leave p2@2 witnessed by p1, p3
+      # A stableset lacking p3 draws the node's own (ST-8).
+      p1 sends stableset members node@0, p1@1, p2@2
+      node sends p1 STABLESET without leaving p2@2
+      # A join the node witnessed itself is listed as joining. (The node need not answer a
+      # second lacking stableset within 200 ms of the first: waiting for the steady pending join
+      # takes longer.)
+      j asks join j@0
+      node sends j WITNESS join j@4
+      node holds pending join j@4 witnessed by node
+      p1 sends stableset members node@0, p1@1, p2@2
+      node sends p1 STABLESET with joining j@4
+      """
+
+  @puppets @ST-4 @ST-3 @must
+  Scenario: When an elder leaves, the next eldest member is an elder at once and its witness counts
+    Given the node under test founds a stableset that puppets p1, p2, p3, p4 join, one at a time
+    When the puppets play:
+      """
+      node holds elders node, p1, p2, p3
+      p1 asks leave p1@1
+      node sends p1 WITNESS leave p1@1
+      p2 answers leave p1@1
+      node holds no p1
+      node holds elders node, p2, p3, p4
+      # p4 is an elder now: the node asks it, and its witness counts towards 3 of 4.
+      j asks join j@0
+      node sends j WITNESS join j@5
+      p4 answers join j@5
+      node holds pending join j@5 witnessed by node, p4
+      p2 answers join j@5
+      node holds member j@5
+      """
+
+  @puppets @ST-11 @ST-3 @must
+  Scenario: A member removed by a strict majority of the elders joins again as a new instance
+    Given the node under test founds a stableset that puppets p1, p2, p3 join, one at a time
+    When the puppets play:
+      """
+      # The elders p1, p2 and p3 removed the node while, say, it could not be heard.
+      p1 sends stableset members p1@1, p2@2, p3@3 leaving node@0
+      node sends p1 no WITNESS_REQUEST join node@0 within 1s
+      node holds member node@0
+      p2 sends stableset members p1@1, p2@2, p3@3 leaving node@0
+      p3 sends stableset members p1@1, p2@2, p3@3 leaving node@0
+      # 3 of 4 elders: the node starts again alone and asks to join as a new instance (ST-5).
+      node sends p1 WITNESS_REQUEST join node@0
+      """

@@ -872,6 +872,9 @@ func (c *Core) send(to wire.Member, typ wire.Type, replyTo uint64, ch stableset.
 }
 
 func (c *Core) reply(to wire.Member, id uint64, ch stableset.Change, decision int) {
+	if mutant.Enabled && mutant.Is("log-misses-answers") {
+		decision = -1
+	}
 	c.send(to, wire.TypeWitness, id, ch, decision)
 }
 

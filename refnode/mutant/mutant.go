@@ -81,6 +81,9 @@ var All = []Mutant{
 	{"ordinal-above-members", "ST", "ST-5", "a joiner gets the ordinal one above the present members', so an instance that left has its ordinal given again"},
 	{"concurrent-joins", "ST", "ST-5", "an elder takes a join while another join is pending, instead of one join at a time"},
 	{"announce-to-subject-only", "ST", "ST-10", "an elder that applies a change sends its stableset to the change's subject only, not to the members that are not elders (they learn of it only by anti-entropy)"},
+	{"promotion-waits", "ST", "ST-4", "when an elder leaves, the next eldest member becomes an elder only at the next join, not at once"},
+	{"view-lists-heard", "ST", "ST-6", "a STABLESET lists every pending change, also those the sender only heard of from others, so the receiver counts the sender as a witness of what it never witnessed"},
+	{"log-misses-answers", "ST", "ST-12", "the WITNESS frames an elder answers with are not counted in its decision log, so GET /v1/decisions under-reports what a decision cost"},
 	{"lacking-stableset-unanswered", "ST", "ST-8", "a STABLESET that lacks a member the node applied is not answered with the node's own"},
 	{"removed-stays-out", "ST", "ST-11", "a member that finds itself removed stops, as a node that left does, instead of joining again"},
 	// 9. Neighborhood gossip

@@ -255,6 +255,11 @@ func (s *Set) dropStale() {
 
 // derive recomputes members, elders and id from the state.
 func (s *Set) derive() {
+	var before []wire.Member // the elders before, for a mutant only
+	if mutant.Enabled && mutant.Is("promotion-waits") {
+		before = slices.Clone(s.elders)
+	}
+	shrinking := len(s.members)
 	s.members = s.members[:0]
 	for _, in := range s.state {
 		if !in.left {
@@ -263,6 +268,9 @@ func (s *Set) derive() {
 	}
 	slices.SortFunc(s.members, wire.CompareMembers)
 	s.elders = append(s.elders[:0], s.members[:min(s.elderSize, len(s.members))]...)
+	if before != nil && len(s.members) < shrinking {
+		s.elders = slices.DeleteFunc(s.elders, func(m wire.Member) bool { return !wire.HasName(before, m.Name) })
+	}
 	s.nameBuf = s.nameBuf[:0]
 	for _, m := range s.members {
 		s.nameBuf = append(s.nameBuf, m.Name)
@@ -378,7 +386,7 @@ func (s *Set) AppendView(dst []byte, joining, leaving []wire.Member) ([]byte, []
 		}
 	}
 	for _, p := range s.order {
-		if !slices.Contains(p.witnesses, s.self) {
+		if !slices.Contains(p.witnesses, s.self) && !(mutant.Enabled && mutant.Is("view-lists-heard")) {
 			continue
 		}
 		if p.Kind == wire.ChangeJoin {
