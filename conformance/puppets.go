@@ -44,6 +44,19 @@ import (
 //	node holds pending join j@4 witnessed by node, p1
 //	node holds elders node, p1, p2, p3
 //
+// With sections (SPEC.md §10, section bits above 0), puppets are of the node's section unless a
+// line says otherwise, and these lines say what sections do:
+//
+//	q1, q2, x are of another section       made in the section after the node's
+//	q1 sends section list age 4/0 members q1@1, q2@2, q3@3, q4@4   (age: max ordinal/departed)
+//	q5 sends elder loss of q1@1, q2@2, q3@3, q4@4
+//	q5 sends elder loss of q1@1, q2@2 every 1s until the node answers within 12s   (as SEC-8's sender retries)
+//	q1 falls silent                        it answers no PING from now on
+//	node sends q5 ELDER_LOSS within 10s    (any frame expectation may give its own time)
+//	node sends z SECTION_LIST with member q1@1
+//	node holds section list age 4/0 members q1@1, q2@2, q3@3, q4@4 from q1, q2, q3
+//	node holds no other section
+//
 // "node" is the node under test; any other name is a puppet, made on first mention. Lines that
 // start with # are comments.
 
@@ -59,6 +72,7 @@ type puppet struct {
 	label    string
 	id       *peer.Identity
 	listener *peer.Listener
+	silent   bool // answers no PING (guarded by mu)
 
 	mu      sync.Mutex
 	conns   []*peer.Conn                // dialed and accepted, in the order they began
@@ -77,7 +91,9 @@ type stage struct {
 	puppets map[string]*puppet
 	order   []string
 
-	quick bool // expectations need not hold steady: the join protocol of the setup, not a case
+	quick       bool  // expectations need not hold steady: the join protocol of the setup, not a case
+	sectionBits uint8 // the network's section bits (SPEC.md SEC-1); 0: one section
+	foreign     map[string]bool
 
 	mu     sync.Mutex
 	sent   []sentFrame // the WITNESS_REQUEST and WITNESS frames the puppets sent
@@ -121,7 +137,7 @@ func (s *stage) puppet(label string) (*puppet, error) {
 	if label == "node" || !puppetName.MatchString(label) {
 		return nil, fmt.Errorf("%q is not a puppet's name (a lowercase word other than node)", label)
 	}
-	p := &puppet{label: label, id: peer.RandomIdentity(), matched: map[*peer.Conn]map[int]bool{}}
+	p := &puppet{label: label, id: s.identityFor(label), matched: map[*peer.Conn]map[int]bool{}}
 	l, err := peer.Listen(p.id, netip.AddrPortFrom(s.w.cluster.HostIP(), 0),
 		s.w.traceFor(label), peer.AnswerPingsAs(func() wire.StablesetID { return s.idFor(p.id) }))
 	if err != nil {
@@ -140,10 +156,40 @@ func (s *stage) puppet(label string) (*puppet, error) {
 			}
 			p.mu.Lock()
 			p.conns = append(p.conns, c)
+			if p.silent {
+				c.StopAnsweringPings()
+			}
 			p.mu.Unlock()
 		}
 	}()
 	return p, nil
+}
+
+// identityFor makes a puppet's identity: with sections, one whose name is in the node's section,
+// or in the next section for a puppet a line declared of another section.
+func (s *stage) identityFor(label string) *peer.Identity {
+	if s.sectionBits == 0 {
+		return peer.RandomIdentity()
+	}
+	want := s.prefixOf(s.w.node.Name)
+	if s.foreign[label] {
+		want = s.otherPrefix()
+	}
+	for {
+		id := peer.RandomIdentity()
+		if s.prefixOf(id.Name()) == want {
+			return id
+		}
+	}
+}
+
+// prefixOf is the section prefix value of a name: its first sectionBits bits.
+func (s *stage) prefixOf(n wire.Name) uint8 { return n[0] & wire.PrefixMask(s.sectionBits) }
+
+// otherPrefix is the section after the node's: its prefix plus one, modulo the sections.
+func (s *stage) otherPrefix() uint8 {
+	step := uint8(1) << (8 - s.sectionBits)
+	return s.prefixOf(s.w.node.Name) + step
 }
 
 // idFor is the stableset field a puppet's frames carry: the node's id once the node lists the
@@ -396,13 +442,19 @@ func (s *stage) play(script string) error {
 var (
 	asksLine     = regexp.MustCompile(`^(\w+) (asks|answers) (join|leave) (\S+)$`)
 	stablesetCmd = regexp.MustCompile(`^(\w+) sends stableset members (.*?)(?: joining (.*?))?(?: leaving (.*?))?$`)
-	sendsLine    = regexp.MustCompile(`^node sends (\w+) (no )?(WITNESS_REQUEST|WITNESS|STABLESET)(?: (join|leave) (\S+))?(?: with(out)? (member|joining|leaving) (\S+))?(?: within (\d+(?:\.\d+)?)s)?$`)
+	sendsLine    = regexp.MustCompile(`^node sends (\w+) (no )?(WITNESS_REQUEST|WITNESS|STABLESET|SECTION_LIST|ELDER_LOSS)(?: (join|leave) (\S+))?(?: with(out)? (member|joining|leaving) (\S+))?(?: within (\d+(?:\.\d+)?)s)?$`)
 	sentEach     = regexp.MustCompile(`^node sent each elder one frame of (join|leave) (\S+)$`)
 	countsLine   = regexp.MustCompile(`^node counts the frames of (join|leave) (\S+) as the puppets saw them$`)
 	holdsMember  = regexp.MustCompile(`^node holds member (\S+)$`)
 	holdsNo      = regexp.MustCompile(`^node holds no (\w+)$`)
 	holdsPending = regexp.MustCompile(`^node holds pending (join|leave) (\S+) witnessed by (.+)$`)
 	holdsElders  = regexp.MustCompile(`^node holds elders (.+)$`)
+	foreignLine  = regexp.MustCompile(`^([a-z0-9, ]+) (?:is|are) of another section$`)
+	listLine     = regexp.MustCompile(`^(\w+) sends section list age (\d+)/(\d+) members (.+)$`)
+	lossLine     = regexp.MustCompile(`^(\w+) sends elder loss of (.+?)(?: every (\d+)s until the node answers within (\d+)s)?$`)
+	silentLine   = regexp.MustCompile(`^(\w+) falls silent$`)
+	holdsList    = regexp.MustCompile(`^node holds section list age (\d+)/(\d+) members (.+) from (.+)$`)
+	holdsNoList  = regexp.MustCompile(`^node holds no other section$`)
 )
 
 func (s *stage) line(line string) error {
@@ -421,6 +473,29 @@ func (s *stage) line(line string) error {
 	}
 	if m := sendsLine.FindStringSubmatch(line); m != nil {
 		return s.expectFrame(m)
+	}
+	if m := foreignLine.FindStringSubmatch(line); m != nil {
+		return s.declareForeign(puppetList.Split(m[1], -1))
+	}
+	if m := listLine.FindStringSubmatch(line); m != nil {
+		return s.sendList(m[1], m[2], m[3], m[4])
+	}
+	if m := lossLine.FindStringSubmatch(line); m != nil {
+		if m[3] == "" {
+			return s.sendLoss(m[1], m[2])
+		}
+		every, _ := strconv.Atoi(m[3])
+		within, _ := strconv.Atoi(m[4])
+		return s.lossUntilAnswered(m[1], m[2], time.Duration(every)*time.Second, time.Duration(within)*time.Second)
+	}
+	if m := silentLine.FindStringSubmatch(line); m != nil {
+		return s.fallSilent(m[1])
+	}
+	if m := holdsList.FindStringSubmatch(line); m != nil {
+		return s.expectList(m[1], m[2], m[3], m[4])
+	}
+	if holdsNoList.MatchString(line) {
+		return s.expectSections("no other section", func(l []adminSection) bool { return len(l) == 0 })
 	}
 	if m := sentEach.FindStringSubmatch(line); m != nil {
 		c, err := parseChange(m[1], m[2])
@@ -670,7 +745,8 @@ func (s *stage) expectFrame(m []string) error {
 		return err
 	}
 	negative := m[2] != ""
-	typ := map[string]wire.Type{"WITNESS_REQUEST": wire.TypeWitnessRequest, "WITNESS": wire.TypeWitness, "STABLESET": wire.TypeStableset}[m[3]]
+	typ := map[string]wire.Type{"WITNESS_REQUEST": wire.TypeWitnessRequest, "WITNESS": wire.TypeWitness, "STABLESET": wire.TypeStableset,
+		"SECTION_LIST": wire.TypeSectionList, "ELDER_LOSS": wire.TypeElderLoss}[m[3]]
 	match := func(peer.Frame) bool { return true }
 	what := m[3]
 	if m[4] != "" {
@@ -696,29 +772,41 @@ func (s *stage) expectFrame(m []string) error {
 		without := m[6] != ""
 		list := map[string]int{"member": wire.ListMembers, "joining": wire.ListJoining, "leaving": wire.ListLeaving}[m[7]]
 		match = func(f peer.Frame) bool {
-			var v wire.StablesetView
-			if v.Decode(f.Body) != nil {
-				return false
+			var entries []wire.Member
+			switch typ {
+			case wire.TypeSectionList:
+				var l wire.SectionList
+				if l.Decode(f.Body) != nil || list != wire.ListMembers {
+					return false
+				}
+				entries = l.Members
+			default:
+				var v wire.StablesetView
+				if v.Decode(f.Body) != nil {
+					return false
+				}
+				entries = make([]wire.Member, v.Len(list))
+				for i := range entries {
+					v.Entry(list, i, &entries[i])
+				}
 			}
-			var e wire.Member
-			found := false
-			for i := 0; i < v.Len(list); i++ {
-				v.Entry(list, i, &e)
-				found = found || e.Name == mem.Name && e.Ordinal == mem.Ordinal
-			}
+			found := slices.ContainsFunc(entries, func(e wire.Member) bool { return e.Name == mem.Name && e.Ordinal == mem.Ordinal })
 			return found != without
 		}
 		what += " with" + map[bool]string{true: "out", false: ""}[without] + " " + m[7] + " " + m[8]
 	}
+	d := stateWait
+	if m[9] != "" {
+		secs, _ := strconv.ParseFloat(m[9], 64)
+		d = time.Duration(secs * float64(time.Second))
+	}
 	if !negative {
-		_, _, err := s.await(p, typ, match, stateWait)
+		_, _, err := s.await(p, typ, match, d)
 		return err
 	}
 	if m[9] == "" {
 		return errors.New("a line that says the node sends no frame needs a time: within Ns")
 	}
-	secs, _ := strconv.ParseFloat(m[9], 64)
-	d := time.Duration(secs * float64(time.Second))
 	if _, _, err := s.await(p, typ, match, d); err == nil {
 		return fmt.Errorf("the node sent %s %s, which it must not", p.label, what)
 	}
@@ -871,4 +959,231 @@ func (s *stage) countsAsSeen(c change) error {
 		return fmt.Errorf("the node's decision log for %s disagrees with the wire: %s", c, strings.Join(wrong, "; "))
 	}
 	return nil
+}
+
+// --- sections (SPEC.md §10) ----------------------------------------------------------------
+
+// declareForeign makes the named puppets of the section after the node's; a puppet already made
+// keeps its section.
+func (s *stage) declareForeign(labels []string) error {
+	if s.sectionBits == 0 {
+		return errors.New("a puppet of another section needs a network with sections (section bits above 0)")
+	}
+	if s.foreign == nil {
+		s.foreign = map[string]bool{}
+	}
+	for _, l := range labels {
+		if l = strings.TrimSpace(l); l == "" {
+			continue
+		}
+		if s.puppets[l] != nil {
+			return fmt.Errorf("puppet %s exists already, in the node's section", l)
+		}
+		s.foreign[l] = true
+		if _, err := s.puppet(l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// members reads a list of instances "a@1, b@2" as wire Members, sorted as a valid list is.
+func (s *stage) members(text string) ([]wire.Member, error) {
+	var out []wire.Member
+	for _, inst := range splitList(text) {
+		name, ord, err := parseInstance(inst)
+		if err != nil {
+			return nil, err
+		}
+		m, err := s.member(name, ord)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	slices.SortFunc(out, wire.CompareMembers)
+	if len(out) == 0 {
+		return nil, errors.New("no member listed")
+	}
+	return out, nil
+}
+
+// sendList sends a SECTION_LIST of the section its first member is in, with the members' id.
+func (s *stage) sendList(who, maxOrdinal, departed, text string) error {
+	p, err := s.puppet(who)
+	if err != nil {
+		return err
+	}
+	members, err := s.members(text)
+	if err != nil {
+		return err
+	}
+	maxOrd, err1 := strconv.ParseUint(maxOrdinal, 10, 64)
+	dep, err2 := strconv.ParseUint(departed, 10, 32)
+	if err := errors.Join(err1, err2); err != nil {
+		return err
+	}
+	l := wire.SectionList{Bits: s.sectionBits, Value: s.prefixOf(members[0].Name), MaxOrdinal: maxOrd, Departed: uint32(dep),
+		ID: idOf(members), Members: members}
+	conn, err := s.conn(p)
+	if err != nil {
+		return err
+	}
+	return conn.Send(wire.TypeSectionList, 0, s.idFor(p.id), l.Append(nil))
+}
+
+// sendLoss sends an ELDER_LOSS naming the elders listed.
+func (s *stage) sendLoss(who, text string) error {
+	p, err := s.puppet(who)
+	if err != nil {
+		return err
+	}
+	elders, err := s.members(text)
+	if err != nil {
+		return err
+	}
+	e := wire.ElderLoss{Bits: s.sectionBits, Value: s.prefixOf(elders[0].Name), Elders: elders}
+	conn, err := s.conn(p)
+	if err != nil {
+		return err
+	}
+	return conn.Send(wire.TypeElderLoss, 0, s.idFor(p.id), e.Append(nil))
+}
+
+func (s *stage) fallSilent(who string) error {
+	p, err := s.puppet(who)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.silent = true
+	for _, c := range p.conns {
+		c.StopAnsweringPings()
+	}
+	return nil
+}
+
+// adminSection is one other section of GET /v1/sections (SEC-7).
+type adminSection struct {
+	Prefix     string       `json:"prefix"`
+	MaxOrdinal uint64       `json:"max_ordinal"`
+	Departed   uint64       `json:"departed"`
+	Members    []memberJSON `json:"members"`
+	Senders    []string     `json:"senders"`
+}
+
+func (s *stage) expectSections(what string, ok func([]adminSection) bool) error {
+	deadline := time.Now().Add(stateWait)
+	var since time.Time
+	var last []adminSection
+	for {
+		var answer struct {
+			Sections []adminSection `json:"sections"`
+		}
+		ctx, cancel := stepContext()
+		err := s.w.node.GetJSON(ctx, "/v1/sections", &answer)
+		cancel()
+		if err != nil {
+			return s.w.admin(err)
+		}
+		last = answer.Sections
+		good := ok(last)
+		switch {
+		case good && (s.quick || !since.IsZero() && time.Since(since) >= steady):
+			return nil
+		case good && since.IsZero():
+			since = time.Now()
+		case !good && !since.IsZero():
+			return fmt.Errorf("expected the node to hold %s; it did, then %v later held %s", what, time.Since(since).Round(time.Millisecond), s.describeSections(last))
+		}
+		if since.IsZero() && time.Now().After(deadline) {
+			return fmt.Errorf("expected the node to hold %s within %v; it holds %s", what, stateWait, s.describeSections(last))
+		}
+		if !pause(50 * time.Millisecond) {
+			return errors.New("interrupted")
+		}
+	}
+}
+
+func (s *stage) describeSections(list []adminSection) string {
+	if len(list) == 0 {
+		return "no other section"
+	}
+	var parts []string
+	for _, l := range list {
+		ms := make([]string, len(l.Members))
+		for i, m := range l.Members {
+			ms[i] = fmt.Sprintf("%s@%d", s.label(m.Name), m.Ordinal)
+		}
+		ss := make([]string, len(l.Senders))
+		for i, n := range l.Senders {
+			ss[i] = s.label(n)
+		}
+		slices.Sort(ss)
+		parts = append(parts, fmt.Sprintf("section %q list age %d/%d members %s from %s", l.Prefix, l.MaxOrdinal, l.Departed,
+			strings.Join(ms, ", "), strings.Join(ss, ", ")))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (s *stage) expectList(maxOrdinal, departed, text, from string) error {
+	want, err := s.members(text)
+	if err != nil {
+		return err
+	}
+	senders := splitList(from)
+	slices.Sort(senders)
+	what := fmt.Sprintf("section list age %s/%s members %s from %s", maxOrdinal, departed, text, strings.Join(senders, ", "))
+	return s.expectSections(what, func(list []adminSection) bool {
+		for _, l := range list {
+			if strconv.FormatUint(l.MaxOrdinal, 10) != maxOrdinal || strconv.FormatUint(l.Departed, 10) != departed || len(l.Members) != len(want) {
+				continue
+			}
+			same := true
+			for i, m := range l.Members {
+				same = same && m.Name == want[i].Name.String() && m.Ordinal == want[i].Ordinal
+			}
+			got := make([]string, len(l.Senders))
+			for i, n := range l.Senders {
+				got[i] = s.label(n)
+			}
+			slices.Sort(got)
+			if same && slices.Equal(got, senders) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// lossUntilAnswered sends the ELDER_LOSS again every interval, as SEC-8's sender does while the
+// elders stay silent, until the node answers the puppet with the same ELDER_LOSS.
+func (s *stage) lossUntilAnswered(who, text string, every, within time.Duration) error {
+	p, err := s.puppet(who)
+	if err != nil {
+		return err
+	}
+	elders, err := s.members(text)
+	if err != nil {
+		return err
+	}
+	same := func(f peer.Frame) bool {
+		var e wire.ElderLoss
+		return e.Decode(f.Body) == nil && slices.EqualFunc(e.Elders, elders, func(a, b wire.Member) bool {
+			return a.Name == b.Name && a.Ordinal == b.Ordinal
+		})
+	}
+	deadline := time.Now().Add(within)
+	for {
+		if err := s.sendLoss(who, text); err != nil {
+			return err
+		}
+		if _, _, err := s.await(p, wire.TypeElderLoss, same, every); err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the node did not answer %s's ELDER_LOSS with its own within %v; it sent %s", who, within, p.summary())
+		}
+	}
 }

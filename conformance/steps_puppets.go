@@ -15,7 +15,7 @@ import (
 // puppets (puppets.go), and play scripts of frames against it.
 
 func registerPuppetSteps(sc *godog.ScenarioContext, w *world) {
-	sc.Step(`^the node under test(?:, with elder size (\d+),)? founds a stableset that puppets? ([a-z0-9, ]+) joins?, one at a time$`, w.foundWithPuppets)
+	sc.Step(`^the node under test(?:, with (elder size|section bits) (\d+),)? founds a stableset(?: alone| that puppets? ([a-z0-9, ]+) joins?, one at a time)$`, w.foundWithPuppets)
 	sc.Step(`^the puppets play:$`, func(script *godog.DocString) error { return w.stage().play(script.Content) })
 }
 
@@ -25,24 +25,31 @@ var puppetList = regexp.MustCompile(`\s*(?:,|\band\b)\s*`)
 // (ST-5), and has each puppet join it in turn through the join protocol itself, the elders among
 // the puppets answering the node's WITNESS_REQUESTs until a strict majority witnessed the join.
 // The script it plays is in the frame trace, like any other.
-func (w *world) foundWithPuppets(elderSize, names string) error {
-	size := 4
-	if elderSize != "" {
-		size, _ = strconv.Atoi(elderSize)
+func (w *world) foundWithPuppets(setting, value, names string) error {
+	size, bits := 4, 0
+	switch setting {
+	case "elder size":
+		size, _ = strconv.Atoi(value)
+	case "section bits":
+		bits, _ = strconv.Atoi(value)
 	}
 	if err := w.newCluster(); err != nil {
 		return err
 	}
 	ctx, cancel := stepContext()
 	defer cancel()
-	n, err := w.cluster.AddNodeWith(ctx, func(s *harness.Settings) { s.ElderSize = size })
+	n, err := w.cluster.AddNodeWith(ctx, func(s *harness.Settings) { s.ElderSize, s.SectionBits = size, bits })
 	w.node = n
 	if err := w.started(err); err != nil {
 		return err
 	}
 	w.run.noteVersion(ctx, n)
 	s := w.stage()
+	s.sectionBits = uint8(bits)
 	s.startPolling()
+	if names == "" {
+		return nil
+	}
 	var script strings.Builder
 	var joined []string // the puppets in, in join order
 	for _, name := range puppetList.Split(strings.TrimSpace(names), -1) {
@@ -60,9 +67,6 @@ func (w *world) foundWithPuppets(elderSize, names string) error {
 		fmt.Fprintf(&script, "node sends %s WITNESS join %s@%d\n", name, name, ordinal)
 		fmt.Fprintf(&script, "node holds member %s@%d\n", name, ordinal)
 		joined = append(joined, name)
-	}
-	if len(joined) == 0 {
-		return fmt.Errorf("no puppet named in %q", names)
 	}
 	s.quick = true
 	defer func() { s.quick = false }()

@@ -199,6 +199,7 @@ type Conn struct {
 	self        *Identity
 	remote      wire.Name
 	answerPings bool
+	muted       atomic.Bool             // PINGs go unanswered: the peer plays a member gone silent
 	stableset   func() wire.StablesetID // nil: the peer alone
 	release     func()                  // frees what Dial set up for this connection alone
 	trace       *Trace                  // nil: no trace, and nothing is formatted for one
@@ -362,7 +363,7 @@ func (c *Conn) readLoop() {
 		c.recv[h.Type]++
 		c.notifyLocked()
 		c.mu.Unlock()
-		if c.answerPings && h.Type == wire.TypePing {
+		if c.answerPings && !c.muted.Load() && h.Type == wire.TypePing {
 			id := c.self.StablesetID()
 			if c.stableset != nil {
 				id = c.stableset()
@@ -487,6 +488,10 @@ func (c *Conn) StopSending(code wire.Code) {
 			fmt.Sprintf("the peer stopped the node's side of the stream (STOP_SENDING), code %v (0x%02x)", code, uint64(code)))
 	}
 }
+
+// StopAnsweringPings makes a Conn made with AnswerPings or AnswerPingsAs leave every PING from
+// now on unanswered, as a member that has gone silent would (SPEC.md ST-7, SEC-8).
+func (c *Conn) StopAnsweringPings() { c.muted.Store(true) }
 
 // NextID returns a message id this Conn has not handed out before (Request and Ping use them).
 func (c *Conn) NextID() uint64 { return c.nextID.Add(1) }

@@ -301,7 +301,7 @@ func (c *Core) onRequest(from wire.Member, id uint64, o wire.Observation) {
 		return // not a member of anything yet: WIRE-9
 	}
 	ch := stableset.Change{Kind: o.Kind, Member: o.Member}
-	if !c.inSection(o.Member.Name) {
+	if !c.inSection(o.Member.Name) && !(mutant.Enabled && mutant.Is("foreign-join-witnessed") && from.Name != o.Member.Name) {
 		if from.Name == o.Member.Name && o.Kind == wire.ChangeJoin && !(mutant.Enabled && mutant.Is("no-redirect")) {
 			c.redirect(from) // SEC-5: a joiner of another section is pointed there
 		}

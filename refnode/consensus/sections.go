@@ -287,7 +287,7 @@ func (c *Core) onElderLoss(from wire.Member, body []byte) {
 		return
 	}
 	held := k.List.Elders(c.cfg.ElderSize)
-	if !slices.Equal(held, e.Elders) || wire.HasName(held, from.Name) || !c.allSilent(held) {
+	if !slices.Equal(held, e.Elders) || wire.HasName(held, from.Name) || !c.allSilent(held) && !(mutant.Enabled && mutant.Is("elder-loss-echoed")) {
 		return
 	}
 	c.emit(Message{To: from, Type: wire.TypeElderLoss, Body: c.lossBody(held)}, -1)

@@ -93,5 +93,10 @@ var All = []Mutant{
 	// 10. Sections
 	{"list-without-quorum", "SEC", "SEC-3", "a top-20 list is taken from any single sender that is one of its elders, instead of a majority of a group the held list vouches for"},
 	{"no-redirect", "SEC", "SEC-5", "a join request from a node of another section is ignored instead of answered with that section's list"},
+	{"list-votes-by-age", "SEC", "SEC-3", "senders of lists of one section and one age are counted together although the lists differ, so 3 elders sending 2 different lists make one accepted"},
+	{"outsider-list-counted", "SEC", "SEC-3", "a sender of a list counts towards the majority although it is in neither group, so 3 nodes with the section's prefix outside the held list replace it"},
+	{"list-goes-back", "SEC", "SEC-4", "a list no newer than the held one is counted like a newer one, so a majority of the elders can move a section's list back"},
+	{"foreign-join-witnessed", "SEC", "SEC-1", "an elder witnesses the join of a name of another section when a member asks about it, so a stableset takes names of another section"},
+	{"elder-loss-echoed", "SEC", "SEC-8", "an elder confirms another section's elder loss without having gone unanswered by those elders itself"},
 	{"elder-loss-never", "SEC", "SEC-8", "acting elders never vote for the loss of elders they cannot hear, so a section that lost all its elders stays without any"},
 }
