@@ -23,7 +23,7 @@ BASELINE    ?= results/baseline/bench.txt
 GATE_UNITS  ?= sskit/rawquic,allocs/op
 THRESHOLD   ?= 0.15
 
-.PHONY: help build image conformance certify mutation test flakes bench bench-quick bench-check bench-baseline bench-cluster bench-report fuzz lint
+.PHONY: help build image conformance certify mutation mutation-sample test flakes bench bench-quick bench-check bench-baseline bench-cluster bench-report fuzz lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -46,6 +46,11 @@ certify: build ## run the whole suite RUNS times (default 3) on NODE_CMD / NODE_
 mutation: build ## run the suite against every refnode mutant; fails if one survives
 	CGO_ENABLED=0 $(GO) build -trimpath -tags mutants -o bin/refnode-mutants ./refnode/cmd/refnode
 	bin/sskit mutation --binary bin/refnode-mutants
+
+mutation-sample: N ?= 60
+mutation-sample: SEED ?= 1
+mutation-sample: build ## run the suite against N (default 60) machine-made mutants of refnode's consensus code sampled with SEED (default 1); writes results/mutation/sample-seed-$(SEED).md
+	bin/sskit mutation --generated $(N) --seed $(SEED) --out results/mutation/sample-seed-$(SEED).md
 
 # make test builds refnode images under its own repository name and removes them at the end, and
 # writes reports only to temporary directories: it leaves nothing behind.

@@ -43,6 +43,7 @@ import (
 //	node holds no j                        neither a member nor pending
 //	node holds pending join j@4 witnessed by node, p1
 //	node holds elders node, p1, p2, p3
+//	node is joining                        (or a member, leaving, left: ADM-3's phase)
 //
 // With sections (SPEC.md §10, section bits above 0), puppets are of the node's section unless a
 // line says otherwise, and these lines say what sections do:
@@ -91,8 +92,9 @@ type stage struct {
 	puppets map[string]*puppet
 	order   []string
 
-	quick       bool  // expectations need not hold steady: the join protocol of the setup, not a case
-	sectionBits uint8 // the network's section bits (SPEC.md SEC-1); 0: one section
+	quick       bool      // expectations need not hold steady: the join protocol of the setup, not a case
+	sectionBits uint8     // the network's section bits (SPEC.md SEC-1); 0: one section
+	nodeName    wire.Name // the node under test's, known before it starts
 	foreign     map[string]bool
 
 	mu     sync.Mutex
@@ -171,7 +173,7 @@ func (s *stage) identityFor(label string) *peer.Identity {
 	if s.sectionBits == 0 {
 		return peer.RandomIdentity()
 	}
-	want := s.prefixOf(s.w.node.Name)
+	want := s.prefixOf(s.nodeName)
 	if s.foreign[label] {
 		want = s.otherPrefix()
 	}
@@ -189,7 +191,7 @@ func (s *stage) prefixOf(n wire.Name) uint8 { return n[0] & wire.PrefixMask(s.se
 // otherPrefix is the section after the node's: its prefix plus one, modulo the sections.
 func (s *stage) otherPrefix() uint8 {
 	step := uint8(1) << (8 - s.sectionBits)
-	return s.prefixOf(s.w.node.Name) + step
+	return s.prefixOf(s.nodeName) + step
 }
 
 // idFor is the stableset field a puppet's frames carry: the node's id once the node lists the
@@ -264,6 +266,11 @@ func (s *stage) conn(p *puppet) (*peer.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The stream reaches the node with the dialer's first frame, and the node can send on the
+	// connection only once it has the stream: a puppet greets with a PING, as a node does.
+	if _, err := c.Ping(ctx, []byte("puppet "+p.label)); err != nil {
+		return nil, fmt.Errorf("puppet %s: the node did not answer its first PING: %w", p.label, err)
+	}
 	p.mu.Lock()
 	p.conns = append(p.conns, c)
 	p.mu.Unlock()
@@ -296,7 +303,7 @@ func (s *stage) read(ctx context.Context) (*adminStableset, error) {
 
 // label names a node's name in the script's words.
 func (s *stage) label(hexName string) string {
-	if hexName == s.w.node.Name.String() {
+	if hexName == s.nodeName.String() {
 		return "node"
 	}
 	for _, l := range s.order {
@@ -313,7 +320,7 @@ func (s *stage) label(hexName string) string {
 // describe writes the node's stableset in the script's words, for failure messages.
 func (s *stage) describe(st *adminStableset) string {
 	var b strings.Builder
-	b.WriteString("members ")
+	b.WriteString("phase " + st.Phase + "; members ")
 	for i, m := range st.Members {
 		if i > 0 {
 			b.WriteString(", ")
@@ -455,6 +462,7 @@ var (
 	silentLine   = regexp.MustCompile(`^(\w+) falls silent$`)
 	holdsList    = regexp.MustCompile(`^node holds section list age (\d+)/(\d+) members (.+) from (.+)$`)
 	holdsNoList  = regexp.MustCompile(`^node holds no other section$`)
+	phaseLine    = regexp.MustCompile(`^node is (joining|a member|leaving|left)$`)
 )
 
 func (s *stage) line(line string) error {
@@ -493,6 +501,10 @@ func (s *stage) line(line string) error {
 	}
 	if m := holdsList.FindStringSubmatch(line); m != nil {
 		return s.expectList(m[1], m[2], m[3], m[4])
+	}
+	if m := phaseLine.FindStringSubmatch(line); m != nil {
+		phase := strings.TrimPrefix(m[1], "a ")
+		return s.expectState("phase "+phase, func(st *adminStableset) bool { return st.Phase == phase })
 	}
 	if holdsNoList.MatchString(line) {
 		return s.expectSections("no other section", func(l []adminSection) bool { return len(l) == 0 })

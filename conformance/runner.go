@@ -36,6 +36,10 @@ type Options struct {
 	// CloseOnCancel closes every cluster of the process (harness.CloseAll) when ctx ends, so that
 	// an interrupt ends the scenarios in flight at once. For a command that owns the process.
 	CloseOnCancel bool
+	// FailFast stops the run at the first failed scenario, whatever its rule's level: the
+	// scenarios not started yet are left out of the result. For a run that only asks whether
+	// anything fails, such as one against a mutant.
+	FailFast bool
 }
 
 // Status is the outcome of a scenario or the verdict on a rule.
@@ -299,7 +303,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			// sskit writes every report from its own results (writeReports); godog's output is unused.
 			Format: "progress", Output: io.Discard, Paths: []string{"features"}, FS: features, Tags: sel.Filter.String(),
 			Strict: true, Randomize: opts.Seed, Concurrency: opts.Concurrency, NoColors: true,
-			DefaultContext: ctx,
+			DefaultContext: ctx, StopOnFailure: opts.FailFast,
 		},
 	}
 	suite.Run()

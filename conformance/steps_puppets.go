@@ -16,6 +16,10 @@ import (
 
 func registerPuppetSteps(sc *godog.ScenarioContext, w *world) {
 	sc.Step(`^the node under test(?:, with (elder size|section bits) (\d+),)? founds a stableset(?: alone| that puppets? ([a-z0-9, ]+) joins?, one at a time)$`, w.foundWithPuppets)
+	sc.Step(`^the node under test(?:, with section bits (\d+),)? joins a stableset of puppets ([a-z0-9, ]+) through (\w+)$`,
+		func(bits, names, through string) error { return w.joinPuppets(bits, names, through, false) })
+	sc.Step(`^the node under test, with section bits (\d+), starts with puppet (\w+) of another section as its bootstrap peer$`,
+		func(bits, name string) error { return w.joinPuppets(bits, name, name, true) })
 	sc.Step(`^the puppets play:$`, func(script *godog.DocString) error { return w.stage().play(script.Content) })
 }
 
@@ -36,6 +40,7 @@ func (w *world) foundWithPuppets(setting, value, names string) error {
 	if err := w.newCluster(); err != nil {
 		return err
 	}
+	w.stage().nodeName = w.cluster.NextName()
 	ctx, cancel := stepContext()
 	defer cancel()
 	n, err := w.cluster.AddNodeWith(ctx, func(s *harness.Settings) { s.ElderSize, s.SectionBits = size, bits })
@@ -71,4 +76,59 @@ func (w *world) foundWithPuppets(setting, value, names string) error {
 	s.quick = true
 	defer func() { s.quick = false }()
 	return s.play(script.String())
+}
+
+// joinPuppets makes the puppets first, listening, in the node's section (or, foreign, in the
+// next section), then starts the node under test with one of them as its bootstrap peer: the
+// node is a joiner (ST-5, SEC-5, SEC-6), and the script decides what it is answered.
+func (w *world) joinPuppets(sectionBits, names, through string, foreign bool) error {
+	bits := 0
+	if sectionBits != "" {
+		bits, _ = strconv.Atoi(sectionBits)
+	}
+	if err := w.newCluster(); err != nil {
+		return err
+	}
+	s := w.stage()
+	s.nodeName, s.sectionBits = w.cluster.NextName(), uint8(bits)
+	labels := puppetList.Split(strings.TrimSpace(names), -1)
+	if foreign {
+		if err := s.declareForeign(labels); err != nil {
+			return err
+		}
+	}
+	for _, name := range labels {
+		if name == "" {
+			continue
+		}
+		if _, err := s.puppet(name); err != nil {
+			return err
+		}
+	}
+	boot := s.puppets[through]
+	if boot == nil {
+		return fmt.Errorf("the bootstrap peer %q is not one of the puppets %s", through, names)
+	}
+	ctx, cancel := stepContext()
+	defer cancel()
+	n, err := w.cluster.AddNodeWith(ctx, func(st *harness.Settings) {
+		st.SectionBits, st.Bootstrap = bits, []string{boot.listener.Bootstrap()}
+	})
+	w.node = n
+	if err := w.started(err); err != nil {
+		return err
+	}
+	w.run.noteVersion(ctx, n)
+	s.startPolling()
+	// Every puppet connects now, before the script: a node that dials a puppet while that puppet
+	// dials it closes one of the two connections (TRN-3), and a frame sent on it may be lost.
+	for _, label := range s.order {
+		if label == through {
+			continue // the node dials its bootstrap peer itself
+		}
+		if _, err := s.conn(s.puppets[label]); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -243,3 +243,21 @@ Feature: Stableset consensus against puppets
       # 3 of 4 elders: the node starts again alone and asks to join as a new instance (ST-5).
       node sends p1 WITNESS_REQUEST join node@0
       """
+
+  @puppets @ST-5 @must
+  Scenario: A joiner is in only once a strict majority of the elders sent it the same stableset that lists it
+    Given the node under test joins a stableset of puppets p1, p2, p3, p4 through p1
+    When the puppets play:
+      """
+      node sends p1 WITNESS_REQUEST join node@0
+      p1 sends stableset members p1@1, p2@2, p3@3, p4@4, node@5
+      p2 sends stableset members p1@1, p2@2, p3@3, p4@4, node@5
+      node is joining
+      # A third elder's stableset lists it too, but it is another stableset (it has x as well).
+      p3 sends stableset members p1@1, p2@2, p3@3, p4@4, node@5, x@6
+      node is joining
+      p4 sends stableset members p1@1, p2@2, p3@3, p4@4, node@5
+      node is a member
+      node holds member node@5
+      node holds elders p1, p2, p3, p4
+      """

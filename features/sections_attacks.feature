@@ -99,7 +99,7 @@ Feature: Sections against puppets
       node holds elders node, p1
       """
 
-  @puppets @SEC-8 @must
+  @puppets @SEC-8 @SEC-9 @must
   Scenario: An elder confirms another section's elder loss only when it cannot hear those elders either
     Given the node under test, with section bits 1, founds a stableset alone
     When the puppets play:
@@ -121,4 +121,66 @@ Feature: Sections against puppets
       # After the elder-loss timeout (twice the peer timeout) the node confirms to q5.
       q5 sends elder loss of q1@1, q2@2, q3@3, q4@4 every 1s until the node answers within 12s
       node sends x no ELDER_LOSS within 1s
+      # That section applied the loss: its new elders, all in the held list, send their list, and
+      # a strict majority of them is enough (SEC-9), though none was an elder before.
+      q5 sends section list age 8/4 members q5@5, q6@6, q7@7, q8@8
+      q6 sends section list age 8/4 members q5@5, q6@6, q7@7, q8@8
+      node holds section list age 8/0 members q1@1, q2@2, q3@3, q4@4, q5@5, q6@6, q7@7, q8@8 from q1, q2, q3
+      q7 sends section list age 8/4 members q5@5, q6@6, q7@7, q8@8
+      node holds section list age 8/4 members q5@5, q6@6, q7@7, q8@8 from q5, q6, q7
+      """
+
+  @puppets @SEC-8 @SEC-2 @must
+  Scenario: Acting elders that lose every elder vote, and apply the loss with the other section's confirmation
+    Given the node under test, with section bits 1, joins a stableset of puppets p1, p2, p3, p4, p5, p6, p7 through p1
+    When the puppets play:
+      """
+      # The node joins as the eighth member: an acting elder, with p5, p6 and p7.
+      node sends p1 WITNESS_REQUEST join node@0
+      p1 sends stableset members p1@1, p2@2, p3@3, p4@4, p5@5, p6@6, p7@7, node@8
+      p2 sends stableset members p1@1, p2@2, p3@3, p4@4, p5@5, p6@6, p7@7, node@8
+      p3 sends stableset members p1@1, p2@2, p3@3, p4@4, p5@5, p6@6, p7@7, node@8
+      node is a member
+      q1, q2, q3, q4 are of another section
+      q1 sends section list age 4/0 members q1@1, q2@2, q3@3, q4@4
+      q2 sends section list age 4/0 members q1@1, q2@2, q3@3, q4@4
+      q3 sends section list age 4/0 members q1@1, q2@2, q3@3, q4@4
+      node holds section list age 4/0 members q1@1, q2@2, q3@3, q4@4 from q1, q2, q3
+      # All four elders fall silent at once.
+      p1 falls silent
+      p2 falls silent
+      p3 falls silent
+      p4 falls silent
+      node sends q1 ELDER_LOSS within 12s
+      node sends p5 ELDER_LOSS
+      # Two more acting elders (3 of 4 with the node) and 3 of the other section's 4 elders.
+      p5 sends elder loss of p1@1, p2@2, p3@3, p4@4
+      p6 sends elder loss of p1@1, p2@2, p3@3, p4@4
+      node holds member p1@1
+      q1 sends elder loss of p1@1, p2@2, p3@3, p4@4
+      q2 sends elder loss of p1@1, p2@2, p3@3, p4@4
+      node holds member p1@1
+      q3 sends elder loss of p1@1, p2@2, p3@3, p4@4
+      node holds no p1
+      node holds elders p5, p6, p7, node
+      # A new elder sends its section's list to the other section (SEC-2, SEC-9).
+      node sends q1 SECTION_LIST with member p5@5
+      """
+
+  @puppets @SEC-6 @SEC-5 @must
+  Scenario: A joiner founds its section only on the list of a peer it asked
+    Given the node under test, with section bits 1, starts with puppet q1 of another section as its bootstrap peer
+    When the puppets play:
+      """
+      q2, q3, q4, x are of another section
+      node sends q1 WITNESS_REQUEST join node@0
+      # x was not asked: its list of its own section changes nothing.
+      x sends section list age 1/0 members x@1
+      node is joining
+      # q1 answers with its own section's list: nobody knows the node's section, so it founds it.
+      q1 sends section list age 4/0 members q1@1, q2@2, q3@3, q4@4
+      node is a member
+      node holds member node@0
+      node holds section list age 4/0 members q1@1, q2@2, q3@3, q4@4 from -
+      node sends q1 SECTION_LIST with member node@0
       """

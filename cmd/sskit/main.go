@@ -49,6 +49,7 @@ Usage:
   sskit conformance [flags]        check a node implementation (default: refnode), write reports
   sskit certify [flags]            run the whole suite 3 times and write a certificate
   sskit mutation [flags]           run the suite against every refnode mutant; all must fail
+                                   (--generated N: a sample of machine-made mutants, measured)
   sskit bench compare OLD NEW      compare benchmark files like benchstat; exit 1 on a regression
   sskit bench report DIR           write report.md, report.html and figures of a cluster benchmark run
   sskit cluster up -n N [flags]    start N nodes and keep them running until Ctrl-C
@@ -64,7 +65,7 @@ a node must do to be tested.
 Exit codes:
   0    success: every MUST rule holds (conformance, certify), no regression (bench compare)
   1    a MUST rule failed, the node was not certified, a benchmark regressed,
-       a mutant survived
+       a hand-made mutant survived (machine-made survivors are a finding, not a failure)
   2    bad usage: flags, TAGS that do not parse or select nothing, conflicting options
   3    the kit could not run the node: missing binary or image, no Docker, the node never
        became ready or its admin API did not answer (the preflight)

@@ -36,9 +36,18 @@ func cmdMutation(args []string, stdout, stderr io.Writer) int {
 	binary := fs.String("binary", filepath.Join("bin", "refnode-mutants"), "refnode built with -tags mutants")
 	only := fs.String("only", "", "comma-separated mutant names to run (default: all)")
 	parallel := fs.Int("parallel", 2, "scenarios to run at once")
-	tags := fs.String("tags", "", "run only the scenarios with these tags, for the baseline and every mutant (default: the whole suite)")
+	tags := fs.String("tags", "", "run only the scenarios with these tags, for the baseline and every mutant (default: the whole suite; with --generated, the scenarios of the ST and SEC rules)")
+	var generated generatedFlags
+	generated.register(fs)
+	fs.Usage = mutationUsage(fs)
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
+	}
+	if chosen, err := generated.chosen(fs); err != nil {
+		fmt.Fprintln(stderr, "sskit mutation:", err)
+		return exitUsage
+	} else if chosen {
+		return cmdMutationGenerated(generatedRun{generatedFlags: generated, args: args, tags: *tags, parallel: *parallel}, stdout, stderr)
 	}
 	ctx, cancel := interruptible()
 	defer cancel()

@@ -85,6 +85,8 @@ var All = []Mutant{
 	{"view-lists-heard", "ST", "ST-6", "a STABLESET lists every pending change, also those the sender only heard of from others, so the receiver counts the sender as a witness of what it never witnessed"},
 	{"log-misses-answers", "ST", "ST-12", "the WITNESS frames an elder answers with are not counted in its decision log, so GET /v1/decisions under-reports what a decision cost"},
 	{"lacking-stableset-unanswered", "ST", "ST-8", "a STABLESET that lacks a member the node applied is not answered with the node's own"},
+	{"joiner-trusts-one", "ST", "ST-5", "a joiner takes the first stableset that lists it from one of that stableset's elders, instead of waiting for a strict majority of them"},
+	{"joiner-votes-any-stableset", "ST", "ST-5", "a joiner counts the elders that sent it any stableset listing it together, although they sent different ones"},
 	{"removed-stays-out", "ST", "ST-11", "a member that finds itself removed stops, as a node that left does, instead of joining again"},
 	// 9. Neighborhood gossip
 	{"gossip-never-bans", "NB", "NB-10", "gossip from a malefactor is dropped unread, as MASQ does, instead of banning its sender"},
@@ -97,6 +99,7 @@ var All = []Mutant{
 	{"outsider-list-counted", "SEC", "SEC-3", "a sender of a list counts towards the majority although it is in neither group, so 3 nodes with the section's prefix outside the held list replace it"},
 	{"list-goes-back", "SEC", "SEC-4", "a list no newer than the held one is counted like a newer one, so a majority of the elders can move a section's list back"},
 	{"foreign-join-witnessed", "SEC", "SEC-1", "an elder witnesses the join of a name of another section when a member asks about it, so a stableset takes names of another section"},
+	{"joiner-takes-any-list", "SEC", "SEC-6", "a joiner acts on a SECTION_LIST from any node, not only from a peer it asked: a stranger of another section can make it found a section of its own"},
 	{"elder-loss-echoed", "SEC", "SEC-8", "an elder confirms another section's elder loss without having gone unanswered by those elders itself"},
 	{"elder-loss-never", "SEC", "SEC-8", "acting elders never vote for the loss of elders they cannot hear, so a section that lost all its elders stays without any"},
 }
