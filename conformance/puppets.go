@@ -471,10 +471,7 @@ func (s *stage) line(line string) error {
 		if err != nil {
 			return err
 		}
-		if m[2] == "asks" {
-			return s.ask(m[1], c)
-		}
-		return s.answer(m[1], c)
+		return s.witness(m[1], c, m[2] == "answers")
 	}
 	if m := stablesetCmd.FindStringSubmatch(line); m != nil {
 		return s.sendStableset(m[1], m[2], m[3], m[4])
@@ -583,8 +580,10 @@ func (s *stage) line(line string) error {
 	return errors.New("the script has no such line; see conformance/puppets.go for what a line can say")
 }
 
-// ask sends a WITNESS_REQUEST from the puppet: it says the puppet witnesses the change (ST-2).
-func (s *stage) ask(who string, c change) error {
+// witness sends the puppet's witness of the change (ST-2): a WITNESS_REQUEST, or, answering, the
+// WITNESS to the node's WITNESS_REQUEST for it, which it waits for (MSG-5 lets a WITNESS arrive
+// no other way).
+func (s *stage) witness(who string, c change, answering bool) error {
 	p, err := s.puppet(who)
 	if err != nil {
 		return err
@@ -593,42 +592,24 @@ func (s *stage) ask(who string, c change) error {
 	if err != nil {
 		return err
 	}
-	conn, err := s.conn(p)
+	var conn *peer.Conn
+	typ, id := wire.TypeWitnessRequest, uint64(0)
+	if answering {
+		var request peer.Frame
+		request, conn, err = s.await(p, wire.TypeWitnessRequest, s.matchObservation(o), stateWait)
+		typ, id = wire.TypeWitness, request.Header.ID
+	} else if conn, err = s.conn(p); err == nil {
+		id = conn.NextID()
+	}
 	if err != nil {
 		return err
 	}
-	if err := conn.Send(wire.TypeWitnessRequest, conn.NextID(), s.idFor(p.id), o.Append(nil)); err != nil {
+	if err := conn.Send(typ, id, s.idFor(p.id), o.Append(nil)); err != nil {
 		return err
 	}
-	s.noteSent(who, o)
-	return nil
-}
-
-func (s *stage) noteSent(who string, o wire.Observation) {
 	s.mu.Lock()
 	s.sent = append(s.sent, sentFrame{who, o})
 	s.mu.Unlock()
-}
-
-// answer waits for the node's WITNESS_REQUEST of the change to the puppet and answers it with a
-// WITNESS, the only way a WITNESS may arrive (MSG-5).
-func (s *stage) answer(who string, c change) error {
-	p, err := s.puppet(who)
-	if err != nil {
-		return err
-	}
-	o, err := s.observation(c)
-	if err != nil {
-		return err
-	}
-	f, conn, err := s.await(p, wire.TypeWitnessRequest, s.matchObservation(o), stateWait)
-	if err != nil {
-		return err
-	}
-	if err := conn.Send(wire.TypeWitness, f.Header.ID, s.idFor(p.id), o.Append(nil)); err != nil {
-		return err
-	}
-	s.noteSent(who, o)
 	return nil
 }
 
@@ -883,6 +864,20 @@ func (s *stage) framesOf(o wire.Observation) (carrying, stablesets map[string]in
 	return carrying, stablesets
 }
 
+// sentAbout counts, per puppet, the WITNESS_REQUEST and WITNESS frames it sent carrying o.
+func (s *stage) sentAbout(o wire.Observation) map[string]int {
+	match := s.matchObservation(o)
+	n := map[string]int{}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range s.sent {
+		if match(peer.Frame{Body: f.obs.Append(nil)}) {
+			n[f.puppet]++
+		}
+	}
+	return n
+}
+
 // sentEachElderOne checks ST-9 by the puppets' own count: the node told every other elder of the
 // change once (a WITNESS_REQUEST, or the WITNESS answering that elder's pending request) and
 // answered each request with one WITNESS; so an elder that sent k frames about it got k or k+1
@@ -898,14 +893,7 @@ func (s *stage) sentEachElderOne(c change) error {
 	if err != nil {
 		return err
 	}
-	asked := map[string]int{}
-	s.mu.Lock()
-	for _, f := range s.sent {
-		if f.obs.Kind == o.Kind && f.obs.Member.Name == o.Member.Name && f.obs.Member.Ordinal == o.Member.Ordinal {
-			asked[f.puppet]++
-		}
-	}
-	s.mu.Unlock()
+	asked := s.sentAbout(o)
 	carrying, _ := s.framesOf(o)
 	var wrong []string
 	for _, e := range st.Elders {
@@ -948,14 +936,7 @@ func (s *stage) countsAsSeen(c change) error {
 		return fmt.Errorf("GET /v1/decisions has no decision for %s", c)
 	}
 	d := log.Decisions[i]
-	received := map[string]int{}
-	s.mu.Lock()
-	for _, f := range s.sent {
-		if f.obs.Kind == o.Kind && f.obs.Member.Name == o.Member.Name && f.obs.Member.Ordinal == o.Member.Ordinal {
-			received[f.puppet]++
-		}
-	}
-	s.mu.Unlock()
+	received := s.sentAbout(o)
 	carrying, stablesets := s.framesOf(o)
 	var wrong []string
 	for _, label := range s.order {

@@ -81,6 +81,11 @@ func (l *Listener) Accept(ctx context.Context) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	return l.keep(c)
+}
+
+// keep records c to be closed with the listener, or closes it if the listener is closed already.
+func (l *Listener) keep(c *Conn) (*Conn, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -100,35 +105,11 @@ func (l *Listener) Dial(ctx context.Context, name wire.Name, addr netip.AddrPort
 	if o.trace != nil {
 		o.connLabel = o.trace.connLabel(o.traceLabel)
 	}
-	cert, err := l.id.certificate(o.cert)
+	c, err := dialOn(ctx, l.tr, l.id, name, addr, o, nil)
 	if err != nil {
 		return nil, err
 	}
-	qc, err := l.tr.Dial(ctx, net.UDPAddrFromAddrPort(addr), l.id.tlsConfig(false, cert, o.alpn, name, o.anyName), quicConfig(false, o))
-	if err != nil {
-		err = fmt.Errorf("peer: dial %s@%s: %w", name, addr, err)
-		if o.trace != nil {
-			traceDialFailed(o, err)
-		}
-		return nil, err
-	}
-	stream, err := qc.OpenStream()
-	if err != nil {
-		_ = qc.CloseWithError(quic.ApplicationErrorCode(wire.CodeInternal), "open stream")
-		return nil, fmt.Errorf("peer: open stream to %s: %w", addr, err)
-	}
-	c, err := newConn(qc, stream, l.id, o, nil, false)
-	if err != nil {
-		return nil, err
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		_ = c.Close(wire.CodeShutdown)
-		return nil, errors.New("peer: listener closed")
-	}
-	l.conns = append(l.conns, c)
-	return c, nil
+	return l.keep(c)
 }
 
 // Close closes every connection it accepted or dialed that is still open with SHUTDOWN, stops accepting

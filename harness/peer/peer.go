@@ -264,10 +264,6 @@ func Dial(ctx context.Context, id *Identity, name wire.Name, addr netip.AddrPort
 			from = netip.IPv6Loopback()
 		}
 	}
-	cert, err := id.certificate(o.cert)
-	if err != nil {
-		return nil, err
-	}
 	udp, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(from, 0)))
 	if err != nil {
 		return nil, fmt.Errorf("peer: open UDP socket on %s: %w", from, err)
@@ -277,32 +273,36 @@ func Dial(ctx context.Context, id *Identity, name wire.Name, addr netip.AddrPort
 		_ = tr.Close()
 		_ = udp.Close()
 	}
-	tlsConf := id.tlsConfig(false, cert, o.alpn, name, o.anyName)
-	qc, err := tr.Dial(ctx, net.UDPAddrFromAddrPort(addr), tlsConf, quicConfig(false, o))
+	c, err := dialOn(ctx, tr, id, name, addr, o, release)
 	if err != nil {
 		release()
-		err = fmt.Errorf("peer: dial %s@%s: %w", name, addr, err)
+	}
+	return c, err
+}
+
+// dialOn dials from tr, opens the connection's stream and starts its reader; release, if not nil,
+// frees tr when the connection closes. A failure is traced; the caller frees tr.
+func dialOn(ctx context.Context, tr *quic.Transport, id *Identity, name wire.Name, addr netip.AddrPort, o options, release func()) (*Conn, error) {
+	failed := func(err error) (*Conn, error) {
 		if o.trace != nil {
 			traceDialFailed(o, err)
 		}
 		return nil, err
+	}
+	cert, err := id.certificate(o.cert)
+	if err != nil {
+		return nil, err
+	}
+	qc, err := tr.Dial(ctx, net.UDPAddrFromAddrPort(addr), id.tlsConfig(false, cert, o.alpn, name, o.anyName), quicConfig(false, o))
+	if err != nil {
+		return failed(fmt.Errorf("peer: dial %s@%s: %w", name, addr, err))
 	}
 	stream, err := qc.OpenStream()
 	if err != nil {
 		_ = qc.CloseWithError(quic.ApplicationErrorCode(wire.CodeInternal), "open stream")
-		release()
-		err = fmt.Errorf("peer: open stream to %s: %w", addr, err)
-		if o.trace != nil {
-			traceDialFailed(o, err)
-		}
-		return nil, err
+		return failed(fmt.Errorf("peer: open stream to %s: %w", addr, err))
 	}
-	c, err := newConn(qc, stream, id, o, release, false)
-	if err != nil {
-		release()
-		return nil, err
-	}
-	return c, nil
+	return newConn(qc, stream, id, o, release, false)
 }
 
 // RemoteName is the name the node proved in the handshake.
