@@ -261,3 +261,18 @@ Feature: Stableset consensus against puppets
       node holds member node@5
       node holds elders p1, p2, p3, p4
       """
+
+  @puppets @ST-7 @must
+  Scenario: An elder witnesses the leave of a member that falls silent
+    Given the node under test founds a stableset that puppets p1, p2, p3, p4 join, one at a time
+    When the puppets play:
+      """
+      # p4 answers no PING from now on: after the peer timeout the node witnesses its leave.
+      p4 falls silent
+      node sends p1 WITNESS_REQUEST leave p4@4 within 8s
+      node holds pending leave p4@4 witnessed by node
+      p1 answers leave p4@4
+      p2 answers leave p4@4
+      node holds no p4
+      node holds elders node, p1, p2, p3
+      """

@@ -6,7 +6,7 @@ Feature: Sections against puppets
   one outcome the node must show, through GET /v1/sections or the frames it sends the puppets
   (SPEC.md §10; the lines are explained in conformance/puppets.go).
 
-  @puppets @SEC-3 @must
+  @puppets @SEC-3 @SEC-7 @must
   Scenario: A first list is taken only from a strict majority of its own elders, each counted once
     Given the node under test, with section bits 1, founds a stableset alone
     When the puppets play:
@@ -167,7 +167,7 @@ Feature: Sections against puppets
       node sends q1 SECTION_LIST with member p5@5
       """
 
-  @puppets @SEC-6 @SEC-5 @must
+  @puppets @SEC-6 @SEC-5 @SEC-7 @must
   Scenario: A joiner founds its section only on the list of a peer it asked
     Given the node under test, with section bits 1, starts with puppet q1 of another section as its bootstrap peer
     When the puppets play:

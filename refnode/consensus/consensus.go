@@ -566,7 +566,7 @@ func (c *Core) agrees(ch stableset.Change) bool {
 	if !ok || cur.Ordinal != ch.Member.Ordinal {
 		return true // a leave of an instance this node never had, or has already replaced
 	}
-	return c.silent(ch.Member.Name)
+	return c.silent(ch.Member.Name) && !(mutant.Enabled && mutant.Is("silent-member-kept"))
 }
 
 // silent reports whether this node has been pinging n for the peer timeout without hearing from

@@ -72,6 +72,8 @@ var All = []Mutant{
 	{"sections-404", "ADM", "ADM-7", "GET /v1/sections answers 404 not_found, as if the path were unknown, instead of the node's sections"},
 	// 8. Stableset consensus
 	{"quorum-of-one", "ST", "ST-3", "a change is applied as soon as one elder witnessed it, instead of a strict majority of the elders"},
+	{"majority-rounds-up", "ST", "ST-3", "the majority is computed as (n+1)/2+1, the same as a strict majority for an even number of elders but one too many for an odd number: 3 elders need all 3"},
+	{"silent-member-kept", "ST", "ST-7", "an elder never witnesses the leave of a member that has gone silent, only of one that asked to leave"},
 	{"tell-elders-twice", "ST", "ST-9", "an elder sends each WITNESS_REQUEST it makes to another elder twice"},
 	{"repeated-witness-counted", "ST", "ST-2", "witnesses are kept as a list, not a set: the same elder's witness sent twice counts twice towards the majority"},
 	{"stranger-witness-recorded", "ST", "ST-2", "a WITNESS_REQUEST from a node that is not a member is recorded as a witness, and an elder witnesses the join it names and answers"},
@@ -100,6 +102,7 @@ var All = []Mutant{
 	{"list-goes-back", "SEC", "SEC-4", "a list no newer than the held one is counted like a newer one, so a majority of the elders can move a section's list back"},
 	{"foreign-join-witnessed", "SEC", "SEC-1", "an elder witnesses the join of a name of another section when a member asks about it, so a stableset takes names of another section"},
 	{"joiner-takes-any-list", "SEC", "SEC-6", "a joiner acts on a SECTION_LIST from any node, not only from a peer it asked: a stranger of another section can make it found a section of its own"},
+	{"senders-are-elders", "SEC", "SEC-7", "GET /v1/sections reports a list's elders as its senders, instead of the names whose lists made it accepted (none for a first contact)"},
 	{"elder-loss-echoed", "SEC", "SEC-8", "an elder confirms another section's elder loss without having gone unanswered by those elders itself"},
 	{"elder-loss-never", "SEC", "SEC-8", "acting elders never vote for the loss of elders they cannot hear, so a section that lost all its elders stays without any"},
 }

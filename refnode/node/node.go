@@ -453,6 +453,9 @@ func (n *Node) Sections() admin.Sections {
 		for _, name := range k.Senders {
 			s.Senders = append(s.Senders, name.String())
 		}
+		if mutant.Is("senders-are-elders") {
+			s.Senders = append(s.Senders[:0], s.Elders...)
+		}
 		out.Sections = append(out.Sections, s)
 	}
 	return out

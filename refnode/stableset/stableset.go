@@ -112,6 +112,9 @@ func Majority(n int) int {
 	if mutant.Enabled && mutant.Is("quorum-of-one") {
 		return 1
 	}
+	if mutant.Enabled && mutant.Is("majority-rounds-up") {
+		return (n+1)/2 + 1
+	}
 	return n/2 + 1
 }
 

@@ -1,0 +1,241 @@
+package conformance
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stableset/sskit/harness/peer"
+	"github.com/stableset/sskit/refnode/wire"
+)
+
+// The lines of a puppets' script about sections (SPEC.md §10): top-20 lists, elder-loss votes,
+// and what the node holds of the other sections (GET /v1/sections). puppets.go has the rest.
+
+// declareForeign makes the named puppets of the section after the node's; a puppet already made
+// keeps its section.
+func (s *stage) declareForeign(labels []string) error {
+	if s.sectionBits == 0 {
+		return errors.New("a puppet of another section needs a network with sections (section bits above 0)")
+	}
+	if s.foreign == nil {
+		s.foreign = map[string]bool{}
+	}
+	for _, l := range labels {
+		if l = strings.TrimSpace(l); l == "" {
+			continue
+		}
+		if s.puppets[l] != nil {
+			return fmt.Errorf("puppet %s exists already, in the node's section", l)
+		}
+		s.foreign[l] = true
+		if _, err := s.puppet(l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// members reads a list of instances "a@1, b@2" as wire Members, sorted as a valid list is.
+func (s *stage) members(text string) ([]wire.Member, error) {
+	var out []wire.Member
+	for _, inst := range splitList(text) {
+		name, ord, err := parseInstance(inst)
+		if err != nil {
+			return nil, err
+		}
+		m, err := s.member(name, ord)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	slices.SortFunc(out, wire.CompareMembers)
+	if len(out) == 0 {
+		return nil, errors.New("no member listed")
+	}
+	return out, nil
+}
+
+// sendList sends a SECTION_LIST of the section its first member is in, with the members' id.
+func (s *stage) sendList(who, maxOrdinal, departed, text string) error {
+	p, err := s.puppet(who)
+	if err != nil {
+		return err
+	}
+	members, err := s.members(text)
+	if err != nil {
+		return err
+	}
+	maxOrd, err1 := strconv.ParseUint(maxOrdinal, 10, 64)
+	dep, err2 := strconv.ParseUint(departed, 10, 32)
+	if err := errors.Join(err1, err2); err != nil {
+		return err
+	}
+	l := wire.SectionList{Bits: s.sectionBits, Value: s.prefixOf(members[0].Name), MaxOrdinal: maxOrd, Departed: uint32(dep),
+		ID: idOf(members), Members: members}
+	conn, err := s.conn(p)
+	if err != nil {
+		return err
+	}
+	return conn.Send(wire.TypeSectionList, 0, s.idFor(p.id), l.Append(nil))
+}
+
+// sendLoss sends an ELDER_LOSS naming the elders listed.
+func (s *stage) sendLoss(who, text string) error {
+	p, err := s.puppet(who)
+	if err != nil {
+		return err
+	}
+	elders, err := s.members(text)
+	if err != nil {
+		return err
+	}
+	e := wire.ElderLoss{Bits: s.sectionBits, Value: s.prefixOf(elders[0].Name), Elders: elders}
+	conn, err := s.conn(p)
+	if err != nil {
+		return err
+	}
+	return conn.Send(wire.TypeElderLoss, 0, s.idFor(p.id), e.Append(nil))
+}
+
+func (s *stage) fallSilent(who string) error {
+	p, err := s.puppet(who)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.silent = true
+	for _, c := range p.conns {
+		c.StopAnsweringPings()
+	}
+	return nil
+}
+
+// adminSection is one other section of GET /v1/sections (SEC-7).
+type adminSection struct {
+	Prefix     string       `json:"prefix"`
+	MaxOrdinal uint64       `json:"max_ordinal"`
+	Departed   uint64       `json:"departed"`
+	Members    []memberJSON `json:"members"`
+	Senders    []string     `json:"senders"`
+}
+
+func (s *stage) expectSections(what string, ok func([]adminSection) bool) error {
+	deadline := time.Now().Add(stateWait)
+	var since time.Time
+	var last []adminSection
+	for {
+		var answer struct {
+			Sections []adminSection `json:"sections"`
+		}
+		ctx, cancel := stepContext()
+		err := s.w.node.GetJSON(ctx, "/v1/sections", &answer)
+		cancel()
+		if err != nil {
+			return s.w.admin(err)
+		}
+		last = answer.Sections
+		good := ok(last)
+		switch {
+		case good && (s.quick || !since.IsZero() && time.Since(since) >= steady):
+			return nil
+		case good && since.IsZero():
+			since = time.Now()
+		case !good && !since.IsZero():
+			return fmt.Errorf("expected the node to hold %s; it did, then %v later held %s", what, time.Since(since).Round(time.Millisecond), s.describeSections(last))
+		}
+		if since.IsZero() && time.Now().After(deadline) {
+			return fmt.Errorf("expected the node to hold %s within %v; it holds %s", what, stateWait, s.describeSections(last))
+		}
+		if !pause(50 * time.Millisecond) {
+			return errors.New("interrupted")
+		}
+	}
+}
+
+func (s *stage) describeSections(list []adminSection) string {
+	if len(list) == 0 {
+		return "no other section"
+	}
+	var parts []string
+	for _, l := range list {
+		ms := make([]string, len(l.Members))
+		for i, m := range l.Members {
+			ms[i] = fmt.Sprintf("%s@%d", s.label(m.Name), m.Ordinal)
+		}
+		ss := make([]string, len(l.Senders))
+		for i, n := range l.Senders {
+			ss[i] = s.label(n)
+		}
+		slices.Sort(ss)
+		parts = append(parts, fmt.Sprintf("section %q list age %d/%d members %s from %s", l.Prefix, l.MaxOrdinal, l.Departed,
+			strings.Join(ms, ", "), strings.Join(ss, ", ")))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (s *stage) expectList(maxOrdinal, departed, text, from string) error {
+	want, err := s.members(text)
+	if err != nil {
+		return err
+	}
+	senders := splitList(from)
+	slices.Sort(senders)
+	what := fmt.Sprintf("section list age %s/%s members %s from %s", maxOrdinal, departed, text, strings.Join(senders, ", "))
+	return s.expectSections(what, func(list []adminSection) bool {
+		for _, l := range list {
+			if strconv.FormatUint(l.MaxOrdinal, 10) != maxOrdinal || strconv.FormatUint(l.Departed, 10) != departed || len(l.Members) != len(want) {
+				continue
+			}
+			same := true
+			for i, m := range l.Members {
+				same = same && m.Name == want[i].Name.String() && m.Ordinal == want[i].Ordinal
+			}
+			got := make([]string, len(l.Senders))
+			for i, n := range l.Senders {
+				got[i] = s.label(n)
+			}
+			slices.Sort(got)
+			if same && slices.Equal(got, senders) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// lossUntilAnswered sends the ELDER_LOSS again every interval, as SEC-8's sender does while the
+// elders stay silent, until the node answers the puppet with the same ELDER_LOSS.
+func (s *stage) lossUntilAnswered(who, text string, every, within time.Duration) error {
+	p, err := s.puppet(who)
+	if err != nil {
+		return err
+	}
+	elders, err := s.members(text)
+	if err != nil {
+		return err
+	}
+	same := func(f peer.Frame) bool {
+		var e wire.ElderLoss
+		return e.Decode(f.Body) == nil && slices.EqualFunc(e.Elders, elders, func(a, b wire.Member) bool {
+			return a.Name == b.Name && a.Ordinal == b.Ordinal
+		})
+	}
+	deadline := time.Now().Add(within)
+	for {
+		if err := s.sendLoss(who, text); err != nil {
+			return err
+		}
+		if _, _, err := s.await(p, wire.TypeElderLoss, same, every); err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the node did not answer %s's ELDER_LOSS with its own within %v; it sent %s", who, within, p.summary())
+		}
+	}
+}
