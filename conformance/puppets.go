@@ -78,6 +78,10 @@ type puppet struct {
 	silent  bool                        // answers no PING
 	conns   []*peer.Conn                // dialed and accepted, in the order they began
 	matched map[*peer.Conn]map[int]bool // the frames an earlier line matched, by index
+	// answered are the requests the puppet answered, by index: an answer goes to the newest
+	// request not answered yet, whether or not a line matched it, since an older one may have
+	// timed out at the node (TRN-7).
+	answered map[*peer.Conn]map[int]bool
 }
 
 // sentFrame is a WITNESS_REQUEST or WITNESS a puppet sent.
@@ -139,7 +143,7 @@ func (s *stage) puppet(label string) (*puppet, error) {
 	if label == "node" || !puppetName.MatchString(label) {
 		return nil, fmt.Errorf("%q is not a puppet's name (a lowercase word other than node)", label)
 	}
-	p := &puppet{label: label, id: s.identityFor(label), matched: map[*peer.Conn]map[int]bool{}}
+	p := &puppet{label: label, id: s.identityFor(label), matched: map[*peer.Conn]map[int]bool{}, answered: map[*peer.Conn]map[int]bool{}}
 	l, err := peer.Listen(p.id, netip.AddrPortFrom(s.w.cluster.HostIP(), 0),
 		s.w.traceFor(label), peer.AnswerPingsAs(func() wire.StablesetID { return s.idFor(p.id) }))
 	if err != nil {
@@ -596,7 +600,7 @@ func (s *stage) witness(who string, c change, answering bool) error {
 	typ, id := wire.TypeWitnessRequest, uint64(0)
 	if answering {
 		var request peer.Frame
-		request, conn, err = s.await(p, wire.TypeWitnessRequest, s.matchObservation(o), stateWait)
+		request, conn, err = s.newestRequest(p, s.matchObservation(o))
 		typ, id = wire.TypeWitness, request.Header.ID
 	} else if conn, err = s.conn(p); err == nil {
 		id = conn.NextID()
@@ -670,6 +674,44 @@ func (s *stage) await(p *puppet, typ wire.Type, match func(peer.Frame) bool, d t
 		}
 		if time.Now().After(deadline) {
 			return peer.Frame{}, nil, fmt.Errorf("the node sent %s no such %v within %v; it sent %s", p.label, typ, d, p.summary())
+		}
+		if !pause(20 * time.Millisecond) {
+			return peer.Frame{}, nil, errors.New("interrupted")
+		}
+	}
+}
+
+// newestRequest waits for a WITNESS_REQUEST from the node to the puppet for which match holds
+// and that the puppet has not answered, and returns the newest such; it marks it answered and
+// matched.
+func (s *stage) newestRequest(p *puppet, match func(peer.Frame) bool) (peer.Frame, *peer.Conn, error) {
+	deadline := time.Now().Add(stateWait)
+	for {
+		p.mu.Lock()
+		var found peer.Frame
+		var in *peer.Conn
+		index := -1
+		for _, c := range p.conns {
+			for i, f := range c.Frames() {
+				if f.Header.Type == wire.TypeWitnessRequest && !p.answered[c][i] && match(f) && (in == nil || f.At.After(found.At)) {
+					found, in, index = f, c, i
+				}
+			}
+		}
+		if in != nil {
+			for _, m := range []map[*peer.Conn]map[int]bool{p.answered, p.matched} {
+				if m[in] == nil {
+					m[in] = map[int]bool{}
+				}
+				m[in][index] = true
+			}
+		}
+		p.mu.Unlock()
+		if in != nil {
+			return found, in, nil
+		}
+		if time.Now().After(deadline) {
+			return peer.Frame{}, nil, fmt.Errorf("the node sent %s no such %v within %v; it sent %s", p.label, wire.TypeWitnessRequest, stateWait, p.summary())
 		}
 		if !pause(20 * time.Millisecond) {
 			return peer.Frame{}, nil, errors.New("interrupted")

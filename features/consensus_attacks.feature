@@ -53,12 +53,31 @@ Feature: Stableset consensus against puppets
       """
       # p4 has the fifth ordinal: a member, not one of the 4 elders.
       node holds elders node, p1, p2, p3
+      j asks join j@0
+      node sends j WITNESS join j@5
       p4 asks join j@5
-      node sends p4 WITNESS join j@5
       p1 answers join j@5
       node holds pending join j@5 witnessed by node, p1, p4
       p2 answers join j@5
       node holds member j@5
+      """
+
+  @puppets @ST-9 @must
+  Scenario: A member that is not an elder cannot make the elders witness a join nobody asked for
+    Given the node under test founds a stableset that puppets p1, p2, p3, p4 join, one at a time
+    When the puppets play:
+      """
+      # x never connected. p4, a member but no elder, asks about its join: an elder witnesses a
+      # join only when the joiner asks itself or another elder asks (ST-9), so x stays out.
+      p4 asks join x@5
+      node sends p4 no WITNESS join x@5 within 1s
+      node sends p1 no WITNESS_REQUEST join x@5 within 0.5s
+      node holds pending join x@5 witnessed by p4
+      # An elder asking is another matter: the node witnesses it, 3 of 4 with p2's answer.
+      p1 asks join x@5
+      node sends p1 WITNESS join x@5
+      p2 answers join x@5
+      node holds member x@5
       """
 
   @puppets @ST-2 @must
@@ -244,12 +263,15 @@ Feature: Stableset consensus against puppets
       node sends p1 WITNESS_REQUEST join node@0
       """
 
-  @puppets @ST-5 @must
+  @puppets @ST-5 @ST-9 @must
   Scenario: A joiner is in only once a strict majority of the elders sent it the same stableset that lists it
     Given the node under test joins a stableset of puppets p1, p2, p3, p4 through p1
     When the puppets play:
       """
       node sends p1 WITNESS_REQUEST join node@0
+      # It asks again every second until it is in (ST-5), not at every turn of its loop.
+      node sends p1 no WITNESS_REQUEST join node@0 within 0.5s
+      node sends p1 WITNESS_REQUEST join node@0 within 2s
       p1 sends stableset members p1@1, p2@2, p3@3, p4@4, node@5
       p2 sends stableset members p1@1, p2@2, p3@3, p4@4, node@5
       node is joining
@@ -260,6 +282,10 @@ Feature: Stableset consensus against puppets
       node is a member
       node holds member node@5
       node holds elders p1, p2, p3, p4
+      # The node is no elder: an elder asking it about a join gets its witness recorded, nothing more.
+      p1 asks join z@6
+      node sends p1 no WITNESS join z@6 within 1s
+      node holds pending join z@6 witnessed by p1
       """
 
   @puppets @ST-7 @must
@@ -269,7 +295,7 @@ Feature: Stableset consensus against puppets
       """
       # p4 answers no PING from now on: after the peer timeout the node witnesses its leave.
       p4 falls silent
-      node sends p1 WITNESS_REQUEST leave p4@4 within 8s
+      node sends p3 WITNESS_REQUEST leave p4@4 within 8s
       node holds pending leave p4@4 witnessed by node
       p1 answers leave p4@4
       p2 answers leave p4@4

@@ -43,6 +43,14 @@ Feature: Sections against puppets
       node holds section list age 4/0 members q1@1, q2@2, q3@3, q4@4 from q1, q2, q3
       q4 sends section list age 5/0 members q1@1, q2@2, q3@3, q4@4, x@5
       node holds section list age 5/0 members q1@1, q2@2, q3@3, q4@4, x@5 from q1, q3, q4
+      # Lists that differ in one member's ordinal only are two lists too.
+      q1 sends section list age 7/0 members q1@1, q2@2, q3@3, q4@4, x@5, y@6
+      q2 sends section list age 7/0 members q1@1, q2@2, q3@3, q4@4, x@5, y@7
+      q3 sends section list age 7/0 members q1@1, q2@2, q3@3, q4@4, x@5, y@6
+      node holds section list age 5/0 members q1@1, q2@2, q3@3, q4@4, x@5 from q1, q3, q4
+      # And so are lists that differ in their age only.
+      q4 sends section list age 8/0 members q1@1, q2@2, q3@3, q4@4, x@5, y@6
+      node holds section list age 5/0 members q1@1, q2@2, q3@3, q4@4, x@5 from q1, q3, q4
       """
 
   @puppets @SEC-4 @must
@@ -132,14 +140,15 @@ Feature: Sections against puppets
 
   @puppets @SEC-8 @SEC-2 @must
   Scenario: Acting elders that lose every elder vote, and apply the loss with the other section's confirmation
-    Given the node under test, with section bits 1, joins a stableset of puppets p1, p2, p3, p4, p5, p6, p7 through p1
+    Given the node under test, with section bits 1, joins a stableset of puppets p1, p2, p3, p4, p5, p6, p7, p9 through p1
     When the puppets play:
       """
-      # The node joins as the eighth member: an acting elder, with p5, p6 and p7.
+      # The node joins as the eighth member: an acting elder, with p5, p6 and p7. p9, the ninth,
+      # is neither an elder nor an acting elder.
       node sends p1 WITNESS_REQUEST join node@0
-      p1 sends stableset members p1@1, p2@2, p3@3, p4@4, p5@5, p6@6, p7@7, node@8
-      p2 sends stableset members p1@1, p2@2, p3@3, p4@4, p5@5, p6@6, p7@7, node@8
-      p3 sends stableset members p1@1, p2@2, p3@3, p4@4, p5@5, p6@6, p7@7, node@8
+      p1 sends stableset members p1@1, p2@2, p3@3, p4@4, p5@5, p6@6, p7@7, node@8, p9@9
+      p2 sends stableset members p1@1, p2@2, p3@3, p4@4, p5@5, p6@6, p7@7, node@8, p9@9
+      p3 sends stableset members p1@1, p2@2, p3@3, p4@4, p5@5, p6@6, p7@7, node@8, p9@9
       node is a member
       q1, q2, q3, q4 are of another section
       q1 sends section list age 4/0 members q1@1, q2@2, q3@3, q4@4
@@ -153,14 +162,15 @@ Feature: Sections against puppets
       p4 falls silent
       node sends q1 ELDER_LOSS within 12s
       node sends p5 ELDER_LOSS
-      # Two more acting elders (3 of 4 with the node) and 3 of the other section's 4 elders.
+      # It needs 3 of the 4 acting elders (itself included) and 3 of the other section's 4
+      # elders; p9's vote counts for nothing.
       p5 sends elder loss of p1@1, p2@2, p3@3, p4@4
-      p6 sends elder loss of p1@1, p2@2, p3@3, p4@4
-      node holds member p1@1
+      p9 sends elder loss of p1@1, p2@2, p3@3, p4@4
       q1 sends elder loss of p1@1, p2@2, p3@3, p4@4
       q2 sends elder loss of p1@1, p2@2, p3@3, p4@4
-      node holds member p1@1
       q3 sends elder loss of p1@1, p2@2, p3@3, p4@4
+      node holds member p1@1
+      p6 sends elder loss of p1@1, p2@2, p3@3, p4@4
       node holds no p1
       node holds elders p5, p6, p7, node
       # A new elder sends its section's list to the other section (SEC-2, SEC-9).
@@ -183,4 +193,32 @@ Feature: Sections against puppets
       node holds member node@0
       node holds section list age 4/0 members q1@1, q2@2, q3@3, q4@4 from -
       node sends q1 SECTION_LIST with member node@0
+      """
+
+  @puppets @SEC-2 @must
+  Scenario: A joiner takes the other sections' lists from the peer it asked, as a first contact
+    Given the node under test, with section bits 1, joins a stableset of puppets p1, p2, p3 through p1
+    When the puppets play:
+      """
+      q1, q2, q3 are of another section
+      node sends p1 WITNESS_REQUEST join node@0
+      # p1 passes on the list it holds of the other section, then the stableset that lists the node.
+      p1 sends section list age 3/0 members q1@1, q2@2, q3@3
+      p1 sends stableset members p1@1, p2@2, p3@3, node@4
+      p2 sends stableset members p1@1, p2@2, p3@3, node@4
+      node is a member
+      node holds section list age 3/0 members q1@1, q2@2, q3@3 from -
+      """
+
+  @puppets @SEC-2 @SEC-3 @must
+  Scenario: A member takes a first list of a section from one of its elders only
+    Given the node under test, with section bits 1, founds a stableset that puppets p1, p2, p3, p4 join, one at a time
+    When the puppets play:
+      """
+      q1, q2, q3 are of another section
+      # p4 is a member but no elder: the list it passes on is nothing to go by.
+      p4 sends section list age 3/0 members q1@1, q2@2, q3@3
+      node holds no other section
+      p1 sends section list age 3/0 members q1@1, q2@2, q3@3
+      node holds section list age 3/0 members q1@1, q2@2, q3@3 from -
       """

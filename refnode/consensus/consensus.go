@@ -327,7 +327,13 @@ func (c *Core) onRequest(from wire.Member, id uint64, o wire.Observation) {
 	// A member that is not an elder here is one to the asker, whose view is ahead of or behind
 	// ours. It answers for a leave it agrees with: that is how an asker whose elders include a
 	// dead one completes a removal that the members it lags behind have already applied.
-	if (c.set.IsElder(c.self.Name) || ch.Kind == wire.ChangeLeave) && c.agrees(ch) {
+	// An elder witnesses a join for the joiner itself (onOwnRequest) or when another elder asks,
+	// so that a member that is not an elder cannot have made-up names admitted (ST-9).
+	askedByElder := c.set.IsElder(from.Name) || mutant.Enabled && mutant.Is("member-invites")
+	switch {
+	case ch.Kind == wire.ChangeLeave && c.agrees(ch):
+		c.witness(ch)
+	case ch.Kind == wire.ChangeJoin && c.set.IsElder(c.self.Name) && askedByElder && c.agrees(ch):
 		c.witness(ch)
 	}
 }

@@ -74,6 +74,7 @@ var All = []Mutant{
 	{"quorum-of-one", "ST", "ST-3", "a change is applied as soon as one elder witnessed it, instead of a strict majority of the elders"},
 	{"majority-rounds-up", "ST", "ST-3", "the majority is computed as (n+1)/2+1, the same as a strict majority for an even number of elders but one too many for an odd number: 3 elders need all 3"},
 	{"silent-member-kept", "ST", "ST-7", "an elder never witnesses the leave of a member that has gone silent, only of one that asked to leave"},
+	{"member-invites", "ST", "ST-9", "an elder witnesses the join of a node that never asked when any member, not only an elder, asks it about it, so one member can have made-up names admitted"},
 	{"tell-elders-twice", "ST", "ST-9", "an elder sends each WITNESS_REQUEST it makes to another elder twice"},
 	{"repeated-witness-counted", "ST", "ST-2", "witnesses are kept as a list, not a set: the same elder's witness sent twice counts twice towards the majority"},
 	{"stranger-witness-recorded", "ST", "ST-2", "a WITNESS_REQUEST from a node that is not a member is recorded as a witness, and an elder witnesses the join it names and answers"},
