@@ -572,7 +572,7 @@ func (c *Core) agrees(ch stableset.Change) bool {
 	if !ok || cur.Ordinal != ch.Member.Ordinal {
 		return true // a leave of an instance this node never had, or has already replaced
 	}
-	return c.silent(ch.Member.Name) && !(mutant.Enabled && mutant.Is("silent-member-kept"))
+	return c.silent(ch.Member.Name)
 }
 
 // silent reports whether this node has been pinging n for the peer timeout without hearing from
@@ -692,7 +692,7 @@ func (c *Core) Tick(now time.Time) {
 		c.lastPing = now
 		c.ping()
 	}
-	if c.set.IsElder(c.self.Name) {
+	if c.set.IsElder(c.self.Name) && !(mutant.Enabled && mutant.Is("silent-member-kept")) {
 		for _, m := range c.set.Members() {
 			ch := stableset.Change{Kind: wire.ChangeLeave, Member: m}
 			if m.Name != c.self.Name && c.silent(m.Name) && !c.track(ch).mine {
