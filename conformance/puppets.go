@@ -66,7 +66,7 @@ import (
 // pass for one it ignored.
 const (
 	stateWait = 5 * time.Second
-	steady    = 400 * time.Millisecond
+	steady    = 250 * time.Millisecond
 )
 
 type puppet struct {

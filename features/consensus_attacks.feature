@@ -70,7 +70,7 @@ Feature: Stableset consensus against puppets
       # x never connected. p4, a member but no elder, asks about its join: an elder witnesses a
       # join only when the joiner asks itself or another elder asks (ST-9), so x stays out.
       p4 asks join x@5
-      node sends p4 no WITNESS join x@5 within 1s
+      node sends p4 no WITNESS join x@5 within 0.5s
       node sends p1 no WITNESS_REQUEST join x@5 within 0.5s
       node holds pending join x@5 witnessed by p4
       # An elder asking is another matter: the node witnesses it, 3 of 4 with p2's answer.
@@ -87,7 +87,7 @@ Feature: Stableset consensus against puppets
       """
       # x is no member: what it says it witnessed means nothing, whoever it names (MSG-5).
       x asks join j@4
-      node sends x no WITNESS join j@4 within 1s
+      node sends x no WITNESS join j@4 within 0.5s
       node holds no j
       p1 asks join j@4
       x asks join j@4
@@ -120,7 +120,7 @@ Feature: Stableset consensus against puppets
       """
       # p2 answers every PING: it is not silent, and it did not ask to leave.
       p1 asks leave p2@2
-      node sends p1 no WITNESS leave p2@2 within 1s
+      node sends p1 no WITNESS leave p2@2 within 0.5s
       node holds pending leave p2@2 witnessed by p1
       p3 asks leave p2@2
       node holds pending leave p2@2 witnessed by p1, p3
@@ -152,7 +152,7 @@ Feature: Stableset consensus against puppets
       j asks join j@0
       node sends j WITNESS join j@4
       k asks join k@0
-      node sends k no WITNESS within 1s
+      node sends k no WITNESS within 0.5s
       node holds no k
       p1 answers join j@4
       p2 answers join j@4
@@ -255,7 +255,7 @@ Feature: Stableset consensus against puppets
       """
       # The elders p1, p2 and p3 removed the node while, say, it could not be heard.
       p1 sends stableset members p1@1, p2@2, p3@3 leaving node@0
-      node sends p1 no WITNESS_REQUEST join node@0 within 1s
+      node sends p1 no WITNESS_REQUEST join node@0 within 0.5s
       node holds member node@0
       p2 sends stableset members p1@1, p2@2, p3@3 leaving node@0
       p3 sends stableset members p1@1, p2@2, p3@3 leaving node@0
@@ -284,7 +284,7 @@ Feature: Stableset consensus against puppets
       node holds elders p1, p2, p3, p4
       # The node is no elder: an elder asking it about a join gets its witness recorded, nothing more.
       p1 asks join z@6
-      node sends p1 no WITNESS join z@6 within 1s
+      node sends p1 no WITNESS join z@6 within 0.5s
       node holds pending join z@6 witnessed by p1
       """
 

@@ -102,7 +102,7 @@ Feature: Sections against puppets
       q9 is of another section
       # p1, an elder, asks the node to witness the join of a name of the other section.
       p1 asks join q9@2
-      node sends p1 no WITNESS join q9@2 within 1s
+      node sends p1 no WITNESS join q9@2 within 0.5s
       node holds no q9
       node holds elders node, p1
       """
@@ -119,7 +119,7 @@ Feature: Sections against puppets
       node holds section list age 8/0 members q1@1, q2@2, q3@3, q4@4, q5@5, q6@6, q7@7, q8@8 from q1, q2, q3
       # q5, an acting elder there, says q1 to q4 are lost, but they answer the node's PINGs.
       q5 sends elder loss of q1@1, q2@2, q3@3, q4@4
-      node sends q5 no ELDER_LOSS within 1s
+      node sends q5 no ELDER_LOSS within 0.5s
       q1 falls silent
       q2 falls silent
       q3 falls silent
@@ -128,7 +128,7 @@ Feature: Sections against puppets
       x sends elder loss of q1@1, q2@2, q3@3, q4@4
       # After the elder-loss timeout (twice the peer timeout) the node confirms to q5.
       q5 sends elder loss of q1@1, q2@2, q3@3, q4@4 every 1s until the node answers within 12s
-      node sends x no ELDER_LOSS within 1s
+      node sends x no ELDER_LOSS within 0.5s
       # That section applied the loss: its new elders, all in the held list, send their list, and
       # a strict majority of them is enough (SEC-9), though none was an elder before.
       q5 sends section list age 8/4 members q5@5, q6@6, q7@7, q8@8
