@@ -618,31 +618,48 @@ func (s *stage) witness(who string, c change, answering bool) error {
 }
 
 func (s *stage) sendStableset(who, members, joining, leaving string) error {
+	var lists [3][]wire.Member
+	for i, text := range []string{members, joining, leaving} {
+		var err error
+		if lists[i], err = s.members(text); err != nil {
+			return err
+		}
+	}
+	// The header carries the id of the members the puppet lists: they are its stableset (WIRE-10).
+	return s.sendFrom(who, wire.TypeStableset, func(*puppet) wire.StablesetID { return idOf(lists[0]) },
+		wire.AppendStableset(nil, lists[0], lists[1], lists[2]))
+}
+
+// sendFrom sends a one-way frame from the puppet, with the stableset field header gives it.
+func (s *stage) sendFrom(who string, typ wire.Type, header func(*puppet) wire.StablesetID, body []byte) error {
 	p, err := s.puppet(who)
 	if err != nil {
 		return err
-	}
-	var lists [3][]wire.Member
-	for i, text := range []string{members, joining, leaving} {
-		for _, inst := range splitList(text) {
-			name, ord, err := parseInstance(inst)
-			if err != nil {
-				return err
-			}
-			m, err := s.member(name, ord)
-			if err != nil {
-				return err
-			}
-			lists[i] = append(lists[i], m)
-		}
-		slices.SortFunc(lists[i], wire.CompareMembers) // MSG-4: a valid STABLESET is sorted
 	}
 	conn, err := s.conn(p)
 	if err != nil {
 		return err
 	}
-	// The header carries the id of the members the puppet lists: they are its stableset (WIRE-10).
-	return conn.Send(wire.TypeStableset, 0, idOf(lists[0]), wire.AppendStableset(nil, lists[0], lists[1], lists[2]))
+	return conn.Send(typ, 0, header(p), body)
+}
+
+// members reads a list of instances "a@1, b@2" ("-" for none) as wire Members, sorted as a valid
+// STABLESET or SECTION_LIST has them (MSG-4, MSG-7).
+func (s *stage) members(text string) ([]wire.Member, error) {
+	var out []wire.Member
+	for _, inst := range splitList(text) {
+		name, ord, err := parseInstance(inst)
+		if err != nil {
+			return nil, err
+		}
+		m, err := s.member(name, ord)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	slices.SortFunc(out, wire.CompareMembers)
+	return out, nil
 }
 
 // idOf is the stableset id of a member list (WIRE-10): SHA-256 over the names in ascending
@@ -852,30 +869,38 @@ func (s *stage) expectFrame(m []string) error {
 // for steady: a node that applies what it must not usually does so at once, but not before the
 // first read.
 func (s *stage) expectState(what string, ok func(*adminStableset) bool) error {
-	deadline := time.Now().Add(stateWait)
-	var since time.Time
-	var last *adminStableset
-	for {
+	return s.steadily(what, func() (bool, func() string, error) {
 		ctx, cancel := stepContext()
 		st, err := s.read(ctx)
 		cancel()
 		if err != nil {
-			return err
+			return false, nil, err
 		}
 		s.learn(st)
-		last = st
+		return ok(st), func() string { return s.describe(st) }, nil
+	})
+}
+
+// steadily polls check until it accepts what the node holds, then requires that to hold for
+// steady (unless quick); state describes what check last read, for the failure message.
+func (s *stage) steadily(what string, check func() (ok bool, state func() string, err error)) error {
+	deadline := time.Now().Add(stateWait)
+	var since time.Time
+	for {
+		ok, state, err := check()
+		if err != nil {
+			return err
+		}
 		switch {
-		case ok(st) && s.quick:
+		case ok && (s.quick || !since.IsZero() && time.Since(since) >= steady):
 			return nil
-		case ok(st) && since.IsZero():
+		case ok && since.IsZero():
 			since = time.Now()
-		case ok(st) && time.Since(since) >= steady:
-			return nil
-		case !ok(st) && !since.IsZero():
-			return fmt.Errorf("expected the node to hold %s; it did, then %v later held %s", what, time.Since(since).Round(time.Millisecond), s.describe(st))
+		case !ok && !since.IsZero():
+			return fmt.Errorf("expected the node to hold %s; it did, then %v later held %s", what, time.Since(since).Round(time.Millisecond), state())
 		}
 		if since.IsZero() && time.Now().After(deadline) {
-			return fmt.Errorf("expected the node to hold %s within %v; it holds %s", what, stateWait, s.describe(last))
+			return fmt.Errorf("expected the node to hold %s within %v; it holds %s", what, stateWait, state())
 		}
 		if !pause(50 * time.Millisecond) {
 			return errors.New("interrupted")

@@ -39,34 +39,9 @@ func (s *stage) declareForeign(labels []string) error {
 	return nil
 }
 
-// members reads a list of instances "a@1, b@2" as wire Members, sorted as a valid list is.
-func (s *stage) members(text string) ([]wire.Member, error) {
-	var out []wire.Member
-	for _, inst := range splitList(text) {
-		name, ord, err := parseInstance(inst)
-		if err != nil {
-			return nil, err
-		}
-		m, err := s.member(name, ord)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	slices.SortFunc(out, wire.CompareMembers)
-	if len(out) == 0 {
-		return nil, errors.New("no member listed")
-	}
-	return out, nil
-}
-
 // sendList sends a SECTION_LIST of the section its first member is in, with the members' id.
 func (s *stage) sendList(who, maxOrdinal, departed, text string) error {
-	p, err := s.puppet(who)
-	if err != nil {
-		return err
-	}
-	members, err := s.members(text)
+	members, err := s.nonEmpty(text)
 	if err != nil {
 		return err
 	}
@@ -77,30 +52,30 @@ func (s *stage) sendList(who, maxOrdinal, departed, text string) error {
 	}
 	l := wire.SectionList{Bits: s.sectionBits, Value: s.prefixOf(members[0].Name), MaxOrdinal: maxOrd, Departed: uint32(dep),
 		ID: idOf(members), Members: members}
-	conn, err := s.conn(p)
-	if err != nil {
-		return err
-	}
-	return conn.Send(wire.TypeSectionList, 0, s.idFor(p.id), l.Append(nil))
+	return s.sendFrom(who, wire.TypeSectionList, s.headerOf, l.Append(nil))
 }
 
 // sendLoss sends an ELDER_LOSS naming the elders listed.
 func (s *stage) sendLoss(who, text string) error {
-	p, err := s.puppet(who)
-	if err != nil {
-		return err
-	}
-	elders, err := s.members(text)
+	elders, err := s.nonEmpty(text)
 	if err != nil {
 		return err
 	}
 	e := wire.ElderLoss{Bits: s.sectionBits, Value: s.prefixOf(elders[0].Name), Elders: elders}
-	conn, err := s.conn(p)
-	if err != nil {
-		return err
-	}
-	return conn.Send(wire.TypeElderLoss, 0, s.idFor(p.id), e.Append(nil))
+	return s.sendFrom(who, wire.TypeElderLoss, s.headerOf, e.Append(nil))
 }
+
+// nonEmpty reads a list of instances that must name at least one, as lists and votes do.
+func (s *stage) nonEmpty(text string) ([]wire.Member, error) {
+	members, err := s.members(text)
+	if err == nil && len(members) == 0 {
+		err = errors.New("no member listed")
+	}
+	return members, err
+}
+
+// headerOf is the stableset field of a puppet's frame: what idFor says for it.
+func (s *stage) headerOf(p *puppet) wire.StablesetID { return s.idFor(p.id) }
 
 func (s *stage) fallSilent(who string) error {
 	p, err := s.puppet(who)
@@ -126,10 +101,7 @@ type adminSection struct {
 }
 
 func (s *stage) expectSections(what string, ok func([]adminSection) bool) error {
-	deadline := time.Now().Add(stateWait)
-	var since time.Time
-	var last []adminSection
-	for {
+	return s.steadily(what, func() (bool, func() string, error) {
 		var answer struct {
 			Sections []adminSection `json:"sections"`
 		}
@@ -137,25 +109,10 @@ func (s *stage) expectSections(what string, ok func([]adminSection) bool) error 
 		err := s.w.node.GetJSON(ctx, "/v1/sections", &answer)
 		cancel()
 		if err != nil {
-			return s.w.admin(err)
+			return false, nil, s.w.admin(err)
 		}
-		last = answer.Sections
-		good := ok(last)
-		switch {
-		case good && (s.quick || !since.IsZero() && time.Since(since) >= steady):
-			return nil
-		case good && since.IsZero():
-			since = time.Now()
-		case !good && !since.IsZero():
-			return fmt.Errorf("expected the node to hold %s; it did, then %v later held %s", what, time.Since(since).Round(time.Millisecond), s.describeSections(last))
-		}
-		if since.IsZero() && time.Now().After(deadline) {
-			return fmt.Errorf("expected the node to hold %s within %v; it holds %s", what, stateWait, s.describeSections(last))
-		}
-		if !pause(50 * time.Millisecond) {
-			return errors.New("interrupted")
-		}
-	}
+		return ok(answer.Sections), func() string { return s.describeSections(answer.Sections) }, nil
+	})
 }
 
 func (s *stage) describeSections(list []adminSection) string {
@@ -180,7 +137,7 @@ func (s *stage) describeSections(list []adminSection) string {
 }
 
 func (s *stage) expectList(maxOrdinal, departed, text, from string) error {
-	want, err := s.members(text)
+	want, err := s.nonEmpty(text)
 	if err != nil {
 		return err
 	}
@@ -216,7 +173,7 @@ func (s *stage) lossUntilAnswered(who, text string, every, within time.Duration)
 	if err != nil {
 		return err
 	}
-	elders, err := s.members(text)
+	elders, err := s.nonEmpty(text)
 	if err != nil {
 		return err
 	}
