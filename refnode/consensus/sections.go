@@ -126,7 +126,8 @@ func (c *Core) onSectionList(from wire.Member, body []byte) {
 	if c.inSection(from.Name) {
 		// A list another section sent to this section: the elders pass what they hold on to a
 		// member that has just joined, which trusts them as it trusts their stableset.
-		if wire.HasName(c.contacts, from.Name) && c.phase == Joining || c.set.IsElder(from.Name) && c.phase != Joining {
+		if wire.HasName(c.contacts, from.Name) && c.phase == Joining && !(mutant.Enabled && mutant.Is("joiner-drops-lists")) ||
+			c.set.IsElder(from.Name) && c.phase != Joining {
 			_ = c.sec.dir.Seed(l, c.now)
 		}
 		return
@@ -270,7 +271,8 @@ func (c *Core) onElderLoss(from wire.Member, body []byte) {
 			return
 		}
 		if c.inSection(from.Name) {
-			if wire.HasName(c.acting(), from.Name) && !slices.Contains(l.inside, from.Name) {
+			acting := wire.HasName(c.acting(), from.Name) || mutant.Enabled && mutant.Is("any-member-votes-loss")
+			if acting && !slices.Contains(l.inside, from.Name) {
 				l.inside = append(l.inside, from.Name)
 			}
 		} else if k, ok := c.sec.dir.Lookup(from.Name); ok && wire.HasName(k.List.Elders(c.cfg.ElderSize), from.Name) {
@@ -300,7 +302,7 @@ func (c *Core) tryElderLoss() {
 	acting := c.acting()
 	inside := 0
 	for _, n := range l.inside {
-		if wire.HasName(acting, n) {
+		if wire.HasName(acting, n) || mutant.Enabled && mutant.Is("any-member-votes-loss") {
 			inside++
 		}
 	}

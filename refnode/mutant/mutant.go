@@ -104,6 +104,8 @@ var All = []Mutant{
 	{"foreign-join-witnessed", "SEC", "SEC-1", "an elder witnesses the join of a name of another section when a member asks about it, so a stableset takes names of another section"},
 	{"joiner-takes-any-list", "SEC", "SEC-6", "a joiner acts on a SECTION_LIST from any node, not only from a peer it asked: a stranger of another section can make it found a section of its own"},
 	{"senders-are-elders", "SEC", "SEC-7", "GET /v1/sections reports a list's elders as its senders, instead of the names whose lists made it accepted (none for a first contact)"},
+	{"joiner-drops-lists", "SEC", "SEC-2", "a joiner drops the other sections' lists that the peer it asked passes on, so it learns of them only from the next lists the other sections send (every 10 s)"},
+	{"any-member-votes-loss", "SEC", "SEC-8", "the elder-loss vote of any member of the section counts, not only the acting elders', so members that are not acting elders can remove the elders"},
 	{"elder-loss-echoed", "SEC", "SEC-8", "an elder confirms another section's elder loss without having gone unanswered by those elders itself"},
 	{"elder-loss-never", "SEC", "SEC-8", "acting elders never vote for the loss of elders they cannot hear, so a section that lost all its elders stays without any"},
 }
