@@ -349,6 +349,8 @@ func (g *gossipSteps) sendsGossip(name, what string) error {
 		other := stranger.SignRecord(peer.Record{Name: stranger.Name(), Version: 1})
 		sorted := peer.SortRecords(next(), other)
 		body = peer.GossipBody(sorted[1], sorted[0])
+	case what == "its own record followed by other bytes":
+		body = append(peer.GossipBody(next()), 0x00, 0x01) // NB-1: nothing follows the last record
 	case what == "a Pass without an address":
 		stranger := peer.RandomIdentity()
 		body = peer.GossipBody(stranger.SignRecord(peer.Record{Name: stranger.Name(), Version: 1, Accepts: true}))

@@ -75,6 +75,7 @@ Feature: Neighborhood gossip
       | two records claiming one address                     |
       | bytes that are not gossip                            |
       | records out of name order                            |
+      | its own record followed by other bytes               |
       | a Pass without an address                            |
 
   @NB-10 @NB-11 @must
