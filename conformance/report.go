@@ -69,8 +69,12 @@ func (r *Result) Verdict() string {
 	switch {
 	case r.Interrupted:
 		return fmt.Sprintf("INTERRUPTED: a partial run (%d of %d scenarios finished, %d MUST rule(s) broken among them); no verdict", r.Finished(), len(r.Scenarios), r.MustFailures())
+	case r.MustFailures() > 0 && r.MustBlocked() > 0:
+		return fmt.Sprintf("FAILED: %d MUST rule(s) broken; %d more not judged, because a scenario that checks them failed before it reached them", r.MustFailures(), r.MustBlocked())
 	case r.MustFailures() > 0:
 		return fmt.Sprintf("FAILED: %d MUST rule(s) broken", r.MustFailures())
+	case r.MustBlocked() > 0:
+		return fmt.Sprintf("FAILED: no MUST rule found broken, but %d could not be judged: a scenario that checks them failed in its setup", r.MustBlocked())
 	case r.Count("MUST", Known) > 0:
 		return fmt.Sprintf("PASSED apart from %d known failure(s)", r.Count("MUST", Known))
 	case r.Tags != "":
@@ -81,6 +85,21 @@ func (r *Result) Verdict() string {
 		return fmt.Sprintf("PASSED: every MUST rule of %s holds (the node leaves out %s)", r.ProfileName(), strings.Join(r.LeftOutParts(), ", "))
 	}
 	return "PASSED: every MUST rule holds"
+}
+
+// BlockedRules lists the rules, MUST first, that a failed scenario was to judge but never reached.
+func (r *Result) BlockedRules() []RuleResult {
+	var must, should []RuleResult
+	for _, rr := range r.Rules {
+		if rr.Status == Blocked {
+			if rr.Must() {
+				must = append(must, rr)
+			} else {
+				should = append(should, rr)
+			}
+		}
+	}
+	return append(must, should...)
 }
 
 // LeftOutParts are the parts the node leaves out, in the spec's order.
@@ -128,7 +147,7 @@ func (s SectionSummary) Mark() string {
 	ran := false
 	for _, r := range s.Rules {
 		switch r.Status {
-		case Failed:
+		case Failed, Blocked:
 			return "×"
 		case Passed, Known:
 			ran = true
@@ -169,6 +188,8 @@ func ruleSign(s Status) string {
 		return "✔"
 	case Failed:
 		return "×"
+	case Blocked:
+		return "!"
 	}
 	return "·"
 }
@@ -192,7 +213,7 @@ func (r *Result) WriteSummary(w io.Writer) {
 			counts[rr.Status]++
 		}
 		var parts []string
-		for _, st := range []Status{Passed, Failed, Known, Unsupported, Untested} {
+		for _, st := range []Status{Passed, Failed, Blocked, Known, Unsupported, Untested} {
 			if counts[st] > 0 {
 				parts = append(parts, fmt.Sprintf("%d %s", counts[st], st))
 			}
@@ -224,11 +245,13 @@ func (r *Result) WriteSummary(w io.Writer) {
 				}
 			case rr.Status == Failed || rr.Status == Known:
 				for _, i := range rr.Scenarios {
-					if sc := r.Scenarios[i]; sc.Status == Failed {
+					if sc := r.Scenarios[i]; sc.Status == Failed && slices.Contains(sc.Broke, rr.ID) {
 						why = "failed in " + sc.Title()
 						break
 					}
 				}
+			case rr.Status == Blocked:
+				why = blockedWhy(r, rr)
 			}
 			fmt.Fprintf(w, "    %s %-7s %-6s %-11s %s\n", ruleSign(rr.Status), rr.ID, rr.Level, rr.Status, why)
 		}
@@ -241,9 +264,24 @@ func (r *Result) WriteSummary(w io.Writer) {
 	}
 }
 
+// blockedWhy says which failed scenario kept a rule from being judged, and how.
+func blockedWhy(r *Result, rr RuleResult) string {
+	for _, i := range rr.Scenarios {
+		sc := r.Scenarios[i]
+		switch {
+		case sc.Status != Failed || slices.Contains(sc.Broke, rr.ID):
+		case sc.FailedInSetup:
+			return "not judged: " + sc.Title() + " failed in its setup"
+		default:
+			return "not judged: " + sc.Title() + " failed first on " + strings.Join(sc.Broke, " ")
+		}
+	}
+	return "not judged"
+}
+
 func (r *Result) levelCounts(level string) string {
 	var parts []string
-	for _, st := range []Status{Passed, Failed, Known, Unsupported, Untested} {
+	for _, st := range []Status{Passed, Failed, Blocked, Known, Unsupported, Untested} {
 		if n := r.Count(level, st); n > 0 || st == Passed || st == Failed {
 			parts = append(parts, fmt.Sprintf("%d %s", n, st))
 		}
@@ -273,9 +311,7 @@ func markdown(r *Result) string {
 	if r.Tags != "" {
 		fmt.Fprintf(&b, "| tags | `%s` |\n", r.Tags)
 	}
-	fmt.Fprintf(&b, "\nMUST rules: %d pass, %d fail, %d unsupported, %d untested. SHOULD rules: %d pass, %d fail, %d untested.\n\n",
-		r.Count("MUST", Passed), r.Count("MUST", Failed), r.Count("MUST", Unsupported), r.Count("MUST", Untested),
-		r.Count("SHOULD", Passed), r.Count("SHOULD", Failed), r.Count("SHOULD", Untested))
+	fmt.Fprintf(&b, "\nMUST rules: %s. SHOULD rules: %s.\n\n", r.levelCounts("MUST"), r.levelCounts("SHOULD"))
 	if len(r.KnownFailures) > 0 {
 		fmt.Fprintf(&b, "Known failures (listed, not counted): %s.", strings.Join(r.KnownFailures, ", "))
 		if now := r.NowPassing(); len(now) > 0 {
@@ -297,6 +333,11 @@ func markdown(r *Result) string {
 		b.WriteString("\n## Failures\n")
 		for _, sc := range failed {
 			fmt.Fprintf(&b, "\n### %s\n\n", sc.Title())
+			if sc.FailedInSetup {
+				b.WriteString("Failed in its setup (a Given step): the rules below were not judged.\n\n")
+			} else if len(sc.Broke) < len(sc.Rules) {
+				fmt.Fprintf(&b, "The failing step found %s broken; the scenario's other rules were not judged.\n\n", strings.Join(sc.Broke, " "))
+			}
 			for _, id := range sc.Rules {
 				for _, rr := range r.Rules {
 					if rr.ID == id {
@@ -341,7 +382,7 @@ th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid #e3e6ec;vertica
 th{background:#f4f6f9;font-weight:600}
 .meta td:first-child{color:#5a6275;width:9em}
 .pass{color:#145a2a;font-weight:600}.fail{color:#8a1c1c;font-weight:700}
-.unsupported{color:#8a5a00;font-weight:600}.untested,.not-run{color:#7a8090}.known{color:#8a5a00;font-weight:700}
+.unsupported{color:#8a5a00;font-weight:600}.blocked{color:#a8420a;font-weight:700}.untested,.not-run{color:#7a8090}.known{color:#8a5a00;font-weight:700}
 .level{font-size:.8em;color:#5a6275}
 details{margin:.2em 0}summary{cursor:pointer}
 blockquote{margin:.4em 0;padding:.3em .8em;border-left:3px solid #c9ced8;color:#333}
@@ -350,12 +391,12 @@ code{font-size:.92em}
 nav ul{columns:2;list-style:none;padding-left:0}nav li{margin:.15em 0}
 .filter{margin:1em 0}.filter label{margin-right:1em;cursor:pointer}
 .steps td{padding:.15em .5em;border:0;font-size:.9em}
-body.only-fail tr.rule:not(.s-fail):not(.s-known),body.only-fail tr.section:not(.has-fail){display:none}
+body.only-fail tr.rule:not(.s-fail):not(.s-known):not(.s-blocked),body.only-fail tr.section:not(.has-fail):not(.has-blocked){display:none}
 body.only-unsupported tr.rule:not(.s-unsupported),body.only-unsupported tr.section:not(.has-unsupported){display:none}
 body.only-untested tr.rule:not(.s-untested),body.only-untested tr.section:not(.has-untested){display:none}
 </style></head><body>
 <h1>sskit conformance report: {{.Implementation}}</h1>
-<p class="verdict {{if .Interrupted}}partial{{else if gt .MustFailures 0}}bad{{else}}ok{{end}}">{{.Verdict}}</p>
+<p class="verdict {{if .Interrupted}}partial{{else if .NotCertified}}bad{{else}}ok{{end}}">{{.Verdict}}</p>
 <table class="meta">
 <tr><td>implementation</td><td>{{.Implementation}}{{if .NodeName}} (the node says: {{.NodeName}} {{.NodeVersion}}){{end}}</td></tr>
 <tr><td>profile</td><td><b>{{.ProfileName}}</b>{{with .LeftOutParts}} — the node leaves out {{join . ", "}}: their rules are unsupported and their scenarios did not run{{end}}</td></tr>
@@ -367,12 +408,15 @@ body.only-untested tr.rule:not(.s-untested),body.only-untested tr.section:not(.h
 {{if .Tags}}<tr><td>tags</td><td><code>{{.Tags}}</code></td></tr>{{end}}
 {{if .Interrupted}}<tr><td>partial run</td><td>interrupted: {{.Finished}} of {{len .Scenarios}} scenarios finished; the rest are <span class="not-run">not run</span></td></tr>{{end}}
 {{if .KnownFailures}}<tr><td>known failures</td><td>{{join .KnownFailures ", "}} (shown as <span class="known">known</span>, not counted){{with .NowPassing}}<br><b>now passing, remove from the list: {{join . ", "}}</b>{{end}}</td></tr>{{end}}
-<tr><td>MUST rules</td><td>{{.N "MUST" "pass"}} pass · {{.N "MUST" "fail"}} fail · {{.N "MUST" "unsupported"}} unsupported · {{.N "MUST" "untested"}} untested</td></tr>
+<tr><td>MUST rules</td><td>{{.N "MUST" "pass"}} pass · {{.N "MUST" "fail"}} fail · {{with .N "MUST" "blocked"}}{{.}} blocked (not judged) · {{end}}{{.N "MUST" "unsupported"}} unsupported · {{.N "MUST" "untested"}} untested</td></tr>
 <tr><td>SHOULD rules</td><td>{{.N "SHOULD" "pass"}} pass · {{.N "SHOULD" "fail"}} fail · {{.N "SHOULD" "unsupported"}} unsupported · {{.N "SHOULD" "untested"}} untested</td></tr>
 {{with .NoScenario}}<tr><td>no scenario yet</td><td>{{join . ", "}}</td></tr>{{end}}
 </table>
 {{with .FailedRules}}<h2>Broken rules</h2>
 <p>{{range $i, $r := .}}{{if $i}} · {{end}}<a class="fail" href="#{{$r.ID}}">{{$r.ID}}</a> ({{$r.Level}}){{end}}</p>{{end}}
+{{with .BlockedRules}}<h2>Rules not judged</h2>
+<p>A scenario that checks them failed before it reached them: in its setup, or on another rule first.</p>
+<p>{{range $i, $r := .}}{{if $i}} · {{end}}<a class="blocked" href="#{{$r.ID}}">{{$r.ID}}</a> ({{$r.Level}}){{end}}</p>{{end}}
 <nav><h2>Contents</h2><ul>
 {{range .Sections}}<li>{{.Mark}} <a href="#{{anchor .Title}}">{{.Title}}</a> <span class="level">{{len .Rules}} rules</span></li>
 {{end}}</ul></nav>
@@ -391,7 +435,7 @@ body.only-untested tr.rule:not(.s-untested),body.only-untested tr.section:not(.h
 <td><blockquote>{{code .Text}}</blockquote>
 {{range .Scenarios}}{{with scenario $ .}}
 <details {{if eq .Status "fail"}}open{{end}}><summary><span class="{{lower .Status}}">{{.Status}}</span> {{.Title}} <span class="level">({{round .Duration}})</span></summary>
-<div>file <code>{{.File}}:{{.Line}}</code>{{if .FailedStep}}<br>failing step: <code>{{.FailedStep}}</code>{{end}}
+<div>file <code>{{.File}}:{{.Line}}</code>{{if .FailedStep}}<br>failing step{{if .FailedInSetup}} (in the setup: this scenario's rules were not judged){{else}}, which found {{join .Broke " "}} broken{{end}}: <code>{{.FailedStep}}</code>{{end}}
 {{if .Error}}<pre>{{.Error}}</pre>{{end}}
 {{if .Steps}}<table class="steps">{{range .Steps}}<tr><td class="{{if eq .Status "passed"}}pass{{else if eq .Status "failed"}}fail{{else}}untested{{end}}">{{.Status}}</td><td>{{.Keyword}}{{.Text}}</td><td class="level">{{round .Duration}}</td></tr>{{end}}</table>{{end}}
 {{if .Trace}}frames on the wire: <a href="{{.Trace}}">{{.Trace}}</a><br>{{end}}

@@ -52,6 +52,10 @@ const (
 	Untested    Status = "untested"    // no scenario checks the rule, or none ran
 	Known       Status = "known"       // failed, and listed as a known failure
 	NotRun      Status = "not run"     // a scenario the run never finished: it was interrupted
+	// Blocked is a rule that a failed scenario was to judge but never reached: the scenario
+	// failed in its setup (a Given step), or on another rule that its failing assertion named.
+	// Nothing says the rule is broken, and nothing says it holds: the run cannot certify it.
+	Blocked Status = "blocked"
 )
 
 // ScenarioResult is one scenario's outcome.
@@ -66,6 +70,12 @@ type ScenarioResult struct {
 	Level       string         `json:"level"`
 	Status      Status         `json:"status"`
 	FailedStep  string         `json:"failed_step,omitempty"`
+	// FailedInSetup says the failing step was a Given step: the scenario never reached what it
+	// judges, so its rules are blocked rather than broken.
+	FailedInSetup bool `json:"failed_in_setup,omitempty"`
+	// Broke is the rules a failure is put down to: those the failing assertion named (see
+	// Violation), or else every rule the scenario is tagged with; none for a setup failure.
+	Broke []string `json:"broke,omitempty"`
 	Error       string         `json:"error,omitempty"`
 	Started     time.Time      `json:"started"`
 	Duration    time.Duration  `json:"duration_ns"`
@@ -136,6 +146,13 @@ type Result struct {
 
 // ProfileName is the profile as people write it: "core + consensus".
 func (r *Result) ProfileName() string { return strings.Join(r.Profile, " + ") }
+
+// MustBlocked counts MUST rules that a failed scenario was to judge but never reached.
+func (r *Result) MustBlocked() int { return r.Count("MUST", Blocked) }
+
+// NotCertified reports whether the run found a MUST rule broken or left one blocked: either
+// way the node cannot be certified, and sskit exits with 1.
+func (r *Result) NotCertified() bool { return r.MustFailures() > 0 || r.MustBlocked() > 0 }
 
 // MustFailures counts MUST rules that failed. Certification needs zero.
 func (r *Result) MustFailures() int {
@@ -357,12 +374,15 @@ func safeName(s string) string {
 	return s
 }
 
-// verdicts decides each rule from the scenarios that check it: any failure fails it (or makes it
-// a known failure when listed); otherwise any unsupported makes it unsupported; it passes when at
-// least one scenario passed.
+// verdicts decides each rule from the scenarios that check it. A failed scenario fails the rules
+// it broke (ScenarioResult.Broke), which may include a rule it is not tagged with, and blocks the
+// other rules it is tagged with; a failure in setup blocks them all. A failure makes a rule fail
+// (or a known failure when listed) whatever else happened; otherwise blocked beats unsupported,
+// and a rule passes when at least one scenario passed it.
 //
 // Every rule of a part the node leaves out is unsupported, whether or not a scenario checks it.
 func verdicts(spec *Spec, scenarios []ScenarioResult, known map[string]bool, leftOut map[string]string) []RuleResult {
+	rank := map[Status]int{Untested: 0, Passed: 1, Unsupported: 2, Blocked: 3, Failed: 4}
 	var out []RuleResult
 	for _, r := range spec.Rules {
 		rr := RuleResult{Rule: r, Status: Untested}
@@ -370,19 +390,22 @@ func verdicts(spec *Spec, scenarios []ScenarioResult, known map[string]bool, lef
 			rr.Status = Unsupported
 		}
 		for i, sc := range scenarios {
-			for _, id := range sc.Rules {
-				if id != r.ID {
-					continue
-				}
-				rr.Scenarios = append(rr.Scenarios, i)
-				switch {
-				case sc.Status == Failed:
-					rr.Status = Failed
-				case sc.Status == Unsupported && rr.Status != Failed:
-					rr.Status = Unsupported
-				case sc.Status == Passed && rr.Status == Untested:
-					rr.Status = Passed
-				}
+			tagged, broke := slices.Contains(sc.Rules, r.ID), slices.Contains(sc.Broke, r.ID)
+			if !tagged && !broke {
+				continue
+			}
+			rr.Scenarios = append(rr.Scenarios, i)
+			st := sc.Status
+			switch {
+			case sc.Status == Failed && broke:
+				st = Failed
+			case sc.Status == Failed:
+				st = Blocked
+			case sc.Status != Passed && sc.Status != Unsupported:
+				continue // not run
+			}
+			if rank[st] > rank[rr.Status] {
+				rr.Status = st
 			}
 		}
 		if rr.Status == Failed && known[r.ID] {
@@ -465,6 +488,12 @@ func (s *suiteRun) record(r ScenarioResult) {
 	counter := fmt.Sprintf("[%*d/%d]", len(fmt.Sprint(s.total)), s.done, s.total)
 	line := fmt.Sprintf("%s %-11s %s  (%s, %v)", counter, strings.ToUpper(string(r.Status)), r.Title(), strings.Join(r.Rules, " "), r.Duration.Round(time.Millisecond))
 	if r.Status == Failed {
+		switch {
+		case r.FailedInSetup:
+			line += "\n        in setup: its rules are not judged"
+		case !slices.Equal(r.Broke, r.Rules):
+			line += "\n        broke: " + strings.Join(r.Broke, " ") + " (the scenario's other rules are not judged)"
+		}
 		line += "\n        step:  " + r.FailedStep + "\n        error: " + strings.ReplaceAll(r.Error, "\n", "\n               ")
 	}
 	fmt.Fprintln(s.opts.Progress, line)

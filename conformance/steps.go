@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cucumber/godog"
+	messages "github.com/cucumber/messages/go/v21"
 
 	"github.com/stableset/sskit/harness"
 	"github.com/stableset/sskit/harness/peer"
@@ -50,6 +51,7 @@ type world struct {
 	split        partition
 	reference    harness.Implementation // refnode, for the other nodes of a mixed cluster
 	puppets      *stage                 // scripted members of the node's stableset (puppets.go)
+	gossip       *gossipSteps           // the scripted peers' records, for the shared gossip checks
 }
 
 // scriptedPeer is a named peer with the connections it dialed and the ones nodes dialed to it.
@@ -65,9 +67,15 @@ type scriptedPeer struct {
 	arrived  chan struct{} // closed and replaced on every accepted connection
 }
 
+// afterLastStep names the checks every scenario gets once its last step passed, where a failed
+// step's text would go.
+const afterLastStep = "(after the last step) every GOSSIP the node sent keeps NB-4: no target gets its own record, and an address goes only where NB-4 lets it"
+
 func (r *suiteRun) initScenario(sc *godog.ScenarioContext) {
 	w := &world{run: r, peers: map[string]*scriptedPeer{}}
 	var failedStep, failedErr string
+	var failedStepErr error
+	failedInSetup := false
 	var started, stepStarted time.Time
 	var steps []StepResult
 	sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
@@ -94,7 +102,8 @@ func (r *suiteRun) initScenario(sc *godog.ScenarioContext) {
 	})
 	sc.StepContext().After(func(ctx context.Context, st *godog.Step, status godog.StepResultStatus, err error) (context.Context, error) {
 		if err != nil && failedStep == "" {
-			failedStep, failedErr = st.Text, err.Error()
+			failedStep, failedErr, failedStepErr = st.Text, err.Error(), err
+			failedInSetup = st.Type == messages.PickleStepType_CONTEXT // a Given step, or an And after one
 		}
 		sr := StepResult{Text: st.Text, Status: status.String()}
 		if status != godog.StepSkipped { // a skipped step's hooks run, but the step does not
@@ -107,6 +116,12 @@ func (r *suiteRun) initScenario(sc *godog.ScenarioContext) {
 		return ctx, nil
 	})
 	sc.After(func(ctx context.Context, s *godog.Scenario, err error) (context.Context, error) {
+		if err == nil && !w.notRun && w.unsupported == "" && r.ctx.Err() == nil {
+			// Checks that hold for every scenario, judged once all its steps passed.
+			if perr := w.gossip.gossipPrivacy(); perr != nil {
+				err, failedStep, failedErr, failedStepErr = perr, afterLastStep, perr.Error(), perr
+			}
+		}
 		w.close()
 		d, idx := r.lookup(s)
 		res := ScenarioResult{Name: d.Name, Variant: d.Variant, File: d.File, Line: d.Line, Feature: d.Feature,
@@ -121,6 +136,9 @@ func (r *suiteRun) initScenario(sc *godog.ScenarioContext) {
 			res.Status, res.FailedStep, res.Error = Failed, failedStep, failedErr
 			if failedErr == "" {
 				res.Error = err.Error()
+			}
+			if res.FailedInSetup = failedInSetup; !failedInSetup {
+				res.Broke = brokenRules(failedStepErr, d.Rules)
 			}
 		default:
 			res.Status = Passed

@@ -55,6 +55,13 @@ type gossiper struct {
 	accepts bool
 	addr    netip.AddrPort // the address its records give, when it accepts connections
 	version uint64         // the last version it sent
+
+	// What the harness signed for it, so that the node's gossip can be judged against it:
+	// the highest version signed (its exact bytes, which a relay must pass on unchanged, NB-3)
+	// and every name any version listed (the targets NB-4 lets learn its address).
+	held        []byte
+	heldVersion uint64
+	everListed  map[wire.Name]bool
 }
 
 type gossipSteps struct {
@@ -75,6 +82,8 @@ const gossipInterval = 10 * time.Second
 
 func registerGossipSteps(sc *godog.ScenarioContext, w *world) {
 	g := &gossipSteps{w: w, gossipers: map[string]*gossiper{}}
+	w.gossip = g
+	registerNeighborSteps(sc, g)
 	sc.StepContext().Before(func(ctx context.Context, st *godog.Step) (context.Context, error) {
 		action := st.Type == messages.PickleStepType_ACTION
 		if action && !g.inAction {
@@ -127,13 +136,35 @@ func (g *gossipSteps) record(name string, v uint64, addressed bool, neighbors ..
 	if addressed && gp.accepts {
 		r.Addr = gp.addr
 	}
-	return p.id.SignRecord(r)
+	b := p.id.SignRecord(r)
+	g.signed(gp, v, b, neighbors)
+	return b
+}
+
+// signed notes a record the harness signed for a scripted peer (see gossiper).
+func (g *gossipSteps) signed(gp *gossiper, v uint64, b []byte, neighbors []wire.Name) {
+	if v > gp.heldVersion {
+		gp.held, gp.heldVersion = slices.Clone(b), v // a malefactor's step may damage b after
+	}
+	if gp.everListed == nil {
+		gp.everListed = map[wire.Name]bool{}
+	}
+	for _, n := range neighbors {
+		gp.everListed[n] = true
+	}
 }
 
 // debut connects the peer and sends its Debut: its record alone at version 1, with the
 // address its connection comes from when it accepts connections.
+//
+// A peer that accepts connections listens, and dials from its listening socket, so that the
+// address its record gives is one the node can reach it at (for a Pass or an Introduction).
 func (g *gossipSteps) debut(name string, accepts bool) error {
-	if err := g.w.dial(name, g.w.node); err != nil {
+	dial := func(name string, n *harness.Node) error { return g.w.dial(name, n) }
+	if accepts {
+		dial = g.w.dialFromListener
+	}
+	if err := dial(name, g.w.node); err != nil {
 		return err
 	}
 	c, _ := g.w.conn(name)

@@ -2,6 +2,8 @@ package conformance
 
 import (
 	"bytes"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -14,7 +16,7 @@ func TestSummaryNamesEveryRuleThatDidNotPass(t *testing.T) {
 	}
 	r := &Result{
 		Scenarios: []ScenarioResult{
-			{Name: "bad frames", Status: Failed},
+			{Name: "bad frames", Status: Failed, Rules: []string{"WIRE-2"}, Broke: []string{"WIRE-2"}},
 			{Name: "late answer", Status: Unsupported, Error: "the node exited with code 127 (unsupported)"},
 		},
 		Rules: []RuleResult{
@@ -71,3 +73,44 @@ func TestVerdictNamesTheProfile(t *testing.T) {
 		t.Errorf("verdict %q when a MUST rule of the profile is unsupported", v)
 	}
 }
+
+// A failure counts against the rules its failing step names, and only those; the scenario's
+// other rules are blocked, as are all of them when a Given step failed. Before, one broken rule
+// (NB-3) showed up as the nine rules of the scenario that happened to trip over it.
+func TestFailuresFailOnlyTheRulesTheyJudge(t *testing.T) {
+	spec := &Spec{Rules: []Rule{
+		{ID: "NB-3", Level: "MUST", Part: "gossip"}, {ID: "NB-4", Level: "MUST", Part: "gossip"},
+		{ID: "NB-9", Level: "MUST", Part: "gossip"}, {ID: "SEC-1", Level: "MUST", Part: "sections"},
+		{ID: "SEC-2", Level: "MUST", Part: "sections"}, {ID: "NB-14", Level: "SHOULD", Part: "gossip"},
+	}}
+	scenarios := []ScenarioResult{
+		{Name: "versions", Rules: []string{"NB-3"}, Status: Passed},
+		{Name: "cluster", Rules: []string{"NB-4", "NB-9"}, Status: Failed, Broke: brokenRules(violates(errTest, "NB-3"), []string{"NB-4", "NB-9"})},
+		{Name: "sections", Rules: []string{"SEC-1"}, Status: Failed, FailedInSetup: true},
+		{Name: "lists", Rules: []string{"SEC-2", "NB-14"}, Status: Failed, Broke: brokenRules(errTest, []string{"SEC-2", "NB-14"})},
+	}
+	got := map[string]Status{}
+	for _, rr := range verdicts(spec, scenarios, nil, nil) {
+		got[rr.ID] = rr.Status
+	}
+	want := map[string]Status{"NB-3": Failed, "NB-4": Blocked, "NB-9": Blocked, "SEC-1": Blocked, "SEC-2": Failed, "NB-14": Failed}
+	for id, st := range want {
+		if got[id] != st {
+			t.Errorf("%s: %s, want %s", id, got[id], st)
+		}
+	}
+	r := &Result{Rules: verdicts(spec, scenarios[2:3], nil, nil), Scenarios: scenarios[2:3]}
+	if !r.NotCertified() || !strings.Contains(r.Verdict(), "could not be judged") {
+		t.Errorf("a setup failure alone: certified %v, verdict %q", !r.NotCertified(), r.Verdict())
+	}
+	var out bytes.Buffer
+	r.WriteSummary(&out)
+	if !strings.Contains(out.String(), "SEC-1   MUST   blocked     not judged: sections failed in its setup") {
+		t.Errorf("the summary does not say why SEC-1 was not judged:\n%s", out.String())
+	}
+	if err := violates(violates(errTest, "NB-4"), "NB-9"); !slices.Equal(brokenRules(err, nil), []string{"NB-4"}) {
+		t.Errorf("an outer violates overrode the rule an inner check named: %v", brokenRules(err, nil))
+	}
+}
+
+var errTest = errors.New("test")

@@ -49,7 +49,7 @@ func verdictCounts(rules []certRule, level string, run int) string {
 		counts[v]++
 	}
 	var parts []string
-	for _, v := range []string{certPass, certFail, certFlaky, "known", certUnsupported, certUntested} {
+	for _, v := range []string{certPass, certFail, certFlaky, certBlocked, "known", certUnsupported, certUntested} {
 		if counts[v] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[v], v))
 		}
@@ -110,7 +110,7 @@ th{background:#f4f6f9;font-weight:600}
 tr.section th{background:#e9edf3;font-size:.95em}
 td.v{text-align:center;white-space:nowrap}
 .pass{color:#145a2a;font-weight:600}.fail{color:#8a1c1c;font-weight:700}.flaky{color:#8a1c1c;font-weight:700}
-.unsupported{color:#8a5a00;font-weight:600}.untested{color:#7a8090}.known{color:#8a5a00;font-weight:700}
+.unsupported{color:#8a5a00;font-weight:600}.blocked{color:#a8420a;font-weight:700}.untested{color:#7a8090}.known{color:#8a5a00;font-weight:700}
 tr.broken td{background:#fdf3f3}
 .level{font-size:.8em;color:#5a6275}
 a{color:inherit}

@@ -36,6 +36,7 @@ const (
 	certFail        = "fail"
 	certFlaky       = "flaky" // passed in some runs, failed in others: not certifiable
 	certUnsupported = "unsupported"
+	certBlocked     = "blocked" // a scenario that checks it failed before reaching it, in some run
 	certUntested    = "untested"
 )
 
@@ -321,7 +322,7 @@ func combine(all []*conformance.Result, implName string, nf nodeFlags, command [
 	}
 	for _, rule := range first.Rules {
 		cr := certRule{ID: rule.ID, Level: rule.Level, Section: rule.Section, Part: rule.Part}
-		unsupported := false
+		unsupported, blocked := false, false
 		for i := range all {
 			status, ok := perRun[i][rule.ID]
 			if !ok {
@@ -335,6 +336,8 @@ func combine(all []*conformance.Result, implName string, nf nodeFlags, command [
 				cr.Failed++
 			case conformance.Unsupported:
 				unsupported = true
+			case conformance.Blocked:
+				blocked = true
 			}
 		}
 		switch {
@@ -342,6 +345,8 @@ func combine(all []*conformance.Result, implName string, nf nodeFlags, command [
 			cr.Verdict = certFlaky
 		case cr.Failed > 0:
 			cr.Verdict = certFail
+		case blocked:
+			cr.Verdict = certBlocked
 		case unsupported:
 			cr.Verdict = certUnsupported
 		case cr.Passed == len(all):

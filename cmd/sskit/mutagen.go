@@ -233,7 +233,7 @@ func cmdMutationGenerated(g generatedRun, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(exitFailed, "mutant %s: %v", m.Mutant, err)
 		}
-		r := generatedRow{builtMutant: m, Killed: res.MustFailures() > 0, Took: res.Duration}
+		r := generatedRow{builtMutant: m, Killed: res.NotCertified(), Took: res.Duration}
 		if sc, failed := firstFailed(res); failed {
 			r.Scenario = sc.Title()
 			r.ShouldOnly = !r.Killed

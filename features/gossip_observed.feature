@@ -1,0 +1,118 @@
+@neighbors
+Feature: Neighborhood gossip observed from scripted neighbors
+  The node under test is surrounded by scripted peers, each with its own identity, record and
+  listening address, over real QUIC. Every GOSSIP the node sends them is captured, decoded and
+  compared with exactly what SPEC.md §9 allows that target: "holding exactly" names every record
+  besides the node's own, each as its node last signed it, byte for byte. Scripted records build
+  the neighborhoods whose routes the node must compute. After each scenario of this feature and
+  of gossip.feature, one shared check reads every gossip the node sent once more: no target gets
+  its own record, and no address reaches a target NB-4 does not allow. "Within N seconds" counts
+  from the scenario's latest When step and stays below the 10 s of periodic gossip (NB-14).
+
+  @NB-4 @must
+  Scenario: Standard gossip carries to each target what it may have, an address only to nodes that list its node
+    Given a node under test
+    And scripted peers "ann, bob" are full neighbors of the node
+    And scripted peer "cid" is a full neighbor of the node that accepts no connections
+    When scripted peer "dee" debuts to the node
+    Then "ann" receives within 3 seconds gossip holding exactly the node's record without its address and the records of "bob, cid"
+    And "bob" receives within 3 seconds gossip holding exactly the node's record without its address and the records of "ann, cid"
+    And "cid" receives within 3 seconds gossip holding exactly the node's record without its address and the records of "ann, bob"
+    When peer "ann" sends its next record, listing the node and "dee"
+    Then "ann" receives within 3 seconds gossip holding exactly the node's record without its address and the records of "bob, cid, dee"
+    And "bob" receives within 3 seconds gossip holding exactly the node's record without its address and the records of "ann, cid"
+
+  @NB-3 @NB-4 @must
+  Scenario: A record is replaced only by a higher version, and relayed byte for byte
+    Given a node under test
+    And scripted peers "ann, bob" are full neighbors of the node
+    When peer "ann" relays version 5 of "zoe"'s record, listing "ann"
+    Then the node holds version 5 of "zoe"'s record, listing "ann"
+    And "bob" receives within 3 seconds gossip holding exactly the node's record without its address and the records of "ann, zoe"
+    When peer "ann" relays another version 5 of "zoe"'s record, listing "ann, bob"
+    And peer "ann" relays version 4 of "zoe"'s record, listing "bob"
+    Then the node sends no gossip for 2 seconds after the When step
+    And the node holds version 5 of "zoe"'s record, listing "ann"
+
+  @NB-7 @must
+  Scenario: A stranger's record with an address is dropped unless the stranger sent it itself
+    Given a node under test
+    And scripted peers "ann, bob" are full neighbors of the node
+    When peer "ann" relays "zed"'s record with its address and "yan"'s record without one
+    Then the node holds a record of "yan" and none of "zed"
+    And "bob" receives within 3 seconds gossip holding exactly the node's record without its address and the records of "ann, yan"
+
+  @NB-5 @must
+  Scenario: Below the degree limit a debutant is introduced to the least-connected neighbor, the lowest name among equals
+    Given a node under test
+    And scripted peers "ann, bob, cid" are full neighbors of the node
+    When peer "ann" sends its next record, listing the node and "x1"
+    And scripted peer "dee" debuts to the node
+    Then peer "dee" receives an Introduction: the node's record with its address, listing "dee", and the addressed record of "the lower of bob, cid"
+
+  @NB-4 @NB-6 @must
+  Scenario: An Introduction: the node lists the introducer, debuts to the introducee and stores nothing of it
+    Given a node under test
+    And scripted peer "ann" is a full neighbor of the node
+    When scripted peer "ira" introduces "ivy" to the node
+    Then peer "ivy" receives a Debut from the node: its record alone, with its address
+    And the node lists "ira" as a full neighbor and holds no record of "ivy"
+    And "ann" receives within 3 seconds gossip holding exactly the node's record without its address and no other record
+
+  @NB-6 @must
+  Scenario: A Pass makes the node debut to the node it names, but not twice within 60 s
+    Given a node under test
+    And scripted peer "ann" is a full neighbor of the node
+    When peer "ann" passes the node to "ivy"
+    Then peer "ivy" receives a Debut from the node: its record alone, with its address
+    When peer "ivy" answers the node's Debut with a GOSSIP_FAILURE NO_SUITABLE_NEIGHBORS
+    And peer "ann" passes the node to "ivy" again
+    Then peer "ivy" receives no other Debut from the node within 2 seconds
+
+  @NB-13 @ADM-11 @must
+  Scenario: Routes run over full links, through nodes that accept connections, to an exit that does not list the node
+    Given a node under test
+    And scripted peer "ann" is a full neighbor of the node
+    When peer "ann" relays the records of a neighborhood:
+      """
+      ann lists node, bob
+      bob lists ann, cid, dan, fay
+      cid lists bob, dan (accepts no connections)
+      dan lists bob, eve
+      eve lists dan, gus
+      fay lists gus
+      gus lists eve, node
+      """
+    Then the node's routes are:
+      | to  | route   |
+      | ann | none    |
+      | bob | none    |
+      | cid | none    |
+      | dan | a route |
+      | eve | a route |
+      | fay | none    |
+      | gus | none    |
+
+  @NB-11 @NB-13 @must
+  Scenario: A banned node is withdrawn to every remaining neighbor, its relayed records are ignored and no route runs through it
+    Given a node under test
+    And scripted peers "ann, bob, mallory" are full neighbors of the node
+    When peer "mallory" sends gossip holding its own record with a bad signature
+    Then the node lists "mallory" among its bans
+    And peer "ann" receives within 3 seconds gossip in which the node's next version no longer lists "mallory"
+    And peer "bob" receives within 3 seconds gossip in which the node's next version no longer lists "mallory"
+    When peer "ann" relays the records of a neighborhood:
+      """
+      ann lists node, mallory, cid
+      mallory lists ann, zed
+      zed lists mallory, yan
+      yan lists zed
+      cid lists ann, dan
+      dan lists cid
+      """
+    Then the node's routes are:
+      | to  | route   |
+      | zed | none    |
+      | yan | none    |
+      | dan | a route |
+    And the node holds a record of "zed" and none of the banned "mallory"
