@@ -96,7 +96,7 @@ func registerGossipSteps(sc *godog.ScenarioContext, w *world) {
 	sc.Step(`^scripted peers? "([^"]+)" (?:is a|are) full neighbors? of the node that accepts? no connections$`, func(names string) error { return g.fullNeighbors(names, false) })
 	sc.Step(`^scripted peer "([^"]+)" debuts to the node$`, g.debuts)
 	sc.Step(`^scripted peer "([^"]+)" debuts to the node with (a record giving an address on another IP|an address while accepting no connections)$`, g.debutsLying)
-	sc.Step(`^peer "([^"]+)" receives a Pass naming one of the node's neighbors, with its address$`, g.receivesPass)
+	sc.Step(`^peer "([^"]+)" receives a Pass naming the least-connected of the node's neighbors, the lowest name among equals, with its address$`, g.receivesPass)
 	sc.Step(`^peer "([^"]+)" receives a GOSSIP_FAILURE with reason NO_SUITABLE_NEIGHBORS$`, g.receivesFailure)
 	sc.Step(`^peer "([^"]+)" receives a debut back: the node's record alone, with its address, listing "([^"]+)"$`, g.receivesDebutBack)
 	sc.Step(`^the node lists (\d+) full neighbors and is at version (\d+)$`, g.nodeListsFull)
@@ -258,6 +258,10 @@ func (g *gossipSteps) awaitNeighborhood(check func(neighborhoodJSON) error) erro
 	})
 }
 
+// receivesPass judges a debutant's answer at the degree limit (NB-5): a Pass naming the
+// least-connected neighbor that suits (accepts connections, is not the debutant), the lowest
+// name among equals, with that neighbor's address. Degrees are those of the records the
+// scripted neighbors signed last.
 func (g *gossipSteps) receivesPass(name string) error {
 	c, err := g.w.conn(name)
 	if err != nil {
@@ -271,8 +275,26 @@ func (g *gossipSteps) receivesPass(name string) error {
 	if err != nil {
 		return err
 	}
-	if len(recs) != 1 || recs[0].Name == g.w.node.Name || !recs[0].Addr.IsValid() || !slices.Contains(nb.Full, recs[0].Name.String()) {
-		return fmt.Errorf("expected a Pass: one record, of one of the node's full neighbors %v, with an address; got %d records %v", nb.Full, len(recs), describeRecords(recs))
+	best, bestDegree, bestName := "", -1, ""
+	for peerName, gp := range g.gossipers {
+		id := g.w.peer(peerName).id.Name().String()
+		if peerName == name || !gp.accepts || gp.held == nil || !(slices.Contains(nb.Full, id) || slices.Contains(nb.Half, id)) {
+			continue
+		}
+		held, err := peer.ParseGossip(peer.GossipBody(gp.held))
+		if err != nil {
+			return err
+		}
+		if d := len(held[0].Neighbors); bestDegree < 0 || d < bestDegree || d == bestDegree && id < best {
+			best, bestDegree, bestName = id, d, peerName
+		}
+	}
+	if best == "" {
+		return errors.New("the scenario gave the node no neighbor that suits a Pass")
+	}
+	if len(recs) != 1 || recs[0].Name.String() != best || recs[0].Addr != g.gossiper(bestName).addr {
+		return violates(fmt.Errorf("expected a Pass naming %q (degree %d, the lowest name among the least-connected neighbors), with its address %v; got %d records %v",
+			bestName, bestDegree, g.gossiper(bestName).addr, len(recs), describeRecords(recs)), "NB-5")
 	}
 	return nil
 }
@@ -806,14 +828,16 @@ func (g *gossipSteps) converged(seconds, maxDegree int) error {
 // convergence says what keeps the neighborhoods from NB-8 and NB-9, or nil.
 func convergence(all map[string]neighborhoodJSON, maxDegree int) error {
 	for name, nb := range all {
-		if d := len(nb.Full) + len(nb.Half); d > maxDegree || d == 0 {
-			return fmt.Errorf("%s has degree %d", name[:8], d)
+		if d := len(nb.Full) + len(nb.Half); d > maxDegree {
+			return violates(fmt.Errorf("%s has degree %d, above the limit of %d (NB-8)", name[:8], d, maxDegree), "NB-8")
+		} else if d == 0 {
+			return violates(fmt.Errorf("%s has no neighbor", name[:8]), "NB-9")
 		}
 		if len(nb.Half) > 0 {
-			return fmt.Errorf("%s has half links to %v", name[:8], shortNames(nb.Half))
+			return violates(fmt.Errorf("%s has half links to %v", name[:8], shortNames(nb.Half)), "NB-9")
 		}
 		if len(nb.Bans) > 0 {
-			return fmt.Errorf("%s banned honest nodes: %v", name[:8], nb.Bans)
+			return violates(fmt.Errorf("%s banned honest nodes: %v (NB-10: gossip that keeps the rules never gets its sender banned)", name[:8], nb.Bans), "NB-10")
 		}
 		held := map[string]uint64{}
 		for _, r := range nb.Records {
@@ -824,7 +848,7 @@ func convergence(all map[string]neighborhoodJSON, maxDegree int) error {
 				continue
 			}
 			if v, ok := held[other]; !ok || v != o.Version {
-				return fmt.Errorf("%s holds %s at version %d (held: %v), not its current %d", name[:8], other[:8], v, ok, o.Version)
+				return violates(fmt.Errorf("%s holds %s at version %d (held: %v), not its current %d", name[:8], other[:8], v, ok, o.Version), "NB-9")
 			}
 		}
 	}
@@ -842,7 +866,9 @@ func shortNames(names []string) []string {
 // routes checks GET /v1/route between every two nodes against the full-link graph the nodes
 // report: nodes 3 or more hops apart must have a route, and every route given must have at
 // least 3 hops over full links without a repeated node, its exit not listing its origin.
-func (g *gossipSteps) routes() error {
+func (g *gossipSteps) routes() error { return violates(g.checkRoutes(), "NB-13") }
+
+func (g *gossipSteps) checkRoutes() error {
 	ctx, cancel := context.WithTimeout(harness.Closing(), 60*time.Second)
 	defer cancel()
 	all, err := g.all(ctx)
