@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -43,7 +44,9 @@ func registerNeighborSteps(sc *godog.ScenarioContext, g *gossipSteps) {
 	sc.Step(`^the node holds a record of "([^"]+)" and none of the banned "([^"]+)"$`, func(held, banned string) error {
 		return violates(g.holdsOneNotOther(held, banned, "a node it banned, relayed by another"), "NB-11")
 	})
-	sc.Step(`^peer "([^"]+)" sends its next record, listing the node and "([^"]+)"$`, g.sendsNextListing)
+	sc.Step(`^peer "([^"]+)" sends its next record, listing the node((?:,? (?:and )?"[^"]+")*)$`, g.sendsNextListing)
+	sc.Step(`^the node lists "([^"]+)" as a (full|half) neighbor$`, g.listsAs)
+	sc.Step(`^peer "([^"]+)" receives a Pass naming "([^"]+)", with its address$`, g.receivesPassNaming)
 	sc.Step(`^peer "([^"]+)" receives an Introduction: the node's record with its address, listing "([^"]+)", and the addressed record of "([^"]+)"$`, g.receivesIntroduction)
 }
 
@@ -57,6 +60,8 @@ func (g *gossipSteps) nameOf(name string) wire.Name {
 	}
 	return g.w.peer(name).id.Name()
 }
+
+var quotedNames = regexp.MustCompile(`"([^"]+)"`)
 
 func splitNames(list string) []string {
 	var out []string
@@ -299,6 +304,23 @@ func (g *gossipSteps) receivesIntroduction(name, listed, introduced string) erro
 	return nil
 }
 
+// receivesPassNaming judges NB-5's first step: a debutant passed on, below the degree limit, to
+// a better placed neighbor.
+func (g *gossipSteps) receivesPassNaming(name, named string) error {
+	c, err := g.w.conn(name)
+	if err != nil {
+		return err
+	}
+	recs, err := g.nextGossip(c, 0)
+	if err != nil {
+		return err
+	}
+	if len(recs) != 1 || recs[0].Name != g.nameOf(named) || recs[0].Addr != g.gossiper(named).addr {
+		return violates(fmt.Errorf("expected a Pass naming %q with its address %v; got %s", named, g.gossiper(named).addr, g.namesIn([]byte(describeRecords(recs)))), "NB-5")
+	}
+	return nil
+}
+
 // --- what the node holds --------------------------------------------------------------------
 
 // record finds name's record in what GET /v1/neighborhood reports.
@@ -340,6 +362,22 @@ func (g *gossipSteps) listsButHoldsNot(listed, absent string) error {
 		}
 		return nil
 	}), "NB-6")
+}
+
+// listsAs judges the link to a peer as the node reports it: full when each record lists the
+// other, half when only the node's does.
+func (g *gossipSteps) listsAs(name, kind string) error {
+	id := g.nameOf(name).String()
+	return g.steadily(func(nb neighborhoodJSON) error {
+		in := nb.Full
+		if kind == "half" {
+			in = nb.Half
+		}
+		if !slices.Contains(in, id) {
+			return fmt.Errorf("expected %q as a %s neighbor; got full %s, half %s", name, kind, g.namesIn([]byte(strings.Join(nb.Full, " "))), g.namesIn([]byte(strings.Join(nb.Half, " "))))
+		}
+		return nil
+	})
 }
 
 func (g *gossipSteps) holdsVersionListing(version uint64, name, listing string) error {
@@ -489,8 +527,8 @@ func (g *gossipSteps) sendsNextListing(name, others string) error {
 		return err
 	}
 	var names []wire.Name
-	for _, n := range splitNames(others) {
-		names = append(names, g.nameOf(n))
+	for _, n := range quotedNames.FindAllStringSubmatch(others, -1) {
+		names = append(names, g.nameOf(n[1]))
 	}
 	gp := g.gossiper(name)
 	gp.version++

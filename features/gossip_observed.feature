@@ -42,6 +42,23 @@ Feature: Neighborhood gossip observed from scripted neighbors
     Then the node holds a record of "yan" and none of "zed"
     And "bob" receives within 3 seconds gossip holding exactly the node's record without its address and the records of "ann, yan"
 
+  @NB-7 @must
+  Scenario: A debutant the node lists becomes a full neighbor once its record lists the node
+    Given a node under test
+    When scripted peer "eve" debuts to the node
+    Then the node lists "eve" as a half neighbor
+    When peer "eve" sends its next record, listing the node and "x1"
+    Then the node lists "eve" as a full neighbor
+
+  @NB-5 @must
+  Scenario: Below the degree limit a debutant is passed to a better placed neighbor: degree 3 or more, below the node's own
+    Given a node under test
+    And scripted peers "ann, bob, cid, dee" are full neighbors of the node
+    When peer "ann" sends its next record, listing the node, "x1" and "x2"
+    And peer "bob" sends its next record, listing the node, "x1", "x2" and "x3"
+    And scripted peer "eve" debuts to the node
+    Then peer "eve" receives a Pass naming "ann", with its address
+
   @NB-5 @must
   Scenario: Below the degree limit a debutant is introduced to the least-connected neighbor, the lowest name among equals
     Given a node under test
