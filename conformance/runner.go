@@ -60,22 +60,22 @@ const (
 
 // ScenarioResult is one scenario's outcome.
 type ScenarioResult struct {
-	Name        string         `json:"name"`
-	Variant     string         `json:"variant,omitempty"` // the example row of an outline
-	File        string         `json:"file"`
-	Line        int            `json:"line"`
-	Feature     string         `json:"feature"`
-	Rules       []string       `json:"rules"`
-	Tags        []string       `json:"tags"`
-	Level       string         `json:"level"`
-	Status      Status         `json:"status"`
-	FailedStep  string         `json:"failed_step,omitempty"`
+	Name       string   `json:"name"`
+	Variant    string   `json:"variant,omitempty"` // the example row of an outline
+	File       string   `json:"file"`
+	Line       int      `json:"line"`
+	Feature    string   `json:"feature"`
+	Rules      []string `json:"rules"`
+	Tags       []string `json:"tags"`
+	Level      string   `json:"level"`
+	Status     Status   `json:"status"`
+	FailedStep string   `json:"failed_step,omitempty"`
 	// FailedInSetup says the failing step was a Given step: the scenario never reached what it
 	// judges, so its rules are blocked rather than broken.
 	FailedInSetup bool `json:"failed_in_setup,omitempty"`
 	// Broke is the rules a failure is put down to: those the failing assertion named (see
 	// Violation), or else every rule the scenario is tagged with; none for a setup failure.
-	Broke []string `json:"broke,omitempty"`
+	Broke       []string       `json:"broke,omitempty"`
 	Error       string         `json:"error,omitempty"`
 	Started     time.Time      `json:"started"`
 	Duration    time.Duration  `json:"duration_ns"`

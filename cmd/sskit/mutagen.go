@@ -28,7 +28,8 @@ Without --generated, runs the conformance suite against every hand-made mutant o
 Exit codes: 0 every mutant was killed; 1 one survived, the suite fails without a mutant, or an
 error; 2 bad usage; 130 interrupted.
 
-With --generated N, makes mutants of refnode's consensus code mechanically (flipped comparisons,
+With --generated N, makes mutants of refnode's consensus code (or of --packages, such as
+refnode/gossip) mechanically (flipped comparisons,
 dropped conditions, negated ifs, off-by-one constants, deleted statements), takes a random sample
 that --seed fixes, builds refnode with each until N of them compile (go build -overlay: the
 repository is never modified, but sskit must run inside it), and runs the suite against each,
@@ -138,7 +139,7 @@ func cmdMutationGenerated(g generatedRun, stdout, stderr io.Writer) int {
 		packages = append(packages, p)
 	}
 	if g.tags == "" {
-		g.tags = consensusTags()
+		g.tags = tagsFor(packages)
 	}
 	// A TAGS expression that does not parse or selects nothing is found now, not after the builds.
 	if _, err := conformance.Select(conformance.Options{Suite: sskit.Suite, Tags: g.tags}); err != nil {
@@ -372,13 +373,33 @@ func moduleRoot() (string, error) {
 	}
 }
 
-// consensusTags selects the scenarios of the consensus and sections rules (ST-n, SEC-n), the ones
-// the mutated packages answer for.
-func consensusTags() string {
+// rulePrefixes are the SPEC.md rules each mutable package of refnode answers for.
+var rulePrefixes = map[string][]string{
+	"refnode/consensus": {"ST-", "SEC-"},
+	"refnode/stableset": {"ST-", "SEC-"},
+	"refnode/sections":  {"ST-", "SEC-"},
+	"refnode/gossip":    {"NB-", "ADM-9", "ADM-10", "ADM-11"},
+}
+
+// tagsFor selects the scenarios of the rules the mutated packages answer for: the consensus and
+// sections rules (ST-n, SEC-n) for the consensus code, the gossip rules (NB-n and the gossip
+// endpoints) for refnode/gossip, and every scenario for any other package.
+func tagsFor(packages []string) string {
+	var prefixes []string
+	for _, p := range packages {
+		pre, ok := rulePrefixes[p]
+		if !ok {
+			return ""
+		}
+		prefixes = append(prefixes, pre...)
+	}
 	var tags []string
 	for _, r := range suiteSpec().Rules {
-		if strings.HasPrefix(r.ID, "ST-") || strings.HasPrefix(r.ID, "SEC-") {
-			tags = append(tags, "@"+r.ID)
+		for _, pre := range prefixes {
+			if r.ID == pre || strings.HasSuffix(pre, "-") && strings.HasPrefix(r.ID, pre) {
+				tags = append(tags, "@"+r.ID)
+				break
+			}
 		}
 	}
 	return strings.Join(tags, ",")

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -44,21 +45,34 @@ func TestMutationGeneratedUsage(t *testing.T) {
 	}
 }
 
-func TestConsensusTagsSelectTheSTAndSECScenarios(t *testing.T) {
-	tags := consensusTags()
-	for _, want := range []string{"@ST-1,", "@ST-12,", "@SEC-1,", "@SEC-10"} {
-		if !strings.Contains(tags, want) {
-			t.Errorf("tags %q lack %s", tags, want)
+func TestTagsForSelectTheScenariosOfThePackagesRules(t *testing.T) {
+	for _, c := range []struct {
+		packages []string
+		want     []string // tags the expression must hold
+		of       []string // rule prefixes every selected scenario must have one of
+	}{
+		{gen.DefaultPackages, []string{"@ST-1,", "@ST-12,", "@SEC-1,", "@SEC-10"}, []string{"ST-", "SEC-"}},
+		{[]string{"refnode/gossip"}, []string{"@NB-1,", "@NB-13,", "@ADM-11"}, []string{"NB-", "ADM-9", "ADM-10", "ADM-11"}},
+	} {
+		tags := tagsFor(c.packages)
+		for _, want := range c.want {
+			if !strings.Contains(tags, want) {
+				t.Errorf("%v: tags %q lack %s", c.packages, tags, want)
+			}
+		}
+		sel, err := conformance.Select(conformance.Options{Suite: sskit.Suite, Tags: tags})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sc := range sel.Selected {
+			rules := strings.Join(sc.Rules, " ")
+			if !slices.ContainsFunc(c.of, func(pre string) bool { return strings.Contains(rules, pre) }) {
+				t.Errorf("%v: %s (%v) selected, of none of %v", c.packages, sc.Name, sc.Rules, c.of)
+			}
 		}
 	}
-	sel, err := conformance.Select(conformance.Options{Suite: sskit.Suite, Tags: tags})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, sc := range sel.Selected {
-		if !strings.Contains(strings.Join(sc.Rules, " "), "ST-") && !strings.Contains(strings.Join(sc.Rules, " "), "SEC-") {
-			t.Errorf("%s (%v) selected, of neither ST nor SEC", sc.Name, sc.Rules)
-		}
+	if tags := tagsFor([]string{"refnode/node"}); tags != "" {
+		t.Errorf("a package without known rules selects %q, not the whole suite", tags)
 	}
 }
 
