@@ -20,7 +20,7 @@ func fakeKit(t *testing.T, kitVersion, refnode string) string {
 			t.Fatal(err)
 		}
 	}
-	write("sskit", `[ "$1" = version ] || exit 2; echo "sskit `+kitVersion+` (commit 0123abc), spec version 3"`)
+	write("sskit", `[ "$1" = version ] || exit 2; echo "sskit `+kitVersion+` (commit 0123abc), spec version 4"`)
 	if refnode != "" {
 		write("refnode", refnode)
 	}

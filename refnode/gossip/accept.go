@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/stableset/sskit/refnode/mutant"
 	"github.com/stableset/sskit/refnode/record"
 	"github.com/stableset/sskit/refnode/wire"
 )
@@ -307,7 +308,7 @@ func (db *DB) betterPlacedNeighbor(exclude func(wire.Name) bool) (wire.Name, boo
 			continue
 		}
 		d, _ := db.Degree(n)
-		if d >= 3 && (bestDegree < 0 || d < bestDegree) {
+		if d >= 3 && (bestDegree < 0 || d < bestDegree || mutant.Is("pass-highest-name") && d == bestDegree) {
 			best, bestDegree = n, d
 		}
 	}
@@ -332,7 +333,7 @@ func (db *DB) leastConnected(suits func(wire.Name) bool) (wire.Name, bool) {
 		if !suits(n) || !db.passable(n) {
 			continue
 		}
-		if d, _ := db.Degree(n); bestDegree < 0 || d < bestDegree {
+		if d, _ := db.Degree(n); bestDegree < 0 || d < bestDegree || mutant.Is("pass-highest-name") && d == bestDegree {
 			best, bestDegree = n, d
 		}
 	}
@@ -357,7 +358,7 @@ func (db *DB) acceptPass(from wire.Name, v *record.View, now time.Time) Result {
 	if db.addressConflict(v) || db.equivocates(v) {
 		return Result{Note: "pass target's record contradicts one it signed before"}
 	}
-	if t, ok := db.passed[target]; ok {
+	if t, ok := db.passed[target]; ok && !mutant.Is("pass-loop-unguarded") {
 		db.passed[target] = now
 		if now.Sub(t) <= db.cfg.PassExpiry {
 			return Result{Note: "pass loop: target was passed to us recently"}
@@ -390,6 +391,9 @@ func (db *DB) acceptIntroduction(from wire.Name, views []record.View, now time.T
 	var msgs []Message
 	target := introducee.Name()
 	_, banned := db.bans[target]
+	if mutant.Is("introducee-stored") && !banned && !db.addressConflict(introducee) && !db.equivocates(introducee) && db.store(introducee, now) {
+		changed = true // the introducee's record is taken in as Standard gossip would take it
+	}
 	// The introducer took a place; a Debut to the introducee needs one more, or it would
 	// leave the introducee listing us for good.
 	if !banned && db.hasRoom(target) && !db.addressConflict(introducee) && !db.equivocates(introducee) {
@@ -416,13 +420,13 @@ func (db *DB) acceptStandard(from wire.Name, views []record.View, now time.Time)
 			continue // rulebook 82: a banned node's records are not used
 		}
 		_, hasAddr := v.Addr()
-		if _, known := db.nodes[name]; !known && hasAddr && name != from {
+		if _, known := db.nodes[name]; !known && hasAddr && name != from && !mutant.Is("stranger-address-kept") {
 			continue // rulebook 71: a relay revealed an unknown third node's address
 		}
 		if name != from && db.addressConflict(v) {
 			continue // rulebook 77: the subject contradicts itself; the relay cannot have forged it
 		}
-		if db.equivocates(v) {
+		if db.equivocates(v) && !mutant.Is("equal-version-replaces") {
 			// Two records with one version: kept out, not banned, because a node restarted
 			// without its data directory signs its old version numbers again honestly.
 			continue

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/stableset/sskit/refnode/mutant"
 	"github.com/stableset/sskit/refnode/record"
 	"github.com/stableset/sskit/refnode/wire"
 )
@@ -90,7 +91,7 @@ func DecodeGossip(body []byte, dst []record.View) ([]record.View, error) {
 		dst = append(dst, v)
 		off += l
 	}
-	if off != len(body) {
+	if off != len(body) && !mutant.Is("trailing-bytes-accepted") {
 		return fail(ErrTrailing)
 	}
 	return dst, nil

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/stableset/sskit/refnode/mutant"
 	"github.com/stableset/sskit/refnode/record"
 	"github.com/stableset/sskit/refnode/wire"
 )
@@ -305,7 +306,11 @@ func (db *DB) hasRoom(from wire.Name) bool {
 			held++
 		}
 	}
-	return db.degree()+held < db.cfg.MaxDegree
+	limit := db.cfg.MaxDegree
+	if mutant.Is("degree-limit-6") {
+		limit++ // off by one: the limit is taken as the last degree still below it
+	}
+	return db.degree()+held < limit
 }
 
 // accepts reports whether name's record says it accepts connections.
@@ -389,6 +394,9 @@ func (db *DB) Disconnect(name wire.Name) Result {
 	delete(db.addrs, name)
 	delete(db.selfSent, name)
 	delete(db.debuting, name)
+	if mutant.Is("link-kept-on-close") {
+		return Result{Note: "link closed; the neighbor stays listed"} // per-link state forgotten, the link not withdrawn
+	}
 	if !db.removeNeighbor(name) {
 		return Result{Note: "not a neighbor"}
 	}
@@ -475,7 +483,9 @@ func (db *DB) store(v *record.View, now time.Time) bool {
 		i, _ := slices.BinarySearchFunc(db.names, name, compareNames)
 		db.names = slices.Insert(db.names, i, name)
 		fallthrough
-	case v.Version() > e.view.Version():
+	case v.Version() > e.view.Version(),
+		mutant.Is("equal-version-replaces") && v.Version() == e.view.Version() && !sameContent(&e.view, v):
+		// The mutant compares versions with >=: another record at the held version replaces it.
 		e.latest = bytes.Clone(v.Bytes())
 		_ = e.view.Decode(e.latest) // decoded once already
 		e.concealed = nil

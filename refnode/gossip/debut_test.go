@@ -370,3 +370,46 @@ func TestDebutMessageCarriesTheAddressedOwnRecord(t *testing.T) {
 		t.Fatal("the Debut is not pending")
 	}
 }
+
+// Rulebook 54, 55 and 58: of the suitable neighbors of equal lowest degree, a Pass (step 1 and
+// step 3) and an Introduction name the one with the lowest name.
+func TestDebutPlacementTiesGoToTheLowerName(t *testing.T) {
+	// lowerFirst returns the two peers ordered by name.
+	lowerFirst := func(a, b peer) (peer, peer) {
+		if compareNames(a.name, b.name) < 0 {
+			return a, b
+		}
+		return b, a
+	}
+	x := newPeer(100)
+	t.Run("step 1 Pass", func(t *testing.T) {
+		f := newFixture(t)
+		ps := peers(1, 4)
+		f.link(ps[0], true, true, 3)
+		f.link(ps[1], true, true, 3)
+		f.link(ps[2], true, true, 4)
+		f.link(ps[3], true, true, 4)
+		low, _ := lowerFirst(ps[0], ps[1])
+		wantRecords(t, only(t, f.accept(x, body(x.addressed(t, 1)))), Pass, low.name)
+	})
+	t.Run("step 2 Introduction", func(t *testing.T) {
+		f := newFixture(t)
+		ps := peers(1, 2)
+		f.link(ps[0], true, true, 2)
+		f.link(ps[1], true, true, 2)
+		low, _ := lowerFirst(ps[0], ps[1])
+		res := f.accept(x, body(x.addressed(t, 1)))
+		wantRecords(t, res.Messages[0], Introduction, f.me.name, low.name)
+	})
+	t.Run("step 3 Pass", func(t *testing.T) {
+		f := newFixture(t)
+		ps := peers(1, 5)
+		for _, p := range ps[:3] {
+			f.link(p, true, true, 5)
+		}
+		f.link(ps[3], false, true, 1) // two half neighbors, least connected alike
+		f.link(ps[4], false, true, 1)
+		low, _ := lowerFirst(ps[3], ps[4])
+		wantRecords(t, only(t, f.accept(x, body(x.addressed(t, 1)))), Pass, low.name)
+	})
+}

@@ -2,7 +2,9 @@ package gossip
 
 import (
 	"net/netip"
+	"slices"
 
+	"github.com/stableset/sskit/refnode/mutant"
 	"github.com/stableset/sskit/refnode/wire"
 )
 
@@ -53,6 +55,9 @@ func (db *DB) gossipFor(target wire.Name, refs map[wire.Name]struct{}) (Message,
 		if _, ok := refs[n]; !ok {
 			continue
 		}
+		if mutant.Is("gossip-within-2-hops") && !db.lists(db.me, n) && !slices.ContainsFunc(db.own.Neighbors, func(m wire.Name) bool { return db.lists(m, n) }) {
+			continue // only the own neighborhood: the neighbors and the nodes they list
+		}
 		b := db.relayForm(n, target)
 		if b == nil || size+lengthSize+len(b) > MaxBodySize {
 			continue
@@ -80,7 +85,7 @@ func (db *DB) relayForm(n, target wire.Name) []byte {
 	if e.concealed != nil {
 		return e.concealed
 	}
-	if e.view.Accepts() && db.lists(target, n) {
+	if e.view.Accepts() && db.lists(target, n) || mutant.Is("addresses-to-all") {
 		return e.latest
 	}
 	return nil

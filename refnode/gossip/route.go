@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/stableset/sskit/refnode/mutant"
 	"github.com/stableset/sskit/refnode/wire"
 )
 
@@ -110,11 +111,23 @@ func (db *DB) routeGraph() *routeGraph {
 	for k, n := range names {
 		start := len(links)
 		forEachListed(db, n, func(m wire.Name) {
-			if j, ok := g.index[m]; ok && db.lists(m, n) {
+			if j, ok := g.index[m]; ok && (db.lists(m, n) || mutant.Is("route-half-links")) {
 				links = append(links, j)
 			}
 		})
 		g.adj[k] = links[start:len(links):len(links)]
+	}
+	if mutant.Is("route-half-links") {
+		// A link either side lists counts, both ways, as in a graph built from the records'
+		// lists alone. Each list was cut to its length, so appending copies it.
+		for k := range g.adj {
+			for _, j := range g.adj[k] {
+				if !slices.Contains(g.adj[j], k) {
+					g.adj[j] = append(g.adj[j], k)
+					slices.Sort(g.adj[j])
+				}
+			}
+		}
 	}
 	return g
 }
