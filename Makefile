@@ -49,8 +49,12 @@ mutation: build ## run the suite against every refnode mutant; fails if one surv
 
 mutation-sample: N ?= 60
 mutation-sample: SEED ?= 1
-mutation-sample: build ## run the suite against N (default 60) machine-made mutants of refnode's consensus code sampled with SEED (default 1); writes results/mutation/sample-seed-$(SEED).md
+mutation-sample: build ## run the suite against N (default 60) machine-made mutants of refnode's consensus code sampled with SEED (default 1); writes results/mutation/sample-seed-$(SEED).md; PACKAGES=refnode/gossip samples the gossip code instead (sample-gossip-seed-$(SEED).md)
+ifeq ($(PACKAGES),)
 	bin/sskit mutation --generated $(N) --seed $(SEED) --out results/mutation/sample-seed-$(SEED).md
+else
+	bin/sskit mutation --generated $(N) --seed $(SEED) --packages $(PACKAGES) --out results/mutation/sample-$(subst /,-,$(subst refnode/,,$(PACKAGES)))-seed-$(SEED).md
+endif
 
 # make test builds refnode images under its own repository name and removes them at the end, and
 # writes reports only to temporary directories: it leaves nothing behind.

@@ -47,6 +47,7 @@ func registerNeighborSteps(sc *godog.ScenarioContext, g *gossipSteps) {
 	sc.Step(`^peer "([^"]+)" sends its next record, listing the node((?:,? (?:and )?"[^"]+")*)$`, g.sendsNextListing)
 	sc.Step(`^the node lists "([^"]+)" as a (full|half) neighbor$`, g.listsAs)
 	sc.Step(`^peer "([^"]+)" receives a Pass naming "([^"]+)", with its address$`, g.receivesPassNaming)
+	sc.Step(`^scripted peer "([^"]+)" debuts to the node with a record listing "([^"]+)"$`, g.debutsListing)
 	sc.Step(`^peer "([^"]+)" receives an Introduction: the node's record with its address, listing "([^"]+)", and the addressed record of "([^"]+)"$`, g.receivesIntroduction)
 }
 
@@ -71,6 +72,40 @@ func splitNames(list string) []string {
 		}
 	}
 	return out
+}
+
+// pick reads "the lower of A, B" and "the higher of A, B" as the peer whose name is lower or
+// higher (names compare as their bytes, and so as hex), and any other text as a peer's name: a
+// scenario about ties cannot know its random names in advance.
+func (g *gossipSteps) pick(text string) string {
+	byName := func(a, b string) int { return strings.Compare(g.nameOf(a).String(), g.nameOf(b).String()) }
+	if among, ok := strings.CutPrefix(text, "the lower of "); ok {
+		return slices.MinFunc(splitNames(among), byName)
+	}
+	if among, ok := strings.CutPrefix(text, "the higher of "); ok {
+		return slices.MaxFunc(splitNames(among), byName)
+	}
+	return text
+}
+
+// debutsListing sends a Debut whose record already lists other nodes, as a node that answers a
+// Pass or an Introduction debuts.
+func (g *gossipSteps) debutsListing(name, listed string) error {
+	if err := g.w.dialFromListener(name, g.w.node); err != nil {
+		return err
+	}
+	c, _ := g.w.conn(name)
+	gp := g.gossiper(name)
+	gp.accepts, gp.addr, gp.version = true, c.LocalAddr(), 1
+	var lists []wire.Name
+	if strings.HasPrefix(listed, "the ") {
+		lists = append(lists, g.nameOf(g.pick(listed)))
+	} else {
+		for _, n := range splitNames(listed) {
+			lists = append(lists, g.nameOf(n))
+		}
+	}
+	return c.SendGossip(peer.GossipBody(g.record(name, 1, true, lists...)))
 }
 
 // dialFromListener connects the peer to target from its listening socket (listening first if
@@ -278,11 +313,7 @@ func (g *gossipSteps) receivesIntroduction(name, listed, introduced string) erro
 	if err != nil {
 		return err
 	}
-	if among, ok := strings.CutPrefix(introduced, "the lower of "); ok {
-		// Equals in degree: the lowest name wins (names compare as their bytes, and so as hex).
-		names := splitNames(among)
-		introduced = slices.MinFunc(names, func(a, b string) int { return strings.Compare(g.nameOf(a).String(), g.nameOf(b).String()) })
-	}
+	introduced = g.pick(introduced)
 	node, want := g.w.node.Name, g.nameOf(introduced)
 	var own, other *peer.SignedRecord
 	for i := range recs {
@@ -315,6 +346,7 @@ func (g *gossipSteps) receivesPassNaming(name, named string) error {
 	if err != nil {
 		return err
 	}
+	named = g.pick(named)
 	if len(recs) != 1 || recs[0].Name != g.nameOf(named) || recs[0].Addr != g.gossiper(named).addr {
 		return violates(fmt.Errorf("expected a Pass naming %q with its address %v; got %s", named, g.gossiper(named).addr, g.namesIn([]byte(describeRecords(recs)))), "NB-5")
 	}

@@ -56,15 +56,29 @@ Feature: Neighborhood gossip observed from scripted neighbors
     And scripted peers "ann, bob, cid, dee" are full neighbors of the node
     When peer "ann" sends its next record, listing the node, "x1" and "x2"
     And peer "bob" sends its next record, listing the node, "x1", "x2" and "x3"
-    And scripted peer "eve" debuts to the node
+    Then the node holds version 3 of "ann"'s record
+    And the node holds version 3 of "bob"'s record
+    When scripted peer "eve" debuts to the node
     Then peer "eve" receives a Pass naming "ann", with its address
+
+  @NB-5 @must
+  Scenario: A debutant is never passed to a node its record lists already
+    Given a node under test
+    And scripted peers "ann, bob, cid, dee" are full neighbors of the node
+    When peer "ann" sends its next record, listing the node, "x1" and "x2"
+    And peer "bob" sends its next record, listing the node, "x1" and "x2"
+    Then the node holds version 3 of "ann"'s record
+    And the node holds version 3 of "bob"'s record
+    When scripted peer "eve" debuts to the node with a record listing "the lower of ann, bob"
+    Then peer "eve" receives a Pass naming "the higher of ann, bob", with its address
 
   @NB-5 @must
   Scenario: Below the degree limit a debutant is introduced to the least-connected neighbor, the lowest name among equals
     Given a node under test
     And scripted peers "ann, bob, cid" are full neighbors of the node
     When peer "ann" sends its next record, listing the node and "x1"
-    And scripted peer "dee" debuts to the node
+    Then the node holds version 3 of "ann"'s record
+    When scripted peer "dee" debuts to the node
     Then peer "dee" receives an Introduction: the node's record with its address, listing "dee", and the addressed record of "the lower of bob, cid"
 
   @NB-4 @NB-6 @must
