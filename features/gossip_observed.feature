@@ -31,7 +31,7 @@ Feature: Neighborhood gossip observed from scripted neighbors
     And "bob" receives within 3 seconds gossip holding exactly the node's record without its address and the records of "ann, zoe"
     When peer "ann" relays another version 5 of "zoe"'s record, listing "ann, bob"
     And peer "ann" relays version 4 of "zoe"'s record, listing "bob"
-    Then the node sends no gossip for 2 seconds after the When step
+    Then the node sends no gossip for 1 second after the When step
     And the node holds version 5 of "zoe"'s record, listing "ann"
 
   @NB-7 @must
@@ -98,7 +98,7 @@ Feature: Neighborhood gossip observed from scripted neighbors
     Then peer "ivy" receives a Debut from the node: its record alone, with its address
     When peer "ivy" answers the node's Debut with a GOSSIP_FAILURE NO_SUITABLE_NEIGHBORS
     And peer "ann" passes the node to "ivy" again
-    Then peer "ivy" receives no other Debut from the node within 2 seconds
+    Then peer "ivy" receives no other Debut from the node within 1 second
 
   @NB-13 @ADM-11 @must
   Scenario: Routes run over full links, through nodes that accept connections, to an exit that does not list the node
