@@ -7,6 +7,7 @@ SSKIT_FLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BENCH_COUNT ?= 6
 BENCH       ?= .
 FUZZTIME    ?= 60s
+TEST_FUZZTIME ?= 3s
 
 IMAGE       ?= sskit-refnode:local
 
@@ -62,13 +63,14 @@ TEST_IMAGE_REPO := sskit-refnode-test
 TEST_TIMEOUT    ?= 20m
 FLAKE_RUNS      ?= 9
 
-test: lint ## the whole test suite: -race; allocation tests without it; the mutants build's own tests
+test: lint ## the whole test suite: -race; allocation tests without it; the mutants build's own tests; every fuzz target for TEST_FUZZTIME (3s)
 	@status=0; SSKIT_IMAGE_REPO=$(TEST_IMAGE_REPO) $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./... || status=$$?; \
 	  if command -v docker >/dev/null 2>&1; then docker image ls -q $(TEST_IMAGE_REPO) 2>/dev/null | sort -u | xargs -r docker image rm -f >/dev/null 2>&1 || true; fi; \
 	  exit $$status
 	$(GO) test -count=1 -run 'Alloc' ./refnode/... ./bench/...
 	$(GO) vet -tags mutants ./refnode/...
 	$(GO) test -count=1 -tags mutants ./refnode/mutant/ ./refnode/cmd/refnode/
+	$(MAKE) -s fuzz FUZZTIME=$(TEST_FUZZTIME)
 
 flakes: ## the conformance suite on refnode 1 + FLAKE_RUNS times (default 10 in all), every scenario, each in another order
 	SSKIT_IMAGE_REPO=$(TEST_IMAGE_REPO) FLAKE_RUNS=$(FLAKE_RUNS) $(GO) test -count=1 -timeout 60m -run 'TestConformance$$|TestNoFlakes' ./conformance/
@@ -114,10 +116,16 @@ bench-report: build ## bench-cluster and the hashicorp/raft comparison into resu
 	bin/sskit bench report $$run && ln -sfn $$(basename $$run) results/bench/latest && \
 	echo "bench-report: open $$run/report.html (or report.md); results/bench/latest points at it"
 
-fuzz: ## fuzz the frame, section-list and elder-loss decoders for FUZZTIME each (default 60s)
-	$(GO) test ./refnode/wire -run '^$$' -fuzz FuzzDecodeFrame -fuzztime $(FUZZTIME)
-	$(GO) test ./refnode/wire -run '^$$' -fuzz FuzzSectionList -fuzztime $(FUZZTIME)
-	$(GO) test ./refnode/wire -run '^$$' -fuzz FuzzElderLoss -fuzztime $(FUZZTIME)
+# Every decoder that reads what another node sent: refnode's (frames, section lists, elder losses,
+# records, gossip bodies) and the harness's own gossip parser, which reads a node under test's.
+FUZZ_TARGETS = ./refnode/wire:FuzzDecodeFrame ./refnode/wire:FuzzSectionList ./refnode/wire:FuzzElderLoss \
+	./refnode/record:FuzzDecode ./refnode/gossip:FuzzDecodeGossip ./harness/peer:FuzzParseGossip
+
+fuzz: ## fuzz every decoder of what another node sends (FUZZ_TARGETS) for FUZZTIME each (default 60s); make test runs them 3s each
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz $${t#*:} ($${t%%:*}) for $(FUZZTIME)"; \
+	  $(GO) test $${t%%:*} -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -157,6 +157,12 @@ func parseRecord(b []byte) (Record, error) {
 	for i := range count {
 		var n wire.Name
 		copy(n[:], b[off+32*i:])
+		if n == r.Name {
+			return r, fmt.Errorf("neighbor %d is the record's own name", i)
+		}
+		if i > 0 && bytes.Compare(r.Neighbors[i-1][:], n[:]) >= 0 {
+			return r, fmt.Errorf("neighbor %d is not after neighbor %d in name order", i, i-1)
+		}
 		r.Neighbors = append(r.Neighbors, n)
 	}
 	sigAt := len(b) - ed25519.SignatureSize
