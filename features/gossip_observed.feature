@@ -100,8 +100,8 @@ Feature: Neighborhood gossip observed from scripted neighbors
     And peer "ann" passes the node to "ivy" again
     Then peer "ivy" receives no other Debut from the node within 1 second
 
-  @NB-13 @ADM-11 @must
-  Scenario: Routes run over full links, through nodes that accept connections, to an exit that does not list the node
+  @NB-4 @NB-13 @ADM-11 @must
+  Scenario: Routes run over full links, through nodes that accept connections, to an exit that does not list the node; every record a held record lists is gossiped on, however far its node
     Given a node under test
     And scripted peer "ann" is a full neighbor of the node
     When peer "ann" relays the records of a neighborhood:
@@ -123,6 +123,7 @@ Feature: Neighborhood gossip observed from scripted neighbors
       | eve | a route |
       | fay | none    |
       | gus | none    |
+    And "ann" receives within 3 seconds gossip holding exactly the node's record without its address and the records of "bob, cid, dan, eve, fay, gus"
 
   @NB-11 @NB-13 @must
   Scenario: A banned node is withdrawn to every remaining neighbor, its relayed records are ignored and no route runs through it
