@@ -311,7 +311,7 @@ func (g *gossipSteps) receivesFailure(name string) error {
 		return err
 	}
 	if f.Header.Type != wire.TypeGossipFailure || !bytes.Equal(f.Body, []byte{wire.FailureNoSuitableNeighbors}) {
-		return fmt.Errorf("expected GOSSIP_FAILURE with reason 2, got %v body %x", f.Header.Type, f.Body)
+		return violates(fmt.Errorf("expected GOSSIP_FAILURE with reason 2, got %v body %x", f.Header.Type, f.Body), "NB-5")
 	}
 	return nil
 }
@@ -327,7 +327,7 @@ func (g *gossipSteps) receivesDebutBack(name, listed string) error {
 	}
 	want := g.w.peer(listed).id.Name()
 	if len(recs) != 1 || recs[0].Name != g.w.node.Name || recs[0].Addr != g.w.node.QUIC() || !recs[0].Accepts || !recs[0].Lists(want) {
-		return fmt.Errorf("expected the node's record alone, with address %v, listing %q; got %v", g.w.node.QUIC(), listed, describeRecords(recs))
+		return violates(fmt.Errorf("expected the node's record alone, with address %v, listing %q; got %v", g.w.node.QUIC(), listed, describeRecords(recs)), "NB-5")
 	}
 	return nil
 }
@@ -343,8 +343,12 @@ func describeRecords(recs []peer.SignedRecord) string {
 func (g *gossipSteps) nodeListsFull(count int, version uint64) error {
 	return g.awaitNeighborhood(func(nb neighborhoodJSON) error {
 		if len(nb.Full) != count || len(nb.Half) != 0 || nb.Version != version {
-			return fmt.Errorf("expected %d full neighbors, no half one and version %d; got full %d half %d version %d",
+			err := fmt.Errorf("expected %d full neighbors, no half one and version %d; got full %d half %d version %d",
 				count, version, len(nb.Full), len(nb.Half), nb.Version)
+			if len(nb.Full) == count && len(nb.Half) == 0 {
+				return violates(err, "NB-2") // the right links at the wrong version: each change adds exactly 1
+			}
+			return err
 		}
 		return nil
 	})
@@ -462,7 +466,7 @@ func (g *gossipSteps) nodeBans(name string) error {
 				return nil
 			}
 		}
-		return fmt.Errorf("expected a ban of peer %q in GET /v1/neighborhood, got %v", name, nb.Bans)
+		return violates(fmt.Errorf("expected a ban of peer %q in GET /v1/neighborhood, got %v", name, nb.Bans), "NB-10")
 	})
 }
 
@@ -584,14 +588,14 @@ func (g *gossipSteps) refusedAgain(name string) error {
 	pingCtx, cancelPing := context.WithTimeout(ctx, 2*time.Second)
 	defer cancelPing()
 	if _, err := c.Ping(pingCtx, []byte("banned?")); err == nil {
-		return errors.New("expected the node to refuse a banned peer, but it answered its PING")
+		return violates(errors.New("expected the node to refuse a banned peer, but it answered its PING"), "NB-11")
 	}
 	info, err := c.WaitClosed(ctx)
 	if err != nil {
 		return fmt.Errorf("expected the node to fail the banned peer's handshake: %v", err)
 	}
 	if !info.Remote || info.Application || info.TransportCode != 0x12a {
-		return fmt.Errorf("expected the handshake to fail with CRYPTO_ERROR 0x12a (bad_certificate), got %v", info)
+		return violates(fmt.Errorf("expected the handshake to fail with CRYPTO_ERROR 0x12a (bad_certificate), got %v", info), "NB-11")
 	}
 	return nil
 }
@@ -606,7 +610,7 @@ func (g *gossipSteps) noBans(names string) error {
 		return err
 	}
 	if len(nb.Bans) != 0 {
-		return fmt.Errorf("expected no ban of honest peers, got %v", nb.Bans)
+		return violates(fmt.Errorf("expected no ban of honest peers, got %v", nb.Bans), "NB-10")
 	}
 	for _, id := range want {
 		if !slices.Contains(nb.Full, id) {
@@ -633,7 +637,7 @@ func (g *gossipSteps) noOtherBans(name string) error {
 		return err
 	}
 	if len(nb.Bans) != 1 || !slices.Contains(nb.Full, id) {
-		return fmt.Errorf("expected one ban and %q still a full neighbor, got bans %v and full %v", name, nb.Bans, shortNames(nb.Full))
+		return violates(fmt.Errorf("expected one ban and %q still a full neighbor, got bans %v and full %v", name, nb.Bans, shortNames(nb.Full)), "NB-10")
 	}
 	return nil
 }
@@ -644,7 +648,7 @@ func (g *gossipSteps) holdsVersion(version uint64, name string) error {
 		for _, r := range nb.Records {
 			if r.Name == id {
 				if r.Version != version {
-					return fmt.Errorf("the node holds version %d of %q's record, expected %d", r.Version, name, version)
+					return violates(fmt.Errorf("the node holds version %d of %q's record, expected %d", r.Version, name, version), "NB-3")
 				}
 				return nil
 			}
@@ -669,7 +673,7 @@ func (g *gossipSteps) neverOwnRecord(name string) error {
 		}
 		for _, r := range recs {
 			if r.Name == self {
-				return fmt.Errorf("the node sent peer %q its own record (NB-4)", name)
+				return violates(fmt.Errorf("the node sent peer %q its own record (NB-4)", name), "NB-4")
 			}
 		}
 	}
@@ -695,7 +699,7 @@ func (g *gossipSteps) versionAboveRestart() error {
 		return err
 	}
 	if nb.Version != g.before+1 {
-		return fmt.Errorf("expected version %d after a restart from version %d, got %d", g.before+1, g.before, nb.Version)
+		return violates(fmt.Errorf("expected version %d after a restart from version %d, got %d", g.before+1, g.before, nb.Version), "NB-2")
 	}
 	return nil
 }

@@ -32,6 +32,7 @@ func registerNeighborSteps(sc *godog.ScenarioContext, g *gossipSteps) {
 	sc.Step(`^peer "([^"]+)" passes the node to "([^"]+)"(?: again)?$`, g.passes)
 	sc.Step(`^peer "([^"]+)" answers the node's Debut with a GOSSIP_FAILURE NO_SUITABLE_NEIGHBORS$`, g.answersDebutWithFailure)
 	sc.Step(`^peer "([^"]+)" receives no other Debut from the node within (\d+) seconds?$`, g.noOtherDebut)
+	sc.Step(`^the node's Debut to "([^"]+)" is no longer pending$`, g.debutAnswered)
 	sc.Step(`^peer "([^"]+)" relays the records of a neighborhood:$`, g.relaysNeighborhood)
 	sc.Step(`^the node's routes are:$`, g.routesAre)
 	sc.Step(`^peer "([^"]+)" relays (another )?version (\d+) of "([^"]+)"'s record, listing "([^"]+)"$`, g.relaysVersion)
@@ -299,6 +300,19 @@ func (g *gossipSteps) noOtherDebut(name string, seconds int) error {
 		}
 		return nil
 	}), "NB-6")
+}
+
+// debutAnswered waits until GET /v1/neighborhood no longer lists the peer among the pending
+// Debuts (ADM-9): the node took the peer's answer in, so that what the scenario sends next meets
+// a Debut that is over, not one in progress.
+func (g *gossipSteps) debutAnswered(name string) error {
+	id := g.nameOf(name).String()
+	return violates(g.awaitNeighborhood(func(nb neighborhoodJSON) error {
+		if slices.Contains(nb.PendingDebuts, id) {
+			return fmt.Errorf("the node still lists its Debut to %q as pending after %q answered it with a GOSSIP_FAILURE", name, name)
+		}
+		return nil
+	}), "ADM-9")
 }
 
 // receivesIntroduction judges a debutant's answer below the degree limit when a neighbor suits

@@ -90,14 +90,15 @@ Feature: Neighborhood gossip observed from scripted neighbors
     And the node lists "ira" as a full neighbor and holds no record of "ivy"
     And "ann" receives within 3 seconds gossip holding exactly the node's record without its address and no other record
 
-  @NB-6 @must
+  @NB-6 @ADM-9 @must
   Scenario: A Pass makes the node debut to the node it names, but not twice within 60 s
     Given a node under test
     And scripted peer "ann" is a full neighbor of the node
     When peer "ann" passes the node to "ivy"
     Then peer "ivy" receives a Debut from the node: its record alone, with its address
     When peer "ivy" answers the node's Debut with a GOSSIP_FAILURE NO_SUITABLE_NEIGHBORS
-    And peer "ann" passes the node to "ivy" again
+    Then the node's Debut to "ivy" is no longer pending
+    When peer "ann" passes the node to "ivy" again
     Then peer "ivy" receives no other Debut from the node within 1 second
 
   @NB-4 @NB-13 @ADM-11 @must
