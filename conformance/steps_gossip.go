@@ -42,7 +42,8 @@ type neighborhoodJSON struct {
 		Reason string `json:"reason"`
 		At     string `json:"at"`
 	} `json:"bans"`
-	PendingDebuts []string `json:"pending_debuts"`
+	PendingDebuts  []string `json:"pending_debuts"`
+	DroppedRecords uint64   `json:"dropped_records"`
 }
 
 type routeJSON struct {

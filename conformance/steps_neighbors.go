@@ -33,6 +33,8 @@ func registerNeighborSteps(sc *godog.ScenarioContext, g *gossipSteps) {
 	sc.Step(`^peer "([^"]+)" answers the node's Debut with a GOSSIP_FAILURE NO_SUITABLE_NEIGHBORS$`, g.answersDebutWithFailure)
 	sc.Step(`^peer "([^"]+)" receives no other Debut from the node within (\d+) seconds?$`, g.noOtherDebut)
 	sc.Step(`^the node's Debut to "([^"]+)" is no longer pending$`, g.debutAnswered)
+	sc.Step(`^peer "([^"]+)" relays the records of (\d+) made-up nodes$`, g.relaysMadeUp)
+	sc.Step(`^the node holds exactly (\d+) records of other nodes and counts the other (\d+) in dropped_records$`, g.holdsAtBound)
 	sc.Step(`^peer "([^"]+)" relays the records of a neighborhood:$`, g.relaysNeighborhood)
 	sc.Step(`^the node's routes are:$`, g.routesAre)
 	sc.Step(`^peer "([^"]+)" relays (another )?version (\d+) of "([^"]+)"'s record, listing "([^"]+)"$`, g.relaysVersion)
@@ -616,6 +618,41 @@ func (g *gossipSteps) relaysStrangers(from, addressed, concealed string) error {
 		g.record(concealed, 1, false, g.nameOf(from)),
 	)...)
 	return c.SendGossip(body)
+}
+
+// relaysMadeUp has the sender relay records of n nodes that do not exist, each signed by a key
+// of its own and listing the sender, in bodies of at most 400 records, each with the sender's
+// own record: the flood of NB-15 that one neighbor can send.
+func (g *gossipSteps) relaysMadeUp(from string, n int) error {
+	c, err := g.w.conn(from)
+	if err != nil {
+		return err
+	}
+	own := g.ownNext(from)
+	sender := g.nameOf(from)
+	for sent := 0; sent < n; {
+		batch := [][]byte{own}
+		for ; sent < n && len(batch) <= 400; sent++ {
+			id := peer.RandomIdentity()
+			batch = append(batch, id.SignRecord(peer.Record{Name: id.Name(), Version: 1, Accepts: true, Neighbors: []wire.Name{sender}}))
+		}
+		if err := c.SendGossip(peer.GossipBody(peer.SortRecords(batch...)...)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// holdsAtBound judges NB-15 from GET /v1/neighborhood: the node took in relayed records until it
+// held the bound, and counted every one after that.
+func (g *gossipSteps) holdsAtBound(held int, dropped uint64) error {
+	return violates(g.steadily(func(nb neighborhoodJSON) error {
+		if len(nb.Records) != held || nb.DroppedRecords != dropped {
+			return fmt.Errorf("the node holds %d records of other nodes and counts %d dropped; expected %d held (NB-15: at most 1000, and every relayed record stored below that) and %d dropped",
+				len(nb.Records), nb.DroppedRecords, held, dropped)
+		}
+		return nil
+	}), "NB-15")
 }
 
 // --- scripted neighborhoods and routes ------------------------------------------------------

@@ -149,3 +149,11 @@ Feature: Neighborhood gossip observed from scripted neighbors
       | yan | none    |
       | dan | a route |
     And the node holds a record of "zed" and none of the banned "mallory"
+
+  @NB-15 @must
+  Scenario: A neighbor relaying made-up records fills the node up to 1000 records of other nodes and no further
+    Given a node under test
+    And scripted peers "ann, bob" are full neighbors of the node
+    When peer "ann" relays the records of 1200 made-up nodes
+    Then the node holds exactly 1000 records of other nodes and counts the other 202 in dropped_records
+    And the node has banned no one and lists "ann, bob" as full neighbors

@@ -110,6 +110,8 @@ type Neighborhood struct {
 	Records       []NodeRecord `json:"records"`
 	Bans          []Ban        `json:"bans"`
 	PendingDebuts []string     `json:"pending_debuts"`
+	// DroppedRecords counts relayed records the node did not store, at NB-15's bound.
+	DroppedRecords uint64 `json:"dropped_records"`
 }
 
 // Sections is the JSON of GET /v1/sections (SPEC.md SEC-7).

@@ -426,6 +426,10 @@ func (db *DB) acceptStandard(from wire.Name, views []record.View, now time.Time)
 		if name != from && db.addressConflict(v) {
 			continue // rulebook 77: the subject contradicts itself; the relay cannot have forged it
 		}
+		if _, known := db.nodes[name]; !known && name != from && db.full() && !mutant.Is("records-unbounded") {
+			db.dropped++ // NB-15: the sender is not blamed; an honest relay of a big network looks the same
+			continue
+		}
 		if db.equivocates(v) && !mutant.Is("equal-version-replaces") {
 			// Two records with one version: kept out, not banned, because a node restarted
 			// without its data directory signs its old version numbers again honestly.

@@ -21,6 +21,9 @@ const (
 	DefaultPassExpiry    = 60 * time.Second // PASS_GOSSIP_EXPIRED_TIME
 	DefaultIsolatedGrace = 30 * time.Second // ISOLATED_NODE_GRACE_PERIOD_SECS
 	DefaultCullInterval  = 60 * time.Second // DEAD_NODE_CHECK_INTERVAL_SECS
+	// MaxHeldRecords is the most records of other nodes a node holds (SPEC.md NB-15). MASQ has no
+	// bound: one neighbor relaying made-up records grew a node to 15,380 of them.
+	MaxHeldRecords = 1000
 )
 
 // Config sets up a DB. Zero durations and a zero MaxDegree take the defaults.
@@ -65,6 +68,7 @@ type DB struct {
 	bans     map[wire.Name]Ban       // banned names, why and when; never removed
 	passed   map[wire.Name]time.Time // Pass targets and when they were passed to us
 	debuting map[wire.Name]time.Time // Debuts sent and not yet answered, and when
+	dropped  uint64                  // relayed records not stored because MaxHeldRecords were held
 
 	lastCull time.Time
 
@@ -439,6 +443,13 @@ func (db *DB) referenced() map[wire.Name]struct{} {
 	}
 	return db.refs
 }
+
+// DroppedRecords counts the relayed records of unknown nodes the node did not store because it
+// held MaxHeldRecords records of other nodes (SPEC.md NB-15).
+func (db *DB) DroppedRecords() uint64 { return db.dropped }
+
+// full reports whether the node holds as many records of other nodes as it may (NB-15).
+func (db *DB) full() bool { return len(db.nodes) >= MaxHeldRecords }
 
 // PendingDebuts returns the names a Debut was sent to that have not answered, sorted. A node
 // whose every Debut failed and that has no neighbors has nowhere to go (rulebook 59).

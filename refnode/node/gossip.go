@@ -399,7 +399,7 @@ func (n *Node) Neighborhood() admin.Neighborhood {
 	out := admin.Neighborhood{
 		Name: own.Name.String(), Version: own.Version, Accepts: own.Accepts,
 		Full: names(nil), Half: names(nil), Records: []admin.NodeRecord{}, Bans: []admin.Ban{},
-		PendingDebuts: names(db.PendingDebuts()),
+		PendingDebuts: names(db.PendingDebuts()), DroppedRecords: db.DroppedRecords(),
 	}
 	if own.Addr.IsValid() {
 		out.Addr = own.Addr.String()
