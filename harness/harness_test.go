@@ -473,3 +473,33 @@ func TestClusterRemovesTheLogDirectoryItMade(t *testing.T) {
 		t.Fatal("Close removed logs from a directory the caller chose")
 	}
 }
+
+// Two clusters never share a loopback /24, even with the same id (as two sskit processes side by
+// side could pick): the second takes the next one, and a closed cluster's /24 is free again.
+func TestProcessClustersNeverShareASubnet(t *testing.T) {
+	cmd := []string{"true"}
+	first, err := newProcessBackend("same-id", cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := newProcessBackend("same-id", cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.a == second.a && first.b == second.b {
+		t.Fatalf("both clusters got 127.%d.%d.0/24", first.a, first.b)
+	}
+	a, b := first.a, first.b
+	if err := first.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	third, err := newProcessBackend("same-id", cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if third.a != a || third.b != b {
+		t.Errorf("a closed cluster's 127.%d.%d.0/24 was not free again: got 127.%d.%d.0/24", a, b, third.a, third.b)
+	}
+	_ = second.Close(context.Background())
+	_ = third.Close(context.Background())
+}

@@ -25,6 +25,7 @@ const harnessEnv = "SSKIT_HARNESS_PID"
 type processBackend struct {
 	command []string
 	a, b    byte
+	subnet  *os.File // held locked while the cluster runs: the /24 is this cluster's (reserveSubnet)
 }
 
 func newProcessBackend(clusterID string, command []string) (*processBackend, error) {
@@ -33,9 +34,42 @@ func newProcessBackend(clusterID string, command []string) (*processBackend, err
 		return nil, err
 	}
 	// Each cluster gets its own /24 inside 127.64.0.0-127.254.255.255; the cluster id (random)
-	// picks it, so parallel clusters rarely collide, and a collision fails loudly at bind.
-	sum := sha256.Sum256([]byte(clusterID))
-	return &processBackend{command: resolved, a: 64 + sum[0]%190, b: sum[1]}, nil
+	// picks the first one tried.
+	p := &processBackend{command: resolved}
+	for attempt := 0; ; attempt++ {
+		sum := sha256.Sum256(fmt.Appendf(nil, "%s/%d", clusterID, attempt))
+		p.a, p.b = 64+sum[0]%190, sum[1]
+		f, err := reserveSubnet(p.a, p.b)
+		if err == nil {
+			p.subnet = f
+			return p, nil
+		}
+		if attempt == 63 {
+			return nil, fmt.Errorf("harness: no free loopback /24 for a cluster after 64 tries: %w", err)
+		}
+	}
+}
+
+// reserveSubnet locks a file named after the /24 127.a.b.0 in a directory every sskit process on
+// the machine shares. Clusters of other sskit processes (go test runs packages side by side, each
+// starting clusters) then never get the same /24: before, two could, and a node that could not
+// bind its address left its readiness check to be answered by the other process's node at the
+// same address, so that a scenario dialed a node with another name. The lock goes with the
+// file's descriptor, so a process that dies releases it.
+func reserveSubnet(a, b byte) (*os.File, error) {
+	dir := filepath.Join(os.TempDir(), "sskit-subnets")
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("127.%d.%d.0", a, b)), os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("127.%d.%d.0/24 is in use by another cluster: %w", a, b, err)
+	}
+	return f, nil
 }
 
 // resolveCommand makes the program of a command template an absolute path.
@@ -105,7 +139,15 @@ func (p *processBackend) Start(ctx context.Context, n *Node) (Instance, error) {
 	return inst, nil
 }
 
-func (p *processBackend) Close(ctx context.Context) error { return nil } // nodes are stopped by Cluster.Close
+// Close releases the cluster's /24; the nodes are stopped by Cluster.Close before it.
+func (p *processBackend) Close(ctx context.Context) error {
+	if p.subnet == nil {
+		return nil
+	}
+	err := p.subnet.Close() // closing the descriptor releases the lock
+	p.subnet = nil
+	return err
+}
 
 type process struct {
 	cmd  *exec.Cmd
