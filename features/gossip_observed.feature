@@ -143,12 +143,12 @@ Feature: Neighborhood gossip observed from scripted neighbors
       cid lists ann, dan
       dan lists cid
       """
-    Then the node's routes are:
+    Then the node holds a record of "zed" and none of the banned "mallory"
+    And the node's routes are:
       | to  | route   |
       | zed | none    |
       | yan | none    |
       | dan | a route |
-    And the node holds a record of "zed" and none of the banned "mallory"
 
   @NB-15 @must
   Scenario: A neighbor relaying made-up records fills the node up to 1000 records of other nodes and no further
