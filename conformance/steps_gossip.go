@@ -160,7 +160,9 @@ func (g *gossipSteps) signed(gp *gossiper, v uint64, b []byte, neighbors []wire.
 //
 // A peer that accepts connections listens, and dials from its listening socket, so that the
 // address its record gives is one the node can reach it at (for a Pass or an Introduction).
-func (g *gossipSteps) debut(name string, accepts bool) error {
+// The record lists the names given, as the Debut of a node that answers a Pass or an
+// Introduction does.
+func (g *gossipSteps) debut(name string, accepts bool, lists ...wire.Name) error {
 	dial := func(name string, n *harness.Node) error { return g.w.dial(name, n) }
 	if accepts {
 		dial = g.w.dialFromListener
@@ -171,10 +173,19 @@ func (g *gossipSteps) debut(name string, accepts bool) error {
 	c, _ := g.w.conn(name)
 	gp := g.gossiper(name)
 	gp.accepts, gp.addr, gp.version = accepts, c.LocalAddr(), 1
-	return c.SendGossip(peer.GossipBody(g.record(name, 1, true)))
+	return c.SendGossip(peer.GossipBody(g.record(name, 1, true, lists...)))
 }
 
 func (g *gossipSteps) debuts(name string) error { return g.debut(name, true) }
+
+// answerToDebut is the first GOSSIP the node sent the peer: its answer to the peer's Debut.
+func (g *gossipSteps) answerToDebut(name string) ([]peer.SignedRecord, error) {
+	c, err := g.w.conn(name)
+	if err != nil {
+		return nil, err
+	}
+	return g.nextGossip(c, 0)
+}
 
 // debutsLying sends a Debut that NB-10 bans: an address the sender's packets do not come from,
 // or an address on a record that says the node accepts no connections.
@@ -264,11 +275,7 @@ func (g *gossipSteps) awaitNeighborhood(check func(neighborhoodJSON) error) erro
 // name among equals, with that neighbor's address. Degrees are those of the records the
 // scripted neighbors signed last.
 func (g *gossipSteps) receivesPass(name string) error {
-	c, err := g.w.conn(name)
-	if err != nil {
-		return err
-	}
-	recs, err := g.nextGossip(c, 0)
+	recs, err := g.answerToDebut(name)
 	if err != nil {
 		return err
 	}
@@ -318,11 +325,7 @@ func (g *gossipSteps) receivesFailure(name string) error {
 }
 
 func (g *gossipSteps) receivesDebutBack(name, listed string) error {
-	c, err := g.w.conn(name)
-	if err != nil {
-		return err
-	}
-	recs, err := g.nextGossip(c, 0)
+	recs, err := g.answerToDebut(name)
 	if err != nil {
 		return err
 	}

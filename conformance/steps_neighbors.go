@@ -94,12 +94,6 @@ func (g *gossipSteps) pick(text string) string {
 // debutsListing sends a Debut whose record already lists other nodes, as a node that answers a
 // Pass or an Introduction debuts.
 func (g *gossipSteps) debutsListing(name, listed string) error {
-	if err := g.w.dialFromListener(name, g.w.node); err != nil {
-		return err
-	}
-	c, _ := g.w.conn(name)
-	gp := g.gossiper(name)
-	gp.accepts, gp.addr, gp.version = true, c.LocalAddr(), 1
 	var lists []wire.Name
 	if strings.HasPrefix(listed, "the ") {
 		lists = append(lists, g.nameOf(g.pick(listed)))
@@ -108,7 +102,7 @@ func (g *gossipSteps) debutsListing(name, listed string) error {
 			lists = append(lists, g.nameOf(n))
 		}
 	}
-	return c.SendGossip(peer.GossipBody(g.record(name, 1, true, lists...)))
+	return g.debut(name, true, lists...)
 }
 
 // dialFromListener connects the peer to target from its listening socket (listening first if
@@ -321,11 +315,7 @@ func (g *gossipSteps) debutAnswered(name string) error {
 // (NB-5): two records, the node's own with its address and listing the debutant, and the
 // expected neighbor's record with its address, exactly as that neighbor signed it.
 func (g *gossipSteps) receivesIntroduction(name, listed, introduced string) error {
-	c, err := g.w.conn(name)
-	if err != nil {
-		return err
-	}
-	recs, err := g.nextGossip(c, 0)
+	recs, err := g.answerToDebut(name)
 	if err != nil {
 		return err
 	}
@@ -342,11 +332,11 @@ func (g *gossipSteps) receivesIntroduction(name, listed, introduced string) erro
 	}
 	switch {
 	case len(recs) != 2 || own == nil || other == nil:
-		return fmt.Errorf("expected an Introduction of the node and %q, got %s", introduced, describeRecords(recs))
+		return violates(fmt.Errorf("expected an Introduction of the node and %q, got %s", introduced, describeRecords(recs)), "NB-5")
 	case own.Addr != g.w.node.QUIC() || !own.Lists(g.nameOf(listed)):
-		return fmt.Errorf("expected the node's record with address %v listing %q, got %s", g.w.node.QUIC(), listed, describeRecords(recs))
+		return violates(fmt.Errorf("expected the node's record with address %v listing %q, got %s", g.w.node.QUIC(), listed, describeRecords(recs)), "NB-5")
 	case other.Addr != g.gossiper(introduced).addr:
-		return fmt.Errorf("expected %q's record with its address %v, got %v", introduced, g.gossiper(introduced).addr, other.Addr)
+		return violates(fmt.Errorf("expected %q's record with its address %v, got %v", introduced, g.gossiper(introduced).addr, other.Addr), "NB-5")
 	}
 	return nil
 }
@@ -354,11 +344,7 @@ func (g *gossipSteps) receivesIntroduction(name, listed, introduced string) erro
 // receivesPassNaming judges NB-5's first step: a debutant passed on, below the degree limit, to
 // a better placed neighbor.
 func (g *gossipSteps) receivesPassNaming(name, named string) error {
-	c, err := g.w.conn(name)
-	if err != nil {
-		return err
-	}
-	recs, err := g.nextGossip(c, 0)
+	recs, err := g.answerToDebut(name)
 	if err != nil {
 		return err
 	}
