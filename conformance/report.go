@@ -50,10 +50,13 @@ func writeReports(r *Result) error {
 }
 
 // FailedRules are the rules that failed, MUST first.
-func (r *Result) FailedRules() []RuleResult {
+func (r *Result) FailedRules() []RuleResult { return r.rulesWith(Failed) }
+
+// rulesWith lists the rules of status s, MUST first.
+func (r *Result) rulesWith(s Status) []RuleResult {
 	var must, should []RuleResult
 	for _, rr := range r.Rules {
-		if rr.Status == Failed {
+		if rr.Status == s {
 			if rr.Must() {
 				must = append(must, rr)
 			} else {
@@ -88,19 +91,7 @@ func (r *Result) Verdict() string {
 }
 
 // BlockedRules lists the rules, MUST first, that a failed scenario was to judge but never reached.
-func (r *Result) BlockedRules() []RuleResult {
-	var must, should []RuleResult
-	for _, rr := range r.Rules {
-		if rr.Status == Blocked {
-			if rr.Must() {
-				must = append(must, rr)
-			} else {
-				should = append(should, rr)
-			}
-		}
-	}
-	return append(must, should...)
-}
+func (r *Result) BlockedRules() []RuleResult { return r.rulesWith(Blocked) }
 
 // LeftOutParts are the parts the node leaves out, in the spec's order.
 func (r *Result) LeftOutParts() []string {

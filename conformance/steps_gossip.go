@@ -142,6 +142,18 @@ func (g *gossipSteps) record(name string, v uint64, addressed bool, neighbors ..
 	return b
 }
 
+// heldRecord is the record the harness signed last for the peer, read back, if it signed one.
+func (gp *gossiper) heldRecord() (peer.SignedRecord, bool) {
+	if gp.held == nil {
+		return peer.SignedRecord{}, false
+	}
+	recs, err := peer.ParseGossip(peer.GossipBody(gp.held))
+	if err != nil {
+		return peer.SignedRecord{}, false // a record the harness signed always parses
+	}
+	return recs[0], true
+}
+
 // signed notes a record the harness signed for a scripted peer (see gossiper).
 func (g *gossipSteps) signed(gp *gossiper, v uint64, b []byte, neighbors []wire.Name) {
 	if v > gp.heldVersion {
@@ -286,14 +298,11 @@ func (g *gossipSteps) receivesPass(name string) error {
 	best, bestDegree, bestName := "", -1, ""
 	for peerName, gp := range g.gossipers {
 		id := g.w.peer(peerName).id.Name().String()
-		if peerName == name || !gp.accepts || gp.held == nil || !(slices.Contains(nb.Full, id) || slices.Contains(nb.Half, id)) {
+		held, ok := gp.heldRecord()
+		if peerName == name || !gp.accepts || !ok || !(slices.Contains(nb.Full, id) || slices.Contains(nb.Half, id)) {
 			continue
 		}
-		held, err := peer.ParseGossip(peer.GossipBody(gp.held))
-		if err != nil {
-			return err
-		}
-		if d := len(held[0].Neighbors); bestDegree < 0 || d < bestDegree || d == bestDegree && id < best {
+		if d := len(held.Neighbors); bestDegree < 0 || d < bestDegree || d == bestDegree && id < best {
 			best, bestDegree, bestName = id, d, peerName
 		}
 	}

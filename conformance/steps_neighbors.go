@@ -357,7 +357,7 @@ func (g *gossipSteps) receivesPassNaming(name, named string) error {
 
 // --- what the node holds --------------------------------------------------------------------
 
-// record finds name's record in what GET /v1/neighborhood reports.
+// findRecord finds name's record in what GET /v1/neighborhood reports.
 func findRecord(nb neighborhoodJSON, name wire.Name) (uint64, []string, bool) {
 	for _, r := range nb.Records {
 		if r.Name == name.String() {
@@ -531,19 +531,14 @@ func (g *gossipSteps) answersDebutWithFailure(name string) error {
 // lists every name given, or else its next version listing the node and those names.
 func (g *gossipSteps) ownNext(name string, alsoLists ...wire.Name) []byte {
 	gp := g.gossiper(name)
-	if gp.held != nil {
-		if recs, err := peer.ParseGossip(peer.GossipBody(gp.held)); err == nil && !recs[0].Addr.IsValid() &&
-			!slices.ContainsFunc(alsoLists, func(n wire.Name) bool { return !recs[0].Lists(n) }) && recs[0].Lists(g.w.node.Name) {
+	lists := []wire.Name{g.w.node.Name}
+	if r, ok := gp.heldRecord(); ok {
+		if !r.Addr.IsValid() && r.Lists(g.w.node.Name) && !slices.ContainsFunc(alsoLists, func(n wire.Name) bool { return !r.Lists(n) }) {
 			return gp.held
 		}
-	}
-	lists := []wire.Name{g.w.node.Name}
-	if gp.held != nil {
-		if recs, err := peer.ParseGossip(peer.GossipBody(gp.held)); err == nil {
-			lists = recs[0].Neighbors
-			if !slices.Contains(lists, g.w.node.Name) {
-				lists = append(lists, g.w.node.Name)
-			}
+		lists = r.Neighbors
+		if !slices.Contains(lists, g.w.node.Name) {
+			lists = append(lists, g.w.node.Name)
 		}
 	}
 	for _, n := range alsoLists {
@@ -712,26 +707,10 @@ func (g *gossipSteps) routesAre(table *godog.Table) error {
 	if err != nil {
 		return err
 	}
-	lists := map[wire.Name][]wire.Name{g.w.node.Name: nil}
-	accepts := map[wire.Name]bool{g.w.node.Name: nb.Accepts}
-	for _, n := range append(slices.Clone(nb.Full), nb.Half...) {
-		name, err := wire.ParseName(n)
-		if err != nil {
-			return err
-		}
-		lists[g.w.node.Name] = append(lists[g.w.node.Name], name)
+	topo, err := g.topology(nb)
+	if err != nil {
+		return err
 	}
-	for name, gp := range g.gossipers {
-		if gp.held == nil {
-			continue
-		}
-		recs, err := peer.ParseGossip(peer.GossipBody(gp.held))
-		if err != nil {
-			return err
-		}
-		lists[g.nameOf(name)], accepts[g.nameOf(name)] = recs[0].Neighbors, recs[0].Accepts
-	}
-	full := func(a, b wire.Name) bool { return slices.Contains(lists[a], b) && slices.Contains(lists[b], a) }
 	var problems []string
 	for i, row := range table.Rows {
 		if i == 0 {
@@ -760,7 +739,7 @@ func (g *gossipSteps) routesAre(table *godog.Table) error {
 				problems = append(problems, fmt.Sprintf("to %s: expected 200 with a route, got %d %s", to, status, g.namesIn(body)))
 				continue
 			}
-			if why := g.breaksNB13(r, target, full, accepts, lists); why != "" {
+			if why := g.breaksNB13(r, target, topo); why != "" {
 				problems = append(problems, fmt.Sprintf("to %s: route %s %s", to, g.namesIn(body), why))
 			}
 		default:
@@ -773,8 +752,47 @@ func (g *gossipSteps) routesAre(table *godog.Table) error {
 	return nil
 }
 
+// topology is what a route is judged against: every node's neighbors and whether it accepts
+// connections, from the node's own record (GET /v1/neighborhood) and the records the harness
+// signed last for the scripted peers, and the node's bans.
+type topology struct {
+	lists   map[wire.Name][]wire.Name
+	accepts map[wire.Name]bool
+	banned  map[wire.Name]bool
+}
+
+func (g *gossipSteps) topology(nb neighborhoodJSON) (topology, error) {
+	t := topology{
+		lists:   map[wire.Name][]wire.Name{g.w.node.Name: nil},
+		accepts: map[wire.Name]bool{g.w.node.Name: nb.Accepts},
+		banned:  map[wire.Name]bool{},
+	}
+	for _, n := range append(slices.Clone(nb.Full), nb.Half...) {
+		name, err := wire.ParseName(n)
+		if err != nil {
+			return t, err
+		}
+		t.lists[g.w.node.Name] = append(t.lists[g.w.node.Name], name)
+	}
+	for _, b := range nb.Bans {
+		if name, err := wire.ParseName(b.Name); err == nil {
+			t.banned[name] = true
+		}
+	}
+	for name, gp := range g.gossipers {
+		if r, ok := gp.heldRecord(); ok {
+			t.lists[g.nameOf(name)], t.accepts[g.nameOf(name)] = r.Neighbors, r.Accepts
+		}
+	}
+	return t, nil
+}
+
+func (t topology) full(a, b wire.Name) bool {
+	return slices.Contains(t.lists[a], b) && slices.Contains(t.lists[b], a)
+}
+
 // breaksNB13 says how a route breaks NB-13, or "".
-func (g *gossipSteps) breaksNB13(r routeJSON, target wire.Name, full func(a, b wire.Name) bool, accepts map[wire.Name]bool, lists map[wire.Name][]wire.Name) string {
+func (g *gossipSteps) breaksNB13(r routeJSON, target wire.Name, t topology) string {
 	var names []wire.Name
 	for _, s := range r.Route {
 		n, err := wire.ParseName(s)
@@ -788,7 +806,7 @@ func (g *gossipSteps) breaksNB13(r routeJSON, target wire.Name, full func(a, b w
 		return fmt.Sprintf("has %d names and says %d hops: a route has at least 3 hops, one fewer than its names", len(names), r.Hops)
 	case names[0] != g.w.node.Name || names[len(names)-1] != target:
 		return "does not run from the node to the target"
-	case slices.Contains(lists[target], g.w.node.Name):
+	case slices.Contains(t.lists[target], g.w.node.Name):
 		return "ends at a node whose record lists the node"
 	}
 	seen := map[wire.Name]bool{}
@@ -797,31 +815,17 @@ func (g *gossipSteps) breaksNB13(r routeJSON, target wire.Name, full func(a, b w
 			return "names a node twice"
 		}
 		seen[n] = true
-		if i > 0 && !full(names[i-1], n) {
+		if i > 0 && !t.full(names[i-1], n) {
 			return "runs over a link that is not full"
 		}
-		if i > 0 && !accepts[n] {
+		if i > 0 && !t.accepts[n] {
 			return "runs through or to a node that accepts no connections"
 		}
-		if _, banned := g.bannedNames()[n]; banned {
+		if t.banned[n] {
 			return "runs through a banned node"
 		}
 	}
 	return ""
-}
-
-func (g *gossipSteps) bannedNames() map[wire.Name]bool {
-	out := map[wire.Name]bool{}
-	nb, err := g.neighborhood(g.w.node)
-	if err != nil {
-		return out
-	}
-	for _, b := range nb.Bans {
-		if n, err := wire.ParseName(b.Name); err == nil {
-			out[n] = true
-		}
-	}
-	return out
 }
 
 // awaitHolding waits until the node holds, at the version the harness signed last, the record
