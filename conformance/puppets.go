@@ -58,8 +58,17 @@ import (
 //	node holds section list age 4/0 members q1@1, q2@2, q3@3, q4@4 from q1, q2, q3
 //	node holds no other section
 //
+// Members and bounds (ST-7, ST-13):
+//
+//	p4 speaks again                        a silent puppet answers PINGs again
+//	p4 sends stableset members node@0, p1@1 joining 300 made-up members   (names that never connected)
+//	node holds 21 pending changes witnessed by p4
+//	node counts 279 dropped witnesses      GET /v1/stableset's dropped_witnesses
+//	node holds nothing pending within 8s
+//
 // "node" is the node under test; any other name is a puppet, made on first mention. Lines that
-// start with # are comments.
+// start with # are comments. A line may end with the rules it judges in brackets, "[ST-7]": when
+// it fails, only those rules are broken and the scenario's others are not judged.
 
 // stateWait is how long an expectation about the node's state or frames is awaited; steady is how
 // long a state must then hold, so that a frame the node has received but not yet acted on cannot
@@ -295,6 +304,8 @@ type adminStableset struct {
 	Elders  []string      `json:"elders"`
 	Joining []adminChange `json:"joining"`
 	Leaving []adminChange `json:"leaving"`
+	// DroppedWitnesses is ST-13's count; a pointer, so that a node that leaves it out is told so.
+	DroppedWitnesses *uint64 `json:"dropped_witnesses"`
 }
 
 func (s *stage) read(ctx context.Context) (*adminStableset, error) {
@@ -440,17 +451,28 @@ func (s *stage) play(script string) error {
 			continue
 		}
 		s.w.traceStep("  " + line)
+		var judged []string
+		if m := judgesLine.FindStringSubmatch(line); m != nil {
+			line, judged = m[1], splitList(m[2])
+		}
 		if err := s.line(line); err != nil {
 			if errors.Is(err, godog.ErrSkip) {
 				return err
 			}
-			return fmt.Errorf("script line %d, %q: %w", i+1, line, err)
+			err = fmt.Errorf("script line %d, %q: %w", i+1, line, err)
+			if len(judged) > 0 {
+				err = violates(err, judged...)
+			}
+			return err
 		}
 	}
 	return nil
 }
 
 var (
+	// judgesLine is a line that ends with the rules it judges, "... [ST-7]": its failure breaks
+	// those rules only, and the scenario's other rules are blocked (conformance/violation.go).
+	judgesLine   = regexp.MustCompile(`^(.*?)\s+\[([A-Z]+-\d+(?:, [A-Z]+-\d+)*)\]$`)
 	asksLine     = regexp.MustCompile(`^(\w+) (asks|answers) (join|leave) (\S+)$`)
 	stablesetCmd = regexp.MustCompile(`^(\w+) sends stableset members (.*?)(?: joining (.*?))?(?: leaving (.*?))?$`)
 	sendsLine    = regexp.MustCompile(`^node sends (\w+) (no )?(WITNESS_REQUEST|WITNESS|STABLESET|SECTION_LIST|ELDER_LOSS)(?: (join|leave) (\S+))?(?: with(out)? (member|joining|leaving) (\S+))?(?: within (\d+(?:\.\d+)?)s)?$`)
@@ -464,6 +486,11 @@ var (
 	listLine     = regexp.MustCompile(`^(\w+) sends section list age (\d+)/(\d+) members (.+)$`)
 	lossLine     = regexp.MustCompile(`^(\w+) sends elder loss of (.+?)(?: every (\d+)s until the node answers within (\d+)s)?$`)
 	silentLine   = regexp.MustCompile(`^(\w+) falls silent$`)
+	speaksLine   = regexp.MustCompile(`^(\w+) speaks again$`)
+	madeUpLine   = regexp.MustCompile(`^(\w+) sends stableset members (.*?) joining (\d+) made-up members$`)
+	holdsNone    = regexp.MustCompile(`^node holds nothing pending(?: within (\d+)s)?$`)
+	holdsCharged = regexp.MustCompile(`^node holds (\d+) pending changes witnessed by (\w+)$`)
+	droppedLine  = regexp.MustCompile(`^node counts (\d+) dropped witnesses$`)
 	holdsList    = regexp.MustCompile(`^node holds section list age (\d+)/(\d+) members (.+) from (.+)$`)
 	holdsNoList  = regexp.MustCompile(`^node holds no other section$`)
 	phaseLine    = regexp.MustCompile(`^node is (joining|a member|leaving|left)$`)
@@ -476,6 +503,10 @@ func (s *stage) line(line string) error {
 			return err
 		}
 		return s.witness(m[1], c, m[2] == "answers")
+	}
+	if m := madeUpLine.FindStringSubmatch(line); m != nil {
+		n, _ := strconv.Atoi(m[3])
+		return s.sendMadeUp(m[1], m[2], n)
 	}
 	if m := stablesetCmd.FindStringSubmatch(line); m != nil {
 		return s.sendStableset(m[1], m[2], m[3], m[4])
@@ -499,6 +530,36 @@ func (s *stage) line(line string) error {
 	}
 	if m := silentLine.FindStringSubmatch(line); m != nil {
 		return s.fallSilent(m[1])
+	}
+	if m := speaksLine.FindStringSubmatch(line); m != nil {
+		return s.speakAgain(m[1])
+	}
+	if m := holdsNone.FindStringSubmatch(line); m != nil {
+		wait := stateWait
+		if m[1] != "" {
+			secs, _ := strconv.Atoi(m[1])
+			wait = time.Duration(secs) * time.Second
+		}
+		return s.expectStateWithin("nothing pending", wait, func(st *adminStableset) bool { return len(st.Joining)+len(st.Leaving) == 0 })
+	}
+	if m := holdsCharged.FindStringSubmatch(line); m != nil {
+		want, _ := strconv.Atoi(m[1])
+		who := m[2]
+		return s.expectState(fmt.Sprintf("%d pending changes witnessed by %s", want, who), func(st *adminStableset) bool {
+			n := 0
+			for _, c := range append(slices.Clone(st.Joining), st.Leaving...) {
+				if slices.ContainsFunc(c.Witnesses, func(w string) bool { return s.label(w) == who }) {
+					n++
+				}
+			}
+			return n == want
+		})
+	}
+	if m := droppedLine.FindStringSubmatch(line); m != nil {
+		want, _ := strconv.ParseUint(m[1], 10, 64)
+		return s.expectState(fmt.Sprintf("dropped_witnesses %d", want), func(st *adminStableset) bool {
+			return st.DroppedWitnesses != nil && *st.DroppedWitnesses == want
+		})
 	}
 	if m := holdsList.FindStringSubmatch(line); m != nil {
 		return s.expectList(m[1], m[2], m[3], m[4])
@@ -628,6 +689,28 @@ func (s *stage) sendStableset(who, members, joining, leaving string) error {
 	// The header carries the id of the members the puppet lists: they are its stableset (WIRE-10).
 	return s.sendFrom(who, wire.TypeStableset, func(*puppet) wire.StablesetID { return idOf(lists[0]) },
 		wire.AppendStableset(nil, lists[0], lists[1], lists[2]))
+}
+
+// sendMadeUp sends the puppet's STABLESET listing the members given and n joins of names that
+// never connected (ordinals from 100 on, the puppet's address): a member growing the node's
+// pending changes (ST-13).
+func (s *stage) sendMadeUp(who, members string, n int) error {
+	listed, err := s.members(members)
+	if err != nil {
+		return err
+	}
+	p, err := s.puppet(who)
+	if err != nil {
+		return err
+	}
+	joining := make([]wire.Member, n)
+	for i := range joining {
+		name := sha256.Sum256(fmt.Appendf(nil, "made-up %s %d", who, i))
+		joining[i] = wire.Member{Name: wire.Name(name), Ordinal: uint64(100 + i), Addr: p.listener.Addr()}
+	}
+	slices.SortFunc(joining, wire.CompareMembers)
+	return s.sendFrom(who, wire.TypeStableset, func(*puppet) wire.StablesetID { return idOf(listed) },
+		wire.AppendStableset(nil, listed, joining, nil))
 }
 
 // sendFrom sends a one-way frame from the puppet, with the stableset field header gives it.
@@ -869,7 +952,12 @@ func (s *stage) expectFrame(m []string) error {
 // for steady: a node that applies what it must not usually does so at once, but not before the
 // first read.
 func (s *stage) expectState(what string, ok func(*adminStableset) bool) error {
-	return s.steadily(what, func() (bool, func() string, error) {
+	return s.expectStateWithin(what, stateWait, ok)
+}
+
+// expectStateWithin is expectState with its own time to wait.
+func (s *stage) expectStateWithin(what string, wait time.Duration, ok func(*adminStableset) bool) error {
+	return s.steadilyWithin(what, wait, func() (bool, func() string, error) {
 		ctx, cancel := stepContext()
 		st, err := s.read(ctx)
 		cancel()
@@ -884,7 +972,11 @@ func (s *stage) expectState(what string, ok func(*adminStableset) bool) error {
 // steadily polls check until it accepts what the node holds, then requires that to hold for
 // steady (unless quick); state describes what check last read, for the failure message.
 func (s *stage) steadily(what string, check func() (ok bool, state func() string, err error)) error {
-	deadline := time.Now().Add(stateWait)
+	return s.steadilyWithin(what, stateWait, check)
+}
+
+func (s *stage) steadilyWithin(what string, wait time.Duration, check func() (ok bool, state func() string, err error)) error {
+	deadline := time.Now().Add(wait)
 	var since time.Time
 	for {
 		ok, state, err := check()
@@ -900,7 +992,7 @@ func (s *stage) steadily(what string, check func() (ok bool, state func() string
 			return fmt.Errorf("expected the node to hold %s; it did, then %v later held %s", what, time.Since(since).Round(time.Millisecond), state())
 		}
 		if since.IsZero() && time.Now().After(deadline) {
-			return fmt.Errorf("expected the node to hold %s within %v; it holds %s", what, stateWait, state())
+			return fmt.Errorf("expected the node to hold %s within %v; it holds %s", what, wait, state())
 		}
 		if !pause(50 * time.Millisecond) {
 			return errors.New("interrupted")

@@ -91,6 +91,21 @@ func (s *stage) fallSilent(who string) error {
 	return nil
 }
 
+// speakAgain ends a puppet's silence: it answers PINGs again, so the node hears from it (ST-7).
+func (s *stage) speakAgain(who string) error {
+	p, err := s.puppet(who)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.silent = false
+	for _, c := range p.conns {
+		c.StartAnsweringPings()
+	}
+	return nil
+}
+
 // adminSection is one other section of GET /v1/sections (SEC-7).
 type adminSection struct {
 	Prefix     string       `json:"prefix"`

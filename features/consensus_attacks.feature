@@ -302,3 +302,51 @@ Feature: Stableset consensus against puppets
       node holds no p4
       node holds elders node, p1, p2, p3
       """
+
+  @puppets @ST-7 @ST-9 @ST-13 @must
+  Scenario: Once a member is heard again, no witness of its silence is left to count towards removing it
+    Given the node under test founds a stableset that puppets p1, p2, p3, p4 join, one at a time
+    When the puppets play:
+      """
+      # p4, a member but no elder, answers no PING: after the peer timeout the node witnesses its
+      # leave, and p1 agrees. 2 of 4 elders: one short.
+      p4 falls silent
+      node sends p1 WITNESS_REQUEST leave p4@4 within 8s
+      p1 answers leave p4@4
+      node holds pending leave p4@4 witnessed by node, p1
+      # While the leave is pending the node says it again to every other elder, p1 included,
+      # although p1 witnessed it, so that p1's record of the node's witness does not lapse.
+      node sends p1 WITNESS_REQUEST leave p4@4 within 3s [ST-9]
+      # p4 speaks again: the node's witness rested on p4's silence, so it is withdrawn.
+      p4 speaks again
+      node holds pending leave p4@4 witnessed by p1 [ST-7]
+      # p1 does not say it again: its witness lapses 5 s after p1 said it.
+      node holds nothing pending within 5s [ST-13]
+      # So a later witness finds nothing to add to (before the lapse, it would have made 3 of 4
+      # and removed p4, a healthy member).
+      p2 asks leave p4@4
+      node holds pending leave p4@4 witnessed by p2 [ST-13]
+      node holds member p4@4 [ST-13]
+      """
+
+  @puppets @ST-13 @must
+  Scenario: One member listing made-up joins is recorded for at most members + 16 of them, and they lapse
+    Given the node under test founds a stableset that puppets p1, p2, p3, p4 join, one at a time
+    When the puppets play:
+      """
+      # p4, a member, lists 300 joins of names that never connected: 5 members + 16 are recorded.
+      p4 sends stableset members node@0, p1@1, p2@2, p3@3, p4@4 joining 300 made-up members
+      node holds 21 pending changes witnessed by p4
+      node counts 279 dropped witnesses
+      # The same list again renews the 21 and drops the other 279 again.
+      p4 sends stableset members node@0, p1@1, p2@2, p3@3, p4@4 joining 300 made-up members
+      node counts 558 dropped witnesses
+      # An honest join still goes through meanwhile.
+      j asks join j@0
+      node sends j WITNESS join j@5
+      p1 answers join j@5
+      p2 answers join j@5
+      node holds member j@5
+      # p4 says none of it again: it all lapses.
+      node holds nothing pending within 8s
+      """

@@ -493,6 +493,9 @@ func (c *Conn) StopSending(code wire.Code) {
 // now on unanswered, as a member that has gone silent would (SPEC.md ST-7, SEC-8).
 func (c *Conn) StopAnsweringPings() { c.muted.Store(true) }
 
+// StartAnsweringPings undoes StopAnsweringPings: a member that falls silent and speaks again.
+func (c *Conn) StartAnsweringPings() { c.muted.Store(false) }
+
 // NextID returns a message id this Conn has not handed out before (Request and Ping use them).
 func (c *Conn) NextID() uint64 { return c.nextID.Add(1) }
 

@@ -52,6 +52,8 @@ type Stableset struct {
 	Elders  []string `json:"elders"`
 	Joining []Change `json:"joining"`
 	Leaving []Change `json:"leaving"`
+	// DroppedWitnesses counts witnesses not recorded because their sender was at its quota (ST-13).
+	DroppedWitnesses uint64 `json:"dropped_witnesses"`
 }
 
 // Frames counts a decision's frames with one peer.

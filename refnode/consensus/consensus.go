@@ -53,6 +53,9 @@ type Config struct {
 	// ElderLossTimeout is how long no elder of a section may be heard from before its acting
 	// elders and the other sections decide the loss of them all; default twice the peer timeout.
 	ElderLossTimeout time.Duration
+	// WitnessLapse is how long a witness recorded from another node stands without being said
+	// again (ST-13); default 5s, so that it survives one lost re-say of ST-9's every 2 s.
+	WitnessLapse time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -82,6 +85,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.ElderLossTimeout == 0 {
 		c.ElderLossTimeout = 2 * c.PeerTimeout
+	}
+	if c.WitnessLapse == 0 {
+		c.WitnessLapse = 5 * time.Second
 	}
 }
 
@@ -117,6 +123,18 @@ type heldRequest struct {
 	until time.Time
 }
 
+// hold keeps a request to answer later: one per requester, the newest, since an answer goes to
+// the newest request and a peer repeating its request must not grow the list (ST-13).
+func (tr *track) hold(from wire.Member, id uint64, until time.Time) {
+	for i := range tr.held {
+		if tr.held[i].from.Name == from.Name {
+			tr.held[i] = heldRequest{from: from, id: id, until: until}
+			return
+		}
+	}
+	tr.held = append(tr.held, heldRequest{from: from, id: id, until: until})
+}
+
 // track is what this node did about one change.
 type track struct {
 	change   stableset.Change // as first seen, address included
@@ -125,6 +143,14 @@ type track struct {
 	held     []heldRequest
 	lastPush time.Time // when this node last asked for missing witnesses
 	decision int       // index into the decision log, or -1
+}
+
+// vote is a stableset an elder of it sent this node, as a candidate to adopt (ST-11). A voter
+// counts once, for the stableset it sent last, so that no peer can grow the votes by sending
+// many stablesets; votes older than the witness lapse are forgotten.
+type vote struct {
+	id wire.StablesetID
+	at time.Time
 }
 
 type peerState struct {
@@ -149,7 +175,7 @@ type Core struct {
 	peers    map[wire.Name]*peerState
 	asked    map[wire.Name]uint64 // members that asked to leave, by the ordinal they left as
 	contacts []wire.Member        // whom a joiner asks
-	votes    map[wire.StablesetID][]wire.Name
+	votes    map[wire.Name]vote   // each peer's latest vote for a stableset to adopt (ST-11)
 	lastPing time.Time
 	// leaveOnceIn: asked to leave while joining; leaves as soon as it is in.
 	leaveOnceIn bool
@@ -177,7 +203,7 @@ func New(cfg Config, now time.Time) *Core {
 	c := &Core{
 		cfg: cfg, self: cfg.Self, set: stableset.New(cfg.Self, cfg.ElderSize), now: now,
 		tracks: map[stableset.Change]*track{}, peers: map[wire.Name]*peerState{},
-		asked: map[wire.Name]uint64{}, votes: map[wire.StablesetID][]wire.Name{},
+		asked: map[wire.Name]uint64{}, votes: map[wire.Name]vote{},
 	}
 	c.self.Ordinal = 0
 	c.sec.prefix = sections.PrefixOf(cfg.Self.Name, cfg.SectionBits)
@@ -224,6 +250,7 @@ func (c *Core) Heard(now time.Time, from wire.Member, id wire.StablesetID) {
 	if from.Addr.IsValid() {
 		p.addr = from.Addr
 	}
+	c.withdrawSilence(from.Name)
 	mine := c.set.ID()
 	// Another section's frames carry its own stableset's id: no mismatch to repair.
 	if id == mine || c.phase == Joining || c.phase == Left || !c.inSection(from.Name) {
@@ -238,6 +265,27 @@ func (c *Core) Heard(now time.Time, from wire.Member, id wire.StablesetID) {
 		p.mismatchSince = time.Time{}
 		c.sync(c.addrOf(from), true)
 	}
+}
+
+// withdrawSilence takes back this node's witness of n's leave when that witness rests on n's
+// silence and n has just been heard (ST-7): a member that speaks is not silent, and a witness
+// left standing would count, with others' old ones, towards removing a healthy member later.
+func (c *Core) withdrawSilence(n wire.Name) {
+	cur, ok := c.set.Member(n)
+	if !ok || n == c.self.Name || mutant.Enabled && mutant.Is("silence-witness-kept") {
+		return
+	}
+	if o, asked := c.asked[n]; asked && o == cur.Ordinal {
+		return // it asked to leave: the witness stands whatever it says now
+	}
+	cur.Addr = netip.AddrPort{}
+	tr := c.tracks[stableset.Change{Kind: wire.ChangeLeave, Member: cur}]
+	if tr == nil || !tr.mine {
+		return
+	}
+	tr.mine = false
+	tr.told = tr.told[:0]
+	c.set.Unwitness(wire.ChangeLeave, cur, c.self.Name)
 }
 
 // addrOf completes a peer's address from what the stableset or earlier frames say.
@@ -323,7 +371,7 @@ func (c *Core) onRequest(from wire.Member, id uint64, o wire.Observation) {
 		c.answer(ch, from, id, tr)
 		return
 	}
-	tr.held = append(tr.held, heldRequest{from: from, id: id, until: c.now.Add(c.cfg.RequestTimeout)})
+	tr.hold(from, id, c.now.Add(c.cfg.RequestTimeout))
 	// A member that is not an elder here is one to the asker, whose view is ahead of or behind
 	// ours. It answers for a leave it agrees with: that is how an asker whose elders include a
 	// dead one completes a removal that the members it lags behind have already applied.
@@ -378,7 +426,7 @@ func (c *Core) onOwnRequest(from wire.Member, id uint64, ch stableset.Change) {
 // request and answers it at once if it witnessed the change already, else witnesses it now.
 func (c *Core) takeUp(ch stableset.Change, from wire.Member, id uint64) {
 	tr := c.track(ch)
-	tr.held = append(tr.held, heldRequest{from: from, id: id, until: c.now.Add(c.cfg.RequestTimeout)})
+	tr.hold(from, id, c.now.Add(c.cfg.RequestTimeout))
 	if tr.mine {
 		c.answerHeld(ch, tr)
 	} else {
@@ -386,7 +434,7 @@ func (c *Core) takeUp(ch stableset.Change, from wire.Member, id uint64) {
 	}
 }
 
-// joinInProgress reports whether a join of another node is pending here. Elders take joins one
+// joinInProgress reports whether a join of another node that this node witnessed is pending. Elders take joins one
 // at a time so that every join gets its own ordinal and the eldest members, and so the elders,
 // never depend on the order in which concurrent joins happen to apply.
 func (c *Core) joinInProgress(except wire.Name) bool {
@@ -394,8 +442,10 @@ func (c *Core) joinInProgress(except wire.Name) bool {
 	if mutant.Enabled && mutant.Is("concurrent-joins") {
 		return false
 	}
-	c.set.EachPending(func(ch stableset.Change, _ []wire.Name) {
-		busy = busy || ch.Kind == wire.ChangeJoin && ch.Member.Name != except
+	// Only a join this node witnessed itself: one that others merely claim is pending must not
+	// keep it from taking joins (ST-13 bounds those claims, but any member can make them).
+	c.set.EachPending(func(ch stableset.Change, witnesses []wire.Name) {
+		busy = busy || ch.Kind == wire.ChangeJoin && ch.Member.Name != except && slices.Contains(witnesses, c.self.Name)
 	})
 	return busy
 }
@@ -463,10 +513,10 @@ func (c *Core) mergeView(from wire.Member, v *wire.StablesetView) {
 			if !c.set.Live(ch.Kind, ch.Member) {
 				continue
 			}
-			c.record(ch, from)
 			// An elder takes up what another elder vouches for, so that a change some elders
-			// applied reaches a majority everywhere (ST-8).
-			if fromElder && c.set.IsElder(c.self.Name) && !c.track(ch).mine && c.agrees(ch) {
+			// applied reaches a majority everywhere (ST-8); not what it could not record, so
+			// that an elder listing made-up joins gets no more of them witnessed than its quota.
+			if c.record(ch, from) && fromElder && c.set.IsElder(c.self.Name) && !c.track(ch).mine && c.agrees(ch) {
 				c.witness(ch)
 			}
 		}
@@ -505,26 +555,31 @@ func (c *Core) considerAdopting(from wire.Member, v *wire.StablesetView) {
 	if !isElder(from.Name) || id == c.set.ID() || !c.set.Dominated(v) {
 		return
 	}
-	vote := id // the stableset voted for
+	voted := id // the stableset voted for
 	if mutant.Enabled && c.phase == Joining && mutant.Is("joiner-votes-any-stableset") {
-		vote = wire.StablesetID{}
+		voted = wire.StablesetID{}
 	}
-	if !slices.Contains(c.votes[vote], from.Name) {
-		c.votes[vote] = append(c.votes[vote], from.Name)
-	}
+	c.votes[from.Name] = vote{id: voted, at: c.now}
 	// A node vouches for a stableset that makes it an elder, since it loses nothing by it.
-	if in && isElder(c.self.Name) && !slices.Contains(c.votes[vote], c.self.Name) {
-		c.votes[vote] = append(c.votes[vote], c.self.Name)
+	if in && isElder(c.self.Name) {
+		c.votes[c.self.Name] = vote{id: voted, at: c.now}
+	}
+	votedFor := func(n wire.Name) bool { v, ok := c.votes[n]; return ok && v.id == voted }
+	count := 0
+	for _, e := range elders {
+		if votedFor(e.Name) {
+			count++
+		}
 	}
 	need := stableset.Majority(len(elders))
 	if mutant.Enabled && c.phase == Joining && mutant.Is("joiner-trusts-one") {
 		need = 1
 	}
-	if len(c.votes[vote]) < need {
+	if count < need {
 		// Ask the other elders of that stableset for theirs: a view of ours that lacks what
 		// they hold makes them answer with their own (rulebook rule 30).
 		for _, e := range elders {
-			if e.Name != c.self.Name && !slices.Contains(c.votes[vote], e.Name) {
+			if e.Name != c.self.Name && !votedFor(e.Name) {
 				c.sync(e, true)
 			}
 		}
@@ -590,11 +645,15 @@ func (c *Core) silentFor(n wire.Name, d time.Duration) bool {
 	return c.now.Sub(p.pingedSince) >= d && c.now.Sub(p.lastHeard) >= d
 }
 
-// record stores by's witness of a change and opens the change's decision log entry.
-func (c *Core) record(ch stableset.Change, by wire.Member) {
-	if c.set.Witness(ch.Kind, ch.Member, by.Name) {
+// record stores by's witness of a change and opens the change's decision log entry. It reports
+// whether by is recorded as a witness of it now: not if the change is not live, or by is at its
+// quota (ST-13).
+func (c *Core) record(ch stableset.Change, by wire.Member) bool {
+	if c.set.Witness(ch.Kind, ch.Member, by.Name, c.now) {
 		c.track(ch)
+		return true
 	}
+	return c.set.Witnessed(ch.Kind, ch.Member, by.Name)
 }
 
 func (c *Core) track(ch stableset.Change) *track {
@@ -622,7 +681,7 @@ func (c *Core) witness(ch stableset.Change) {
 	}
 	tr.mine = true
 	tr.lastPush = c.now
-	c.set.Witness(ch.Kind, ch.Member, c.self.Name)
+	c.set.Witness(ch.Kind, ch.Member, c.self.Name, c.now)
 	c.answerHeld(ch, tr)
 	c.tellElders(ch, tr)
 }
@@ -701,8 +760,30 @@ func (c *Core) Tick(now time.Time) {
 		}
 	}
 	c.tickSections()
+	if !(mutant.Enabled && mutant.Is("witnesses-never-lapse")) {
+		c.set.Lapse(now.Add(-c.cfg.WitnessLapse))
+	}
+	c.forgetStrangers()
 	c.pushStuck()
 	c.settle()
+}
+
+// forgetStrangers drops what this node keeps about peers that are neither members nor contacts
+// and have been neither heard from nor pinged for the witness lapse, and votes as old: any QUIC identity can
+// send a frame, and must not leave state behind for the node's whole life (ST-13).
+func (c *Core) forgetStrangers() {
+	before := c.now.Add(-c.cfg.WitnessLapse)
+	for n, p := range c.peers {
+		// A peer this node pings (another section's elder, say) stays: its silence is counted.
+		if p.lastHeard.Before(before) && p.lastPinged.Before(before) && !c.set.Known(n) && !wire.HasName(c.contacts, n) {
+			delete(c.peers, n)
+		}
+	}
+	for n, v := range c.votes {
+		if v.at.Before(before) {
+			delete(c.votes, n)
+		}
+	}
 }
 
 func (c *Core) askToJoin() {
@@ -751,8 +832,10 @@ func (c *Core) pushStuck() {
 		}
 		tr.lastPush = c.now
 		full := tr.change
+		// Every other elder, whether or not it witnessed: a witness stands only while it is said
+		// again (ST-13), and an elder that witnessed answers with its own, renewing it here.
 		for _, e := range c.set.Elders() {
-			if e.Name != c.self.Name && !c.set.Witnessed(full.Kind, full.Member, e.Name) {
+			if e.Name != c.self.Name && (!(mutant.Enabled && mutant.Is("resay-to-lacking-only")) || !c.set.Witnessed(full.Kind, full.Member, e.Name)) {
 				c.send(e, wire.TypeWitnessRequest, 0, full, tr.decision)
 			}
 		}

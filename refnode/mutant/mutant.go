@@ -64,7 +64,7 @@ var All = []Mutant{
 	{"silent", "NC", "NC-4", "the node writes no log line at all, to standard output or standard error"},
 	{"bad-settings-exit-1", "NC", "NC-6", "settings the node cannot use make it exit with code 1 instead of 2"},
 	// 7. Admin API
-	{"spec-version-1", "ADM", "ADM-2", `GET /v1/node reports spec_version "3" (the previous version) instead of "4"`},
+	{"spec-version-1", "ADM", "ADM-2", `GET /v1/node reports spec_version "4" (the previous version) instead of "5"`},
 	{"stableset-ordinal-1", "ADM", "ADM-3", "GET /v1/stableset reports the node alone with ordinal 1 instead of 0"},
 	{"counters-miss-pong", "ADM", "ADM-4", "PONGs the node sends are not counted in sent"},
 	{"peer-close-counted-in-reader", "ADM", "ADM-4", "a peer's close is counted only while the node reads the stream: a close before the stream is accepted is not counted, and the peer's NO_ERROR close after an orderly end (WIRE-4) is counted as the node's own"},
@@ -90,6 +90,10 @@ var All = []Mutant{
 	{"lacking-stableset-unanswered", "ST", "ST-8", "a STABLESET that lacks a member the node applied is not answered with the node's own"},
 	{"joiner-trusts-one", "ST", "ST-5", "a joiner takes the first stableset that lists it from one of that stableset's elders, instead of waiting for a strict majority of them"},
 	{"joiner-votes-any-stableset", "ST", "ST-5", "a joiner counts the elders that sent it any stableset listing it together, although they sent different ones"},
+	{"silence-witness-kept", "ST", "ST-7", "an elder that witnessed a member's leave because it was silent keeps that witness after it hears the member again, so old witnesses of a healed partition count, with later ones, towards removing a healthy member"},
+	{"witnesses-never-lapse", "ST", "ST-13", "a witness recorded from another node stands until the change applies, however long ago its sender last said it, instead of lapsing 5 s after"},
+	{"resay-to-lacking-only", "ST", "ST-9", "an elder says a pending change it witnesses again only to the elders it has not recorded as witnesses, so their record of its witness lapses (ST-13) while the change waits"},
+	{"pending-unbounded", "ST", "ST-13", "witnesses from one sender are recorded for any number of pending changes, so one member's stablesets listing made-up joins grow the node without bound, instead of at most members + 16 per sender, the rest dropped and counted"},
 	{"removed-stays-out", "ST", "ST-11", "a member that finds itself removed stops, as a node that left does, instead of joining again"},
 	// 9. Neighborhood gossip
 	{"gossip-never-bans", "NB", "NB-10", "gossip from a malefactor is dropped unread, as MASQ does, instead of banning its sender"},

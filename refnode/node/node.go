@@ -27,7 +27,7 @@ import (
 // Implementation and SpecVersion are reported by GET /v1/node.
 const (
 	Implementation = "refnode"
-	SpecVersion    = "4"
+	SpecVersion    = "5"
 )
 
 // Bootstrap is a peer given on the command line as NAME@IP:PORT.
@@ -91,6 +91,8 @@ type Node struct {
 	left chan struct{} // closed once this node's own leave has applied
 
 	nb *neighborhood // neighborhood gossip, under a lock of its own (gossip.go); nil without gossip
+
+	inFlight inFlight // messages dispatch has under way, per peer
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -247,15 +249,59 @@ func (n *Node) publishID() {
 	}
 }
 
+// MaxInFlightPerPeer bounds the messages to one peer that wait at once for a dial, a write or an
+// answer. To a peer that cannot be reached each waits out its timeout, and without a bound they
+// would pile up with every PING, announcement and anti-entropy frame.
+const MaxInFlightPerPeer = 32
+
+// inFlight counts, per peer, the messages dispatched and not yet done with.
+type inFlight struct {
+	mu    sync.Mutex
+	count map[wire.Name]int // no entry at zero, so peer names do not accumulate
+}
+
+// begin takes a place for one more message to name and reports whether there was one.
+func (f *inFlight) begin(name wire.Name) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.count[name] >= MaxInFlightPerPeer {
+		return false
+	}
+	if f.count == nil {
+		f.count = map[wire.Name]int{}
+	}
+	f.count[name]++
+	return true
+}
+
+// done gives back the place a message to name took.
+func (f *inFlight) done(name wire.Name) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.count[name] <= 1 {
+		delete(f.count, name)
+		return
+	}
+	f.count[name]--
+}
+
 // dispatch sends one message. Requests wait for their answer on their own goroutine and feed it
-// back to the core; a failure is left to the core's timers and anti-entropy.
+// back to the core; a failure is left to the core's timers and anti-entropy, and so is a message
+// not sent because MaxInFlightPerPeer to its peer are under way (counted in dropped_sends).
 func (n *Node) dispatch(m consensus.Message, joining bool) {
 	if n.ctx.Err() != nil {
+		return
+	}
+	if !n.inFlight.begin(m.To.Name) {
+		n.ep.CountDroppedSend()
+		n.cfg.Logger.Debug("message not sent: too many to the peer under way", "peer", m.To.Name, "type", m.Type,
+			"in_flight", MaxInFlightPerPeer)
 		return
 	}
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
+		defer n.inFlight.done(m.To.Name)
 		ctx, cancel := context.WithTimeout(n.ctx, 3*time.Second)
 		defer cancel()
 		switch m.Type {
@@ -377,6 +423,7 @@ func (n *Node) Stableset() admin.Stableset {
 	out := admin.Stableset{
 		ID: fmt.Sprintf("%x", id[:]), Phase: n.core.Phase().String(),
 		Members: []admin.Member{}, Elders: []string{}, Joining: []admin.Change{}, Leaving: []admin.Change{},
+		DroppedWitnesses: set.Dropped(),
 	}
 	for _, m := range set.Members() {
 		am := adminMember(m)

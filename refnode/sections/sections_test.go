@@ -85,7 +85,7 @@ func TestAgeRisesWithEveryAppliedChange(t *testing.T) {
 
 func witnessByAllElders(set *stableset.Set, ch stableset.Change) {
 	for _, e := range set.Elders() {
-		set.Witness(ch.Kind, ch.Member, e.Name)
+		set.Witness(ch.Kind, ch.Member, e.Name, time.Time{})
 	}
 }
 

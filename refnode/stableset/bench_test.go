@@ -2,6 +2,7 @@ package stableset
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stableset/sskit/refnode/wire"
 )
@@ -28,10 +29,10 @@ func cluster16(tb testing.TB) (*Set, *wire.StablesetView) {
 func BenchmarkWitnessRepeated(b *testing.B) {
 	s, _ := cluster16(b)
 	m := member(20, 20)
-	s.Witness(wire.ChangeJoin, m, node(1))
+	s.Witness(wire.ChangeJoin, m, node(1), time.Time{})
 	b.ReportAllocs()
 	for b.Loop() {
-		s.Witness(wire.ChangeJoin, m, node(1))
+		s.Witness(wire.ChangeJoin, m, node(1), time.Time{})
 		s.Apply(nil)
 	}
 }
@@ -41,7 +42,7 @@ func BenchmarkMergeKnownView(b *testing.B) {
 	s, v := cluster16(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		s.Merge(node(1), v)
+		s.Merge(node(1), v, time.Time{})
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"slices"
+	"time"
 
 	"github.com/stableset/sskit/refnode/mutant"
 	"github.com/stableset/sskit/refnode/wire"
@@ -52,6 +53,7 @@ func less(a, b [2]uint64) bool { return a[0] < b[0] || a[0] == b[0] && a[1] < b[
 type pending struct {
 	Change
 	witnesses []wire.Name // a set
+	saidAt    []time.Time // when each witness last said so, parallel to witnesses
 }
 
 // before is the order in which pending changes are considered: ordinal, joins before leaves
@@ -78,6 +80,11 @@ type Set struct {
 	pending   map[key]*pending
 	order     []*pending // pending changes in consideration order
 	free      []*pending
+	// charged counts, per witness other than self, the pending changes it is recorded for: one
+	// sender is recorded for at most Quota of them (ST-13), so that no member can grow a node's
+	// pending changes without bound.
+	charged map[wire.Name]int
+	dropped uint64 // witnesses not recorded because their sender was at its quota
 
 	// Derived from state after every applied change.
 	members []wire.Member // (ordinal, name) order
@@ -104,8 +111,21 @@ func (s *Set) Reset(members []wire.Member) {
 	}
 	s.pending = map[key]*pending{}
 	s.order = s.order[:0]
+	s.charged = map[wire.Name]int{}
 	s.derive()
 }
+
+// QuotaSlack is how many pending changes one sender may be recorded for beyond the number of
+// members (ST-13): an honest elder witnesses one join at a time and at most the leave of every
+// member, so the slack leaves room for joins and for leaves of instances this node never knew.
+const QuotaSlack = 16
+
+// Quota is how many pending changes one sender other than this node may be recorded as a
+// witness of (ST-13).
+func (s *Set) Quota() int { return len(s.members) + QuotaSlack }
+
+// Dropped is how many witnesses were not recorded because their sender was at its quota.
+func (s *Set) Dropped() uint64 { return s.dropped }
 
 // Majority is the smallest number of n elders that is a strict majority (2m > n).
 func Majority(n int) int {
@@ -138,15 +158,27 @@ func kindOf(i instance) wire.ChangeKind {
 	return wire.ChangeJoin
 }
 
-// Witness records that by witnessed the change and reports whether that is new. A change that is
-// not live, or a witness already recorded, changes nothing. Only the direct sender of a message,
-// or this node for what it observed itself, may be given as by (ST-2). Call Apply afterwards.
-func (s *Set) Witness(kind wire.ChangeKind, m wire.Member, by wire.Name) bool {
+// Witness records that by witnessed the change at the given time and reports whether that is new.
+// A change that is not live changes nothing; a witness already recorded only has its time
+// renewed (Lapse). A sender other than this node at its quota is not recorded and is counted in
+// Dropped. Only the direct sender of a message, or this node for what it observed itself, may be
+// given as by (ST-2). Call Apply afterwards.
+func (s *Set) Witness(kind wire.ChangeKind, m wire.Member, by wire.Name, at time.Time) bool {
 	if !s.Live(kind, m) {
 		return false
 	}
 	k := keyOf(kind, &m)
 	p := s.pending[k]
+	if p != nil {
+		if i := slices.Index(p.witnesses, by); i >= 0 && !(mutant.Enabled && mutant.Is("repeated-witness-counted")) {
+			p.saidAt[i] = at
+			return false
+		}
+	}
+	if by != s.self && s.charged[by] >= s.Quota() && !(mutant.Enabled && mutant.Is("pending-unbounded")) {
+		s.dropped++
+		return false
+	}
 	if p == nil {
 		p = s.newPending(kind, m)
 		s.pending[k] = p
@@ -157,20 +189,87 @@ func (s *Set) Witness(kind wire.ChangeKind, m wire.Member, by wire.Name) bool {
 			return 1
 		})
 		s.order = slices.Insert(s.order, i, p)
-	} else if slices.Contains(p.witnesses, by) && !(mutant.Enabled && mutant.Is("repeated-witness-counted")) {
-		return false
 	}
 	p.witnesses = append(p.witnesses, by)
+	p.saidAt = append(p.saidAt, at)
+	s.charge(by, 1)
 	return true
+}
+
+func (s *Set) charge(by wire.Name, n int) {
+	if by == s.self {
+		return
+	}
+	if c := s.charged[by] + n; c > 0 {
+		s.charged[by] = c
+	} else {
+		delete(s.charged, by)
+	}
+}
+
+// Unwitness removes by's witness of a pending change: this node withdrawing a witness it no
+// longer holds (ST-7). A change left without witnesses is no longer pending.
+func (s *Set) Unwitness(kind wire.ChangeKind, m wire.Member, by wire.Name) {
+	p := s.pending[keyOf(kind, &m)]
+	if p == nil {
+		return
+	}
+	if i := slices.Index(p.witnesses, by); i >= 0 {
+		s.removeWitness(p, i)
+		s.dropEmpty()
+	}
+}
+
+func (s *Set) removeWitness(p *pending, i int) {
+	s.charge(p.witnesses[i], -1)
+	p.witnesses = slices.Delete(p.witnesses, i, i+1)
+	p.saidAt = slices.Delete(p.saidAt, i, i+1)
+}
+
+// Lapse forgets every witness other than this node's own that its sender has not said again
+// since before the given time, and the changes left without witnesses (ST-13): a witness stands
+// only while its sender keeps saying it, so a healed partition leaves no stale witnesses behind.
+func (s *Set) Lapse(before time.Time) {
+	lapsed := false
+	for _, p := range s.order {
+		for i := len(p.witnesses) - 1; i >= 0; i-- {
+			if p.witnesses[i] != s.self && p.saidAt[i].Before(before) {
+				s.removeWitness(p, i)
+				lapsed = true
+			}
+		}
+	}
+	if lapsed {
+		s.dropEmpty()
+	}
+}
+
+// dropEmpty forgets pending changes that no one witnesses any more.
+func (s *Set) dropEmpty() {
+	s.order = slices.DeleteFunc(s.order, func(p *pending) bool {
+		if len(p.witnesses) > 0 {
+			return false
+		}
+		s.forget(p)
+		return true
+	})
+}
+
+func (s *Set) forget(p *pending) {
+	for _, w := range p.witnesses {
+		s.charge(w, -1)
+	}
+	delete(s.pending, keyOf(p.Kind, &p.Member))
+	s.free = append(s.free, p)
 }
 
 func (s *Set) newPending(kind wire.ChangeKind, m wire.Member) *pending {
 	var p *pending
 	if n := len(s.free); n > 0 {
 		p, s.free = s.free[n-1], s.free[:n-1]
-		p.witnesses = p.witnesses[:0]
+		p.witnesses, p.saidAt = p.witnesses[:0], p.saidAt[:0]
 	} else {
-		p = &pending{witnesses: make([]wire.Name, 0, 4)}
+		p = &pending{witnesses: make([]wire.Name, 0, 4), saidAt: make([]time.Time, 0, 4)}
 	}
 	p.Change = Change{Kind: kind, Member: m}
 	return p
@@ -250,8 +349,7 @@ func (s *Set) dropStale() {
 		if s.Live(p.Kind, p.Member) {
 			return false
 		}
-		delete(s.pending, keyOf(p.Kind, &p.Member))
-		s.free = append(s.free, p)
+		s.forget(p)
 		return true
 	})
 }
@@ -411,7 +509,7 @@ func canonical(list []wire.Member) []wire.Member {
 // Merge records what src's STABLESET says as src's witnesses: every member and joining entry is
 // a join, every leaving entry a leave (ST-6). It reports how many records were new; call Apply
 // afterwards. The consensus layer walks views itself when it needs to react per entry.
-func (s *Set) Merge(src wire.Name, v *wire.StablesetView) int {
+func (s *Set) Merge(src wire.Name, v *wire.StablesetView, at time.Time) int {
 	added := 0
 	var m wire.Member
 	for _, l := range [...]struct {
@@ -420,7 +518,7 @@ func (s *Set) Merge(src wire.Name, v *wire.StablesetView) int {
 	}{{wire.ListMembers, wire.ChangeJoin}, {wire.ListJoining, wire.ChangeJoin}, {wire.ListLeaving, wire.ChangeLeave}} {
 		for i := 0; i < v.Len(l.list); i++ {
 			v.Entry(l.list, i, &m)
-			if s.Witness(l.kind, m, src) {
+			if s.Witness(l.kind, m, src, at) {
 				added++
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/stableset/sskit/refnode/wire"
 )
@@ -36,7 +37,7 @@ func four(self int) *Set {
 
 func witness(s *Set, kind wire.ChangeKind, m wire.Member, by ...int) []Change {
 	for _, b := range by {
-		s.Witness(kind, m, node(b))
+		s.Witness(kind, m, node(b), time.Time{})
 	}
 	return s.Apply(nil)
 }
@@ -83,7 +84,7 @@ func TestJoinAppliesWithElderMajorityOnly(t *testing.T) {
 func TestRepeatedWitnessIsIgnored(t *testing.T) {
 	s := four(0)
 	j := member(9, 4)
-	if !s.Witness(wire.ChangeJoin, j, node(1)) || s.Witness(wire.ChangeJoin, j, node(1)) {
+	if !s.Witness(wire.ChangeJoin, j, node(1), time.Time{}) || s.Witness(wire.ChangeJoin, j, node(1), time.Time{}) {
 		t.Fatal("a repeated witness was recorded twice")
 	}
 	if got := witness(s, wire.ChangeJoin, j, 1, 1, 1); len(got) != 0 {
@@ -121,7 +122,7 @@ func TestRejoinIsANewInstance(t *testing.T) {
 	if _, ok := s.Member(node(3)); ok {
 		t.Fatal("left but still a member")
 	}
-	if s.Live(wire.ChangeJoin, old) || s.Witness(wire.ChangeJoin, old, node(0)) {
+	if s.Live(wire.ChangeJoin, old) || s.Witness(wire.ChangeJoin, old, node(0), time.Time{}) {
 		t.Fatal("the departed instance can join again")
 	}
 	if got := witness(s, wire.ChangeJoin, member(3, 5), 0, 1, 2); len(got) != 1 {
@@ -161,8 +162,8 @@ func TestStateIsALattice(t *testing.T) {
 func TestViewRoundTripsThroughTheWire(t *testing.T) {
 	s := four(0)
 	witness(s, wire.ChangeLeave, member(3, 3), 0, 1, 2)
-	s.Witness(wire.ChangeJoin, member(9, 4), node(0)) // pending, witnessed by self: listed
-	s.Witness(wire.ChangeJoin, member(8, 4), node(1)) // pending, heard from another: not listed
+	s.Witness(wire.ChangeJoin, member(9, 4), node(0), time.Time{}) // pending, witnessed by self: listed
+	s.Witness(wire.ChangeJoin, member(8, 4), node(1), time.Time{}) // pending, heard from another: not listed
 	body, _, _ := s.AppendView(nil, nil, nil)
 	var v wire.StablesetView
 	if err := v.Decode(body); err != nil {
@@ -172,7 +173,7 @@ func TestViewRoundTripsThroughTheWire(t *testing.T) {
 		t.Fatalf("counts %d/%d/%d", v.Len(0), v.Len(1), v.Len(2))
 	}
 	other := four(1)
-	other.Merge(node(0), &v)
+	other.Merge(node(0), &v, time.Time{})
 	if !other.Witnessed(wire.ChangeLeave, member(3, 3), node(0)) || !other.Witnessed(wire.ChangeJoin, member(9, 4), node(0)) {
 		t.Fatal("merge did not record the sender's witnesses")
 	}
@@ -220,8 +221,8 @@ func TestSteadyStateAllocatesNothing(t *testing.T) {
 	s, v := cluster16(t)
 	m := member(9, 9)
 	allocs := testing.AllocsPerRun(100, func() {
-		s.Witness(wire.ChangeJoin, m, node(1))
-		s.Merge(node(1), v)
+		s.Witness(wire.ChangeJoin, m, node(1), time.Time{})
+		s.Merge(node(1), v, time.Time{})
 		s.Apply(nil)
 		_ = s.Lacks(v)
 	})

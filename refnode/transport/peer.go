@@ -45,7 +45,7 @@ type Peer struct {
 func (e *Endpoint) newPeer(name wire.Name, conn *quic.Conn, dialed bool) *Peer {
 	p := &Peer{
 		ep: e, name: name, conn: conn, dialed: dialed, seq: established.Add(1),
-		counters: e.counters.peer(name),
+		counters: e.counters.opened(name),
 		ready:    make(chan struct{}),
 		done:     make(chan struct{}),
 		wbuf:     make([]byte, 0, 512),
@@ -59,6 +59,8 @@ func (e *Endpoint) newPeer(name wire.Name, conn *quic.Conn, dialed bool) *Peer {
 		if !mutant.Is("peer-close-counted-in-reader") {
 			p.countEnd()
 		}
+		// From here on the peer's counters may be forgotten once it has no other connection.
+		p.ep.counters.ended(p.counters)
 		if mutant.Is("unknown-close-ends-all") {
 			var ae *quic.ApplicationError
 			if errors.As(context.Cause(conn.Context()), &ae) && ae.Remote && wire.Code(ae.ErrorCode) > wire.CodeInternal {
@@ -297,7 +299,7 @@ func (p *Peer) readLoop() {
 			}
 			return
 		}
-		p.counters.received[h.Type].Add(1)
+		p.ep.counters.countReceived(p.counters, h.Type)
 		if p.ep.cfg.Observe != nil {
 			p.ep.cfg.Observe(p, h)
 		}
@@ -407,7 +409,7 @@ func (p *Peer) write(ctx context.Context, typ wire.Type, id uint64, body []byte)
 	if mutant.Is("counters-miss-pong") && typ == wire.TypePong {
 		return nil
 	}
-	p.counters.sent[typ].Add(1)
+	p.ep.counters.countSent(p.counters, typ)
 	return nil
 }
 

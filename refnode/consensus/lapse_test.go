@@ -1,0 +1,136 @@
+package consensus
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stableset/sskit/refnode/stableset"
+	"github.com/stableset/sskit/refnode/wire"
+)
+
+// newFixedSim is n nodes joining node 0 one second apart, without faults, for tests that then
+// cut the links they choose.
+func newFixedSim(t *testing.T, n int) *sim {
+	s := &sim{t: t, r: rand.New(rand.NewPCG(4, 0x1a95e)), byKey: map[wire.Name]int{}, left: map[int]bool{}}
+	s.sc = scenario{n: n, faultFree: true, maxDelay: 5 * time.Millisecond}
+	for i := range s.sc.n {
+		m := wire.Member{Name: simName(i), Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 2, byte(i + 1)}), 7000)}
+		s.nodes = append(s.nodes, &simNode{member: m, pending: map[uint64]time.Duration{}})
+		s.byKey[m.Name] = i
+		s.push(event{at: time.Duration(i) * time.Second, kind: evStart, node: i})
+	}
+	return s
+}
+
+// #18's fourth finding, in the simulation: a 2|2 cut of 4 elders removes nobody (no side has a
+// strict majority) but leaves witnesses of each other's silence behind; after the heal they must
+// go, or a short second cut between just two elders adds the third witness and removes healthy
+// members.
+func TestHealedPartitionLeavesNoStaleWitnesses(t *testing.T) {
+	s := newFixedSim(t, 4)
+	s.runUntil(10 * time.Second)
+	for i, nd := range s.nodes {
+		if got := len(nd.core.Set().Members()); got != 4 {
+			t.Fatalf("node %d holds %s before the cut, want 4 members", i, s.names(nd))
+		}
+	}
+	side := func(i int) bool { return i < 2 }
+	s.cutFn = func(a, b int) bool { return side(a) != side(b) }
+	s.runUntil(20 * time.Second)
+	stale := 0
+	for _, nd := range s.nodes {
+		stale += len(nd.core.Set().Pending())
+	}
+	if stale == 0 {
+		t.Fatal("the 2|2 cut left no pending leave: the test no longer makes the witnesses it is about")
+	}
+	s.cutFn = nil
+	heal := s.now
+	s.runUntil(heal + 6*time.Second) // the witness lapse (5 s) and a tick
+	for i, nd := range s.nodes {
+		if p := nd.core.Set().Pending(); len(p) > 0 {
+			t.Errorf("node %d still holds %d pending changes 6 s after the heal: %v", i, len(p), p)
+		}
+	}
+	// A second cut, between nodes 2 and 3 only (they were on one side), for longer than the
+	// peer timeout: node 2's witness of node 3's silence would be the third, with nodes 0's and
+	// 1's from the first cut.
+	before := s.names(s.nodes[0])
+	s.cutFn = func(a, b int) bool { return a == 2 && b == 3 || a == 3 && b == 2 }
+	s.runUntil(s.now + 9*time.Second)
+	s.cutFn = nil
+	s.runUntil(s.now + 10*time.Second)
+	for i, nd := range s.nodes {
+		if got := s.names(nd); got != before {
+			t.Errorf("node %d holds %s after a cut between two elders, want the same instances as before it: %s", i, got, before)
+		}
+	}
+	if len(s.audit) > 0 {
+		t.Fatalf("majority rule broken: %v", s.audit)
+	}
+}
+
+// One member that keeps sending stablesets listing made-up joins is recorded for at most
+// members + 16 pending changes; the rest are counted as dropped, every time; an elder that does
+// so gets no more of them witnessed by the other elders than its quota; and what it did get
+// recorded lapses once it stops saying it (ST-13).
+func TestOneMembersMadeUpJoinsStayWithinItsQuota(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		attacker int
+	}{{"member", 4}, {"elder", 3}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newFixedSim(t, 5)
+			s.runUntil(12 * time.Second)
+			victim := s.nodes[0].core
+			attacker, ok := victim.Set().Member(s.nodes[tc.attacker].member.Name)
+			if !ok || victim.Set().IsElder(attacker.Name) != (tc.name == "elder") {
+				t.Fatalf("node %d is not a %s: %s", tc.attacker, tc.name, s.names(s.nodes[0]))
+			}
+			members := slices.Clone(victim.Set().Members())
+			var joining []wire.Member
+			for i := range 200 {
+				var n wire.Name
+				n[0], n[1], n[2] = 0xEE, byte(i), byte(i>>8)
+				joining = append(joining, wire.Member{Name: n, Ordinal: uint64(10 + i), Addr: attacker.Addr})
+			}
+			slices.SortFunc(joining, wire.CompareMembers)
+			body := wire.AppendStableset(nil, members, joining, nil)
+			now := epoch.Add(s.now)
+			for range 3 {
+				victim.Receive(now, attacker, wire.Header{Type: wire.TypeStableset, Stableset: victim.Set().ID()}, body)
+			}
+			quota := victim.Set().Quota()
+			if quota != 5+16 {
+				t.Fatalf("quota %d, want members + 16 = 21", quota)
+			}
+			byAttacker, byVictim := 0, 0
+			victim.Set().EachPending(func(_ stableset.Change, w []wire.Name) {
+				if slices.Contains(w, attacker.Name) {
+					byAttacker++
+				}
+				if slices.Contains(w, victim.self.Name) {
+					byVictim++
+				}
+			})
+			if byAttacker != quota {
+				t.Errorf("the attacker is recorded for %d pending changes, want its quota %d", byAttacker, quota)
+			}
+			if want := map[string]int{"member": 0, "elder": quota}[tc.name]; byVictim != want {
+				t.Errorf("the node witnessed %d of the made-up joins itself, want %d", byVictim, want)
+			}
+			if got, want := victim.Set().Dropped(), uint64(3*(200-quota)); got != want {
+				t.Errorf("dropped %d witnesses, want %d: 200 - quota for each of 3 stablesets", got, want)
+			}
+			if tc.name == "member" {
+				victim.Tick(now.Add(6 * time.Second))
+				if p := victim.Set().Pending(); len(p) > 0 {
+					t.Errorf("%d pending changes survive 6 s after the attacker last said them", len(p))
+				}
+			}
+		})
+	}
+}
