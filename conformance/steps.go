@@ -29,8 +29,10 @@ type world struct {
 	cluster *harness.Cluster
 	node    *harness.Node // the node under test
 	second  *harness.Node // a second node of the same implementation
-	peers   map[string]*scriptedPeer
-	trace   *peer.Trace // every frame the scenario's scripted peers sent and received
+	// strangers are the identities a scenario connected one after another (ADM-4's bound).
+	strangers *strangers
+	peers     map[string]*scriptedPeer
+	trace     *peer.Trace // every frame the scenario's scripted peers sent and received
 
 	pingIDs      []uint64
 	payload      []byte
@@ -253,6 +255,10 @@ func (w *world) register(sc *godog.ScenarioContext) {
 	sc.Step(`^GET /v1/node answers with the node's name, address, implementation, version and the version of this spec$`, w.nodeInfo)
 	sc.Step(`^GET /v1/stableset lists the node alone with ordinal 0, as its own elder, with nothing joining or leaving$`, w.stablesetAlone)
 	sc.Step(`^the node's counters show (\d+) PING received from peer "([^"]+)" and (\d+) PONG sent to it$`, w.countersShowPing)
+	sc.Step(`^(\d+) strangers each connect to the node, get a PONG for a PING and close, one after another$`, w.strangersComeAndGo)
+	sc.Step(`^the node's counters list (\d+) peers and count (\d+) more forgotten peers$`, w.countersBounded)
+	sc.Step(`^the first (\d+) strangers are not listed and the last (\d+) are$`, w.strangersForgottenFirst)
+	sc.Step(`^the node's counters show every stranger's PING received$`, w.strangersPingsCounted)
 	sc.Step(`^the node's counters list every message type$`, w.countersListEveryType)
 	sc.Step(`^GET /v1/counters\?peer= for peer "([^"]+)" shows the same counts$`, w.peerCounters)
 	sc.Step(`^I send (\w+) (\S+) to the admin API$`, w.sendAdmin)

@@ -82,3 +82,11 @@ Feature: Node contract and admin API — how a harness starts, observes and stop
       | PUT    | /v1/stableset     |
       | DELETE | /v1/neighborhood  |
       | PATCH  | /v1/sections      |
+
+  @ADM-4 @must
+  Scenario: Counters are kept for at most 1024 peers, the peer idle longest forgotten first, and the totals keep every frame
+    Given a node under test
+    When 1100 strangers each connect to the node, get a PONG for a PING and close, one after another
+    Then the node's counters list 1024 peers and count 76 more forgotten peers
+    And the first 64 strangers are not listed and the last 1000 are
+    And the node's counters show every stranger's PING received

@@ -111,6 +111,10 @@ type Counters struct {
 	ClosedByUs         map[string]int64      `json:"connections_closed_by_us"`
 	ClosedByPeer       map[string]int64      `json:"connections_closed_by_peer"`
 	UnmatchedResponses int64                 `json:"unmatched_responses"`
+	// ForgottenPeers and DroppedSends are ADM-4's bounds (SPEC.md version 5): nil when the node
+	// leaves them out.
+	ForgottenPeers *int64 `json:"forgotten_peers"`
+	DroppedSends   *int64 `json:"dropped_sends"`
 }
 
 // Counters reads GET /v1/counters.

@@ -246,7 +246,7 @@ Flags (each also read from the variable in brackets):
 	nf.register(fs)
 	tags := fs.String("tags", os.Getenv("TAGS"), "run only scenarios with these tags: '@WIRE-2' (one rule), '@WIRE-2,@ADM-4' (either), '@must && ~@TRN-3' (and, not) [TAGS]")
 	results := fs.String("results", envOr("RESULTS", filepath.Join("results", "conformance")), "directory for reports; each run gets <dir>/<implementation>/<time>/ [RESULTS]")
-	parallel := fs.Int("parallel", 2, "scenarios to run at once, at least 1")
+	parallel := fs.Int("parallel", 3, "scenarios to run at once, at least 1")
 	knownFile := fs.String("known-failures", os.Getenv("KNOWN_FAILURES"), "file of rule IDs expected to fail (one per line, # comments): shown apart, not failing the run [KNOWN_FAILURES]")
 	list := fs.Bool("list", false, "print the scenarios the selection would run, with their rules, and exit without starting a node")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
