@@ -24,7 +24,7 @@ BASELINE    ?= results/baseline/bench.txt
 GATE_UNITS  ?= sskit/rawquic,allocs/op
 THRESHOLD   ?= 0.15
 
-.PHONY: help build image conformance certify mutation mutation-sample test flakes bench bench-quick bench-check bench-baseline bench-cluster bench-report fuzz lint
+.PHONY: help build image conformance certify flood mutation mutation-sample test flakes bench bench-quick bench-check bench-baseline bench-cluster bench-report fuzz lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -43,6 +43,10 @@ conformance: build ## check refnode, or NODE_CMD=... / NODE_IMAGE=... (BACKEND, 
 
 certify: build ## run the whole suite RUNS times (default 3) on NODE_CMD / NODE_IMAGE / refnode; write a certificate (CERT_DIR, FORCE=1)
 	bin/sskit certify $(if $(RUNS),--runs $(RUNS)) $(if $(FORCE),--force)
+
+flood: FLOOD_SECONDS ?= 60
+flood: build ## one member floods the node under test for FLOOD_SECONDS (default 60) while every node's memory and PING latency are watched (ST-14; refnode, or NODE_CMD / NODE_IMAGE); figures in the run's logs/*/flood.md
+	SSKIT_FLOOD_SECONDS=$(FLOOD_SECONDS) bin/sskit conformance --tags '@alone' --results results/flood
 
 mutation: build ## run the suite against every refnode mutant; fails if one survives
 	CGO_ENABLED=0 $(GO) build -trimpath -tags mutants -o bin/refnode-mutants ./refnode/cmd/refnode

@@ -302,7 +302,17 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if len(s.leftOut) > 0 {
 		fmt.Fprintf(opts.Progress, "; %d scenarios of the parts left out are reported unsupported without running", skipped)
 	}
-	fmt.Fprintf(opts.Progress, "\nsskit conformance: running %d scenarios, %d at a time\n", len(sel.Selected)-skipped, opts.Concurrency)
+	alone := 0
+	for _, sc := range sel.Selected {
+		if slices.Contains(sc.Tags, AloneTag) {
+			alone++
+		}
+	}
+	fmt.Fprintf(opts.Progress, "\nsskit conformance: running %d scenarios, %d at a time", len(sel.Selected)-skipped, opts.Concurrency)
+	if alone > 0 {
+		fmt.Fprintf(opts.Progress, "; the %d tagged %s run last, one at a time", alone, AloneTag)
+	}
+	fmt.Fprintln(opts.Progress)
 	// An interrupt ends the scenarios in flight at once: their clusters close under them, and the
 	// scenarios not started yet are skipped (initScenario). Only the caller, which owns the
 	// process, may close every cluster, so this happens only when it asked for it.
@@ -313,17 +323,31 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	suite := godog.TestSuite{
-		Name:                "sskit",
-		ScenarioInitializer: s.initScenario,
-		Options: &godog.Options{
-			// sskit writes every report from its own results (writeReports); godog's output is unused.
-			Format: "progress", Output: io.Discard, Paths: []string{"features"}, FS: features, Tags: sel.Filter.String(),
-			Strict: true, Randomize: opts.Seed, Concurrency: opts.Concurrency, NoColors: true,
-			DefaultContext: ctx, StopOnFailure: opts.FailFast,
-		},
+	// Two passes: the scenarios tagged @alone measure the node's memory and latency under load,
+	// so they run after all the others, one at a time, with nothing else on the machine's cores.
+	for _, pass := range []struct {
+		tag         string
+		concurrency int
+	}{{"~" + AloneTag, opts.Concurrency}, {AloneTag, 1}} {
+		if ctx.Err() != nil || opts.FailFast && s.failed() {
+			break
+		}
+		tags := pass.tag
+		if !sel.Filter.Empty() {
+			tags = sel.Filter.String() + " && " + pass.tag
+		}
+		suite := godog.TestSuite{
+			Name:                "sskit",
+			ScenarioInitializer: s.initScenario,
+			Options: &godog.Options{
+				// sskit writes every report from its own results (writeReports); godog's output is unused.
+				Format: "progress", Output: io.Discard, Paths: []string{"features"}, FS: features, Tags: tags,
+				Strict: true, Randomize: opts.Seed, Concurrency: pass.concurrency, NoColors: true,
+				DefaultContext: ctx, StopOnFailure: opts.FailFast,
+			},
+		}
+		suite.Run()
 	}
-	suite.Run()
 	res.Duration = time.Since(res.Started)
 	res.Interrupted = ctx.Err() != nil
 	sort.SliceStable(res.Scenarios, func(i, j int) bool {
@@ -345,6 +369,17 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	res.WriteSummary(opts.Progress)
 	fmt.Fprintf(opts.Progress, "sskit conformance: report %s\n", filepath.Join(res.Dir, "report.html"))
 	return res, nil
+}
+
+// AloneTag marks the scenarios that run after all the others, one at a time: they measure the
+// node under load, and a scenario running beside them would skew the figures and be skewed.
+const AloneTag = "@alone"
+
+// failed reports whether a scenario has failed so far.
+func (s *suiteRun) failed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.ContainsFunc(s.res.Scenarios, func(r ScenarioResult) bool { return r.Status == Failed })
 }
 
 // rulesWithoutScenario lists the rules that no declared scenario checks, whatever TAGS chose.

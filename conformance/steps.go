@@ -31,8 +31,10 @@ type world struct {
 	second  *harness.Node // a second node of the same implementation
 	// strangers are the identities a scenario connected one after another (ADM-4's bound).
 	strangers *strangers
-	peers     map[string]*scriptedPeer
-	trace     *peer.Trace // every frame the scenario's scripted peers sent and received
+	// flooder is the member that floods the node under test, and what the watchers saw.
+	flooder *flooder
+	peers   map[string]*scriptedPeer
+	trace   *peer.Trace // every frame the scenario's scripted peers sent and received
 
 	pingIDs      []uint64
 	payload      []byte
@@ -180,6 +182,7 @@ func (w *world) register(sc *godog.ScenarioContext) {
 	registerStreamSteps(sc, w)
 	registerRestartSteps(sc, w)
 	registerPuppetSteps(sc, w)
+	registerFloodSteps(sc, w)
 	sc.Step(`^a node under test$`, w.aNodeUnderTest)
 	sc.Step(`^a second node starts with bootstrap peer "([^"]+)" under another name$`, w.secondNodeBootstrapsToPeerUnderAnotherName)
 	sc.Step(`^a second node starts with bootstrap peer "([^"]+)"$`, w.secondNodeBootstrapsToPeer)

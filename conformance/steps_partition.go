@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/cucumber/godog"
@@ -26,6 +27,7 @@ func registerPartitionSteps(sc *godog.ScenarioContext, w *world) {
 	sc.Step(`^within (\d+) seconds every node on the majority side is a member of one stableset of (\d+) members$`, w.majorityAgrees)
 	sc.Step(`^the minority side still holds the stableset from before the split, and applied no decision during it$`, w.minorityUnchanged)
 	sc.Step(`^the network heals$`, w.healNetwork)
+	sc.Step(`^within (\d+) seconds no live node holds a pending change$`, w.nothingPendingAnywhere)
 	sc.Step(`^a cluster of (\d+) reference nodes started from one bootstrap, and the node under test joined as the fourth elder$`, w.mixedCluster)
 	sc.Step(`^a reference node joins through the node under test$`, w.referenceJoinsThroughNodeUnderTest)
 	sc.Step(`^every decision cost at most (\d+) frames among the elders, counting the node under test's frames as the reference elders received them$`, w.mixedDecisionsWithinBudget)
@@ -235,4 +237,34 @@ func (w *world) mixedDecisionsWithinBudget(budget int) error {
 		return fmt.Errorf("over the budget of %d: %v", budget, over)
 	}
 	return nil
+}
+
+// nothingPendingAnywhere: once a partition has healed and the nodes agree, no witness of the
+// partition's silences stands for long (ST-13), on any live node, as GET /v1/stableset shows.
+func (w *world) nothingPendingAnywhere(seconds int) error {
+	deadline := time.Now().Add(time.Duration(seconds) * time.Second)
+	for {
+		var held []string
+		for _, n := range w.live() {
+			ctx, cancel := stepContext()
+			var st adminStableset
+			err := n.GetJSON(ctx, "/v1/stableset", &st)
+			cancel()
+			if err != nil {
+				return w.admin(err)
+			}
+			if p := len(st.Joining) + len(st.Leaving); p > 0 {
+				held = append(held, fmt.Sprintf("%s holds %d joining and %d leaving", n.Label(), len(st.Joining), len(st.Leaving)))
+			}
+		}
+		if len(held) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return violates(fmt.Errorf("expected no pending change %d s after the nodes agreed again; %s", seconds, strings.Join(held, "; ")), "ST-13")
+		}
+		if !pause(200 * time.Millisecond) {
+			return fmt.Errorf("interrupted")
+		}
+	}
 }

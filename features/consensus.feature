@@ -36,7 +36,7 @@ Feature: Stableset consensus
     And every node's elders are the first 4 members in (ordinal, name) order
     And every decision cost at most 24 frames among the elders, by their own counts
 
-  @cluster @faults @ST-3 @ST-7 @ST-8 @ST-11 @must
+  @cluster @faults @ST-3 @ST-7 @ST-8 @ST-11 @ST-13 @must
   Scenario: A partition decides only on the side with a majority of the elders, and heals to one id
     Given a cluster of 8 nodes under test started from one bootstrap
     And within 30 seconds every live node is a member of one stableset of 8 members
@@ -46,6 +46,7 @@ Feature: Stableset consensus
     When the network heals
     Then within 40 seconds every live node is a member of one stableset of 8 members
     And every node's elders are the first 4 members in (ordinal, name) order
+    And within 6 seconds no live node holds a pending change
 
   @cluster @mixed @ST-9 @ST-12 @must
   Scenario: In a mixed cluster, the node under test keeps the budget by what reference nodes saw it send

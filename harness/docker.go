@@ -529,6 +529,13 @@ func (d *dockerInstance) Exited() (bool, int) {
 
 // NetNS is the pid of the container's init process, or -1 once the container has ended (its
 // namespace is gone, and the pid may be reused).
+func (d *dockerInstance) PID() int {
+	if exited, _ := d.Exited(); exited {
+		return 0
+	}
+	return d.pid
+}
+
 func (d *dockerInstance) NetNS() int {
 	if exited, _ := d.Exited(); exited || d.pid == 0 {
 		return -1

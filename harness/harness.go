@@ -125,6 +125,9 @@ type Instance interface {
 	Exited() (bool, int)
 	// NetNS is the pid whose network namespace holds the node, or 0 for the harness's own.
 	NetNS() int
+	// PID is the node's process as this machine sees it (a container's first process), or 0
+	// once it has ended.
+	PID() int
 }
 
 // ErrUnsupported is returned for a fault the backend cannot inject.
@@ -198,6 +201,38 @@ func (n *Node) Label() string { return fmt.Sprintf("node-%d(%s)", n.Index, n.Nam
 
 // Exited reports whether the node's process or container has ended, and its exit code.
 func (n *Node) Exited() (bool, int) { return n.inst.Exited() }
+
+// ResidentBytes is the node's resident memory (VmRSS in /proc/PID/status): what the node costs
+// the machine, read from outside as any process's would be. A container's node is its first
+// process, which for an image built FROM scratch is the node binary itself.
+func (n *Node) ResidentBytes() (int64, error) {
+	pid := n.inst.PID()
+	if pid <= 0 {
+		return 0, fmt.Errorf("%s has no running process", n.Label())
+	}
+	return residentBytes(pid)
+}
+
+func residentBytes(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(rest) // "12345 kB"
+			if len(f) != 2 || f[1] != "kB" {
+				break
+			}
+			kb, err := strconv.ParseInt(f[0], 10, 64)
+			if err != nil {
+				break
+			}
+			return kb * 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("/proc/%d/status has no VmRSS line in kB", pid)
+}
 
 // Options configure a cluster.
 type Options struct {

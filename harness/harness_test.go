@@ -503,3 +503,17 @@ func TestProcessClustersNeverShareASubnet(t *testing.T) {
 	_ = second.Close(context.Background())
 	_ = third.Close(context.Background())
 }
+
+// ResidentBytes reads VmRSS from /proc: this test process has some, and a pid that is gone has none.
+func TestResidentBytesReadsVmRSS(t *testing.T) {
+	b, err := residentBytes(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b < 1<<20 || b > 64<<30 {
+		t.Fatalf("this test process is %d bytes resident: not a plausible VmRSS in kB times 1024", b)
+	}
+	if _, err := residentBytes(1 << 30); err == nil {
+		t.Fatal("a pid that does not exist has a resident size")
+	}
+}

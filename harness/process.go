@@ -239,6 +239,13 @@ func (p *process) awaitState(ctx context.Context, stopped bool) error {
 }
 func (p *process) NetNS() int { return 0 }
 
+func (p *process) PID() int {
+	if exited, _ := p.Exited(); exited {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
 func (p *process) Exited() (bool, int) {
 	select {
 	case <-p.done:
