@@ -176,6 +176,10 @@ type Core struct {
 	asked    map[wire.Name]uint64 // members that asked to leave, by the ordinal they left as
 	contacts []wire.Member        // whom a joiner asks
 	votes    map[wire.Name]vote   // each peer's latest vote for a stableset to adopt (ST-11)
+	// queued are joiners this elder could not take up because a join it witnessed was pending:
+	// it takes them up, in the order they first asked, as soon as it has none (ST-5), instead of
+	// leaving each to ask again a second later. One entry per joiner, its newest request.
+	queued   []heldRequest
 	lastPing time.Time
 	// leaveOnceIn: asked to leave while joining; leaves as soon as it is in.
 	leaveOnceIn bool
@@ -403,7 +407,8 @@ func (c *Core) onOwnRequest(from wire.Member, id uint64, ch stableset.Change) {
 		}
 		ch.Member.Ordinal = c.ordinalFor(from.Name)
 		if c.joinInProgress(from.Name) {
-			return // one join at a time (ST-5): the joiner asks again after its retry interval
+			c.queueJoin(from, id) // one join at a time (ST-5)
+			return
 		}
 		ch.Member.Addr = from.Addr
 		c.takeUp(ch, from, id)
@@ -419,6 +424,41 @@ func (c *Core) onOwnRequest(from wire.Member, id uint64, ch stableset.Change) {
 			return
 		}
 		c.takeUp(ch, from, id)
+	}
+}
+
+// MaxQueuedJoins bounds the joiners an elder holds while it takes another join (ST-5, ST-13).
+const MaxQueuedJoins = 64
+
+// queueJoin holds a joiner's request until the join this elder is taking applies. A joiner that
+// asks again replaces its request and keeps its place; one that stops asking is forgotten after
+// the request timeout and a retry interval.
+func (c *Core) queueJoin(from wire.Member, id uint64) {
+	if mutant.Enabled && mutant.Is("turned-away-joiner-dropped") {
+		return
+	}
+	until := c.now.Add(c.cfg.RequestTimeout + c.cfg.RetryInterval)
+	for i := range c.queued {
+		if c.queued[i].from.Name == from.Name {
+			c.queued[i] = heldRequest{from: from, id: id, until: until}
+			return
+		}
+	}
+	if len(c.queued) < MaxQueuedJoins {
+		c.queued = append(c.queued, heldRequest{from: from, id: id, until: until})
+	}
+}
+
+// takeQueued takes up the oldest queued joiner once this elder has no join of its own pending.
+func (c *Core) takeQueued() {
+	for len(c.queued) > 0 && (c.phase == Member || c.phase == Leaving) && c.set.IsElder(c.self.Name) && !c.joinInProgress(wire.Name{}) {
+		q := c.queued[0]
+		c.queued = slices.Delete(c.queued, 0, 1)
+		if _, in := c.set.Member(q.from.Name); in || !c.now.Before(q.until) {
+			continue
+		}
+		ch := stableset.Change{Kind: wire.ChangeJoin, Member: wire.Member{Name: q.from.Name, Ordinal: c.ordinalFor(q.from.Name), Addr: q.from.Addr}}
+		c.takeUp(ch, q.from, q.id)
 	}
 }
 
@@ -854,8 +894,11 @@ func (c *Core) settle() {
 		c.elderBuf = append(c.elderBuf[:0], c.set.Elders()...)
 		c.applied = c.set.Apply(c.applied[:0])
 		if len(c.applied) == 0 || !c.react(wasElder) {
-			return
+			break
 		}
+	}
+	if len(c.queued) > 0 {
+		c.takeQueued()
 	}
 }
 
@@ -936,6 +979,7 @@ func (c *Core) removed(elders []wire.Member) {
 	c.set.Reset([]wire.Member{c.self})
 	clear(c.tracks)
 	clear(c.asked)
+	c.queued = c.queued[:0]
 	c.phase = Joining
 	c.askToJoin()
 }

@@ -82,6 +82,7 @@ var All = []Mutant{
 	{"leave-by-name", "ST", "ST-1", "a leave is live whenever its name is a member, whatever the ordinal: witnesses of a leave of an older instance remove the present one"},
 	{"witness-any-leave", "ST", "ST-9", "an elder witnesses every leave another member asks it about, also of a member that did not ask and is not silent"},
 	{"ordinal-above-members", "ST", "ST-5", "a joiner gets the ordinal one above the present members', so an instance that left has its ordinal given again"},
+	{"turned-away-joiner-dropped", "ST", "ST-5", "a joiner that asks while the elder takes another join is dropped, left to ask again after its retry interval, instead of being held and taken up as soon as that join applies"},
 	{"concurrent-joins", "ST", "ST-5", "an elder takes a join while another join is pending, instead of one join at a time"},
 	{"announce-to-subject-only", "ST", "ST-10", "an elder that applies a change sends its stableset to the change's subject only, not to the members that are not elders (they learn of it only by anti-entropy)"},
 	{"promotion-waits", "ST", "ST-4", "when an elder leaves, the next eldest member becomes an elder only at the next join, not at once"},
