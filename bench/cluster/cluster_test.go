@@ -22,6 +22,7 @@ var (
 	parallelFlag = flag.Int("cluster.start-parallel", 8, "nodes started (and joining) at once while a cluster forms")
 	outFlag      = flag.String("cluster.out", os.Getenv("SSKIT_BENCH_OUT"), "directory for "+SamplesFile+" (one row per decision, for latency CDFs); empty: none [SSKIT_BENCH_OUT]")
 	seedFlag     = flag.Int64("cluster.seed", 1, "seed of the node keys")
+	gossipRuns   = flag.Int("cluster.gossip-runs", 5, "fresh clusters per size for gossip-convergence (gossip starts from nothing once per cluster)")
 	quietFlag    = flag.Bool("cluster.quiet", false, "no progress lines on stderr")
 )
 
@@ -58,11 +59,6 @@ func requested() bool {
 	f := flag.Lookup("test.bench")
 	return f != nil && strings.Contains(f.Value.String(), "Cluster")
 }
-
-// gossipSkip says why there is no gossip convergence benchmark yet.
-const gossipSkip = "gossip convergence is not measured yet: when this benchmark was written gossip was not " +
-	"wired into refnode (refnode/gossip was a pure core with its own simulation), so there is nothing to drive " +
-	"through the admin API"
 
 func parseSizes(s string) ([]int, error) {
 	var out []int
@@ -134,12 +130,62 @@ func benchmarkSize(b *testing.B, impl harness.Implementation, n int) {
 	b.Run("decisions", func(b *testing.B) { benchmarkDecisions(b, c) })
 	b.Run("concurrent", func(b *testing.B) { benchmarkConcurrent(b, c) })
 	b.Run("anti-entropy", func(b *testing.B) { benchmarkAntiEntropy(b, c) })
-	b.Run("gossip-convergence", func(b *testing.B) {
-		if !*quietFlag {
-			fmt.Fprintln(os.Stderr, "cluster bench: skipped:", gossipSkip)
+	b.Run("gossip-convergence", func(b *testing.B) { benchmarkGossip(b, c) })
+}
+
+// gossipDeadline is how long the nodes get to converge after debuting through one node.
+const gossipDeadline = 60 * time.Second
+
+// benchmarkGossip: on each of -cluster.gossip-runs fresh clusters of the size of c, every node
+// debuts through the first at once; time and GOSSIP frames until every node holds every other's
+// current record and no link is half (SPEC.md NB-9). It reports the share of runs that converged
+// within gossipDeadline, and the time (p50, max) and frames (mean) of those that did.
+func benchmarkGossip(b *testing.B, c *Cluster) {
+	reportNothingPerOp(b)
+	n := c.Size()
+	var times []float64
+	var frames, runs, converged int
+	for range b.N {
+		for run := range *gossipRuns {
+			opts := c.opts
+			opts.Seed = c.opts.Seed*1000 + int64(run) + 1 // other keys, another neighborhood
+			logDir, err := os.MkdirTemp("", fmt.Sprintf("sskit-bench-gossip-%d-", n))
+			if err != nil {
+				b.Fatal(err)
+			}
+			opts.LogDir = logDir
+			fresh, _, err := Form(context.Background(), n, opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			r, err := fresh.GossipConvergence(context.Background(), gossipDeadline)
+			if cerr := fresh.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			runs++
+			if !r.Converged {
+				c.progress("%d nodes, run %d: gossip did not converge within %v (%d frames; node logs kept in %s); still missing: %s",
+					n, run+1, gossipDeadline, r.Frames, logDir, r.Missing)
+				continue
+			}
+			_ = os.RemoveAll(logDir)
+			converged++
+			times = append(times, ms(r.Time))
+			frames += int(r.Frames)
+			c.progress("%d nodes, run %d: gossip converged in %v with %d frames", n, run+1, r.Time.Round(time.Millisecond), r.Frames)
 		}
-		b.Skip(gossipSkip)
-	})
+	}
+	b.ReportMetric(float64(converged)/float64(runs), "converged")
+	b.ReportMetric(float64(runs), "runs")
+	if converged > 0 {
+		sum := Summarize(times)
+		b.ReportMetric(sum.P50, "converge-p50-ms")
+		b.ReportMetric(sum.Max, "converge-max-ms")
+		b.ReportMetric(float64(frames)/float64(converged), "gossip-frames")
+	}
 }
 
 // reportNothingPerOp drops ns/op: a sub-benchmark runs one experiment whose time is mostly

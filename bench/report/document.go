@@ -74,9 +74,8 @@ func (r *Run) document(drawn map[string]bool) []block {
 	if r.has("gossip-convergence") {
 		add(r.genericTable("gossip-convergence"))
 	} else {
-		add(paragraph("Not measured: `BenchmarkCluster/nodes=N/gossip-convergence` skips. When the benchmark was " +
-			"written gossip was not wired into refnode (`refnode/gossip` was a pure core with its own simulation), " +
-			"so there was no gossip to drive through the admin API."))
+		add(paragraph("Not measured in this run: no `BenchmarkCluster/nodes=N/gossip-convergence` result " +
+			"(run it with `go test -bench 'Cluster/nodes=N/gossip-convergence' -count K ./bench/cluster/`)."))
 	}
 
 	add(heading{2, "How each cost grows with N"})

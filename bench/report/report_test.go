@@ -69,7 +69,7 @@ func TestWriteReport(t *testing.T) {
 		"hashicorp/raft v1.8.0",
 		"0.30 ms: AddVoter → committed and applied at the leader",
 		"| messages, the consensus itself | 15 frames among the elders | 8 (AppendEntries",
-		"gossip-convergence` skips",
+		"no `BenchmarkCluster/nodes=N/gossip-convergence` result",
 		"![CDF of join latency per N](cdf-join.svg)",
 		"- cpu: Test CPU",
 		"| cpu | Test CPU |",

@@ -134,3 +134,28 @@ func TestOneMembersMadeUpJoinsStayWithinItsQuota(t *testing.T) {
 		})
 	}
 }
+
+// ST-5: an elder holds the joiners it cannot take yet and takes each up as soon as the join
+// before it applies, so 8 joiners asking at once are in within a second, not one per retry
+// interval (1 s) each.
+func TestHeldJoinersAreTakenUpOneDecisionApart(t *testing.T) {
+	s := &sim{t: t, r: rand.New(rand.NewPCG(5, 0x10)), byKey: map[wire.Name]int{}, left: map[int]bool{}}
+	s.sc = scenario{n: 12, faultFree: true, maxDelay: 2 * time.Millisecond}
+	for i := range s.sc.n {
+		m := wire.Member{Name: simName(i), Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 3, byte(i + 1)}), 7000)}
+		s.nodes = append(s.nodes, &simNode{member: m, pending: map[uint64]time.Duration{}})
+		s.byKey[m.Name] = i
+		at := time.Duration(i) * time.Second
+		if i >= 4 {
+			at = 5 * time.Second // eight joiners ask node 0 at once
+		}
+		s.push(event{at: at, kind: evStart, node: i})
+	}
+	s.runUntil(5*time.Second + 900*time.Millisecond)
+	if got := len(s.nodes[0].core.Set().Members()); got != 12 {
+		t.Fatalf("0.9 s after 8 joiners asked at once node 0 holds %d members (%s), want 12", got, s.names(s.nodes[0]))
+	}
+	if len(s.audit) > 0 {
+		t.Fatalf("majority rule broken: %v", s.audit)
+	}
+}

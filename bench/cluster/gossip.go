@@ -1,0 +1,136 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stableset/sskit/harness"
+)
+
+// neighborhood is the part of GET /v1/neighborhood (SPEC.md ADM-9) convergence is judged by.
+type neighborhood struct {
+	Name    string   `json:"name"`
+	Version uint64   `json:"version"`
+	Half    []string `json:"half"`
+	Records []struct {
+		Name    string `json:"name"`
+		Version uint64 `json:"version"`
+	} `json:"records"`
+}
+
+// GossipResult is one run of GossipConvergence.
+type GossipResult struct {
+	// Converged is false when the nodes had not converged by the deadline; Time is then the
+	// time waited, and Missing says what was still missing.
+	Converged bool
+	Time      time.Duration
+	// Frames is the GOSSIP and GOSSIP_FAILURE frames every node sent, from just before the
+	// debuts until convergence (GET /v1/counters).
+	Frames  int64
+	Missing string
+}
+
+// GossipConvergence has every node but the first debut through the first at once
+// (POST /v1/debut), and waits until every node holds the current record of every other node and
+// lists no half link (SPEC.md NB-9, NB-13): the neighborhood a network of nodes that all debuted
+// through one node converges to. The cluster's nodes must not have gossiped before.
+func (c *Cluster) GossipConvergence(ctx context.Context, deadline time.Duration) (GossipResult, error) {
+	before, err := c.gossipFrames(ctx)
+	if err != nil {
+		return GossipResult{}, err
+	}
+	start := time.Now()
+	body := fmt.Sprintf(`{"peer": %q}`, c.first.Bootstrap())
+	err = c.forEach(without(c.live, c.first), func(_ int, n *harness.Node) error {
+		code, resp, err := n.Do(ctx, "POST", "/v1/debut", body)
+		if err == nil && code != 202 {
+			err = fmt.Errorf("%s: POST /v1/debut answered %d: %s", n.Label(), code, resp)
+		}
+		return err
+	})
+	if err != nil {
+		return GossipResult{}, err
+	}
+	out := GossipResult{}
+	for {
+		missing, err := c.gossipMissing(ctx)
+		if err != nil {
+			return out, err
+		}
+		out.Time = time.Since(start)
+		if missing == "" {
+			out.Converged = true
+			break
+		}
+		if out.Time > deadline {
+			out.Missing = missing
+			break
+		}
+		time.Sleep(pollInterval)
+	}
+	after, err := c.gossipFrames(ctx)
+	if err != nil {
+		return out, err
+	}
+	for name, f := range after {
+		out.Frames += grown(before[name], f)
+	}
+	return out, nil
+}
+
+// gossipMissing reads every node's neighborhood and says what keeps them from having
+// converged, or "" once they have.
+func (c *Cluster) gossipMissing(ctx context.Context) (string, error) {
+	hoods := make([]neighborhood, len(c.live))
+	err := c.forEach(c.live, func(i int, n *harness.Node) error { return n.GetJSON(ctx, "/v1/neighborhood", &hoods[i]) })
+	if err != nil {
+		return "", err
+	}
+	current := map[string]uint64{}
+	for _, h := range hoods {
+		current[h.Name] = h.Version
+	}
+	var missing []string
+	for _, h := range hoods {
+		held := map[string]uint64{}
+		for _, r := range h.Records {
+			held[r.Name] = r.Version
+		}
+		var stale []string
+		for name, v := range current {
+			if name != h.Name && held[name] != v {
+				stale = append(stale, fmt.Sprintf("%s v%d (current v%d)", name[:8], held[name], v))
+			}
+		}
+		slices.Sort(stale)
+		if len(stale) > 0 || len(h.Half) > 0 {
+			missing = append(missing, fmt.Sprintf("%s (v%d) holds %d records missing or old %v, %d half links", h.Name[:8], h.Version, len(stale), stale, len(h.Half)))
+		}
+	}
+	slices.Sort(missing)
+	if len(missing) > 8 {
+		missing = append(missing[:8], fmt.Sprintf("and %d more nodes", len(missing)-8))
+	}
+	return strings.Join(missing, "; "), nil
+}
+
+// gossipFrames reads, per live node, the GOSSIP and GOSSIP_FAILURE frames it has sent.
+func (c *Cluster) gossipFrames(ctx context.Context) (map[string]int64, error) {
+	var mu sync.Mutex
+	out := map[string]int64{}
+	err := c.forEach(c.live, func(_ int, n *harness.Node) error {
+		counters, err := n.Counters(ctx)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		out[n.Name.String()] = counters.Sent["GOSSIP"] + counters.Sent["GOSSIP_FAILURE"]
+		mu.Unlock()
+		return nil
+	})
+	return out, err
+}
