@@ -107,6 +107,13 @@ func (db *DB) gossipMessage(to wire.Name, addr netip.AddrPort, t Type, records .
 // the whole gossip before it changes anything, so gossip that ends in a ban changes nothing but
 // the ban and the disconnection.
 func (db *DB) Accept(from wire.Name, fromAddr netip.AddrPort, body []byte, now time.Time) Result {
+	return db.AcceptOn(from, 0, fromAddr, body, now)
+}
+
+// AcceptOn is Accept for a body that came on the connection conn (any number that tells the
+// sender's connections apart): a sender's own record may go back in version from one
+// connection to another, never within one (NB-10).
+func (db *DB) AcceptOn(from wire.Name, conn uint64, fromAddr netip.AddrPort, body []byte, now time.Time) Result {
 	if _, banned := db.bans[from]; banned {
 		return Result{Refused: true, Note: "sender is banned"}
 	}
@@ -128,7 +135,11 @@ func (db *DB) Accept(from wire.Name, fromAddr netip.AddrPort, body []byte, now t
 			return db.Ban(from, ErrTamperedRecord, now)
 		}
 	}
-	if reason := db.checkAll(from, fromAddr, views); reason != nil {
+	on := link{from, conn}
+	if mutant.Enabled && mutant.Is("version-backwards-across-links") {
+		on.conn = 0
+	}
+	if reason := db.checkAll(on, fromAddr, views); reason != nil {
 		return db.Ban(from, reason, now)
 	}
 	t, reason := db.classify(from, views)
@@ -150,8 +161,8 @@ func (db *DB) Accept(from wire.Name, fromAddr netip.AddrPort, body []byte, now t
 	}
 	res.Type = t
 	for i := range views {
-		if n := views[i].Name(); n == from && views[i].Version() > db.selfSent[from] {
-			db.selfSent[from] = views[i].Version()
+		if n := views[i].Name(); n == from && views[i].Version() > db.selfSent[on] {
+			db.selfSent[on] = views[i].Version()
 		}
 	}
 	return res
@@ -161,7 +172,8 @@ func (db *DB) Accept(from wire.Name, fromAddr netip.AddrPort, body []byte, now t
 // 79; settlement 5). Names are compared because the handshake proves the sender's; addresses
 // are compared whole (IP and port) except that the sender's own address is checked by IP alone,
 // as MASQ does, since the port a packet comes from need not be the one a node listens on.
-func (db *DB) checkAll(from wire.Name, fromAddr netip.AddrPort, views []record.View) error {
+func (db *DB) checkAll(on link, fromAddr netip.AddrPort, views []record.View) error {
+	from := on.name
 	for i := range views {
 		v := &views[i]
 		name := v.Name()
@@ -169,7 +181,7 @@ func (db *DB) checkAll(from wire.Name, fromAddr netip.AddrPort, views []record.V
 			return ErrYouDontKnowMe
 		}
 		if name == from {
-			if v.Version() < db.selfSent[from] {
+			if v.Version() < db.selfSent[on] {
 				return ErrVersionBackwards
 			}
 			if db.addressConflict(v) {

@@ -64,7 +64,7 @@ type DB struct {
 	names []wire.Name              // keys of nodes, sorted, so every output is deterministic
 	addrs map[wire.Name]*addressed // the newest record with an address each node signed
 
-	selfSent map[wire.Name]uint64    // highest own version each sender sent on its current link
+	selfSent map[link]uint64         // highest own version each sender sent, per connection
 	bans     map[wire.Name]Ban       // banned names, why and when; never removed
 	passed   map[wire.Name]time.Time // Pass targets and when they were passed to us
 	debuting map[wire.Name]time.Time // Debuts sent and not yet answered, and when
@@ -128,7 +128,7 @@ func New(cfg Config) (*DB, error) {
 		me:       wire.Name(cfg.Key[ed25519.SeedSize:]),
 		nodes:    map[wire.Name]*entry{},
 		addrs:    map[wire.Name]*addressed{},
-		selfSent: map[wire.Name]uint64{},
+		selfSent: map[link]uint64{},
 		bans:     map[wire.Name]Ban{},
 		passed:   map[wire.Name]time.Time{},
 		debuting: map[wire.Name]time.Time{},
@@ -384,7 +384,7 @@ func (db *DB) forget(name wire.Name) {
 		db.names = slices.Delete(db.names, i, i+1)
 	}
 	delete(db.addrs, name)
-	delete(db.selfSent, name)
+	db.forgetLinks(name)
 	delete(db.passed, name)
 	delete(db.debuting, name)
 }
@@ -396,7 +396,7 @@ func (db *DB) forget(name wire.Name) {
 // is sent.
 func (db *DB) Disconnect(name wire.Name) Result {
 	delete(db.addrs, name)
-	delete(db.selfSent, name)
+	db.forgetLinks(name)
 	delete(db.debuting, name)
 	if mutant.Is("link-kept-on-close") {
 		return Result{Note: "link closed; the neighbor stays listed"} // per-link state forgotten, the link not withdrawn
@@ -405,6 +405,22 @@ func (db *DB) Disconnect(name wire.Name) Result {
 		return Result{Note: "not a neighbor"}
 	}
 	return Result{Changed: true, Messages: db.broadcast(nil, wire.Name{}, false)}
+}
+
+// link is one connection of a sender: NB-10 compares the versions of a sender's own record only
+// among the frames of one connection, since two connections between the same pair (TRN-3) are
+// read side by side and their frames may arrive in either order.
+type link struct {
+	name wire.Name
+	conn uint64
+}
+
+func (db *DB) forgetLinks(name wire.Name) {
+	for l := range db.selfSent {
+		if l.name == name {
+			delete(db.selfSent, l)
+		}
+	}
 }
 
 // Cull drops records nobody references (no record, the own one included, lists them) that

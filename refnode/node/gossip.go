@@ -166,15 +166,17 @@ func (g *neighborhood) update(event func(db *gossip.DB) gossip.Result) gossip.Re
 	if err := g.saveLocked(); err != nil {
 		g.n.cfg.Logger.Error("saving the neighborhood state failed", "err", err)
 	}
-	g.mu.Unlock()
 	if res.Ban != nil && mutant.Is("ban-without-gossip") {
 		res.Messages = nil // the withdrawal waits for the clock's next Broadcast
 	}
+	// Queued before the lock is let go: two updates in a row must reach each target in the
+	// order they were made, or a target sees the own record's version go down (NB-10 bans that).
+	g.enqueue(res.Messages)
+	g.mu.Unlock()
 	if res.Ban != nil {
 		g.n.cfg.Logger.Warn("malefactor banned", "peer", res.Ban.Name, "reason", res.Ban.Reason.Error())
 		g.closeBanned(res.Ban.Name, "banned: "+res.Ban.Reason.Error())
 	}
-	g.enqueue(res.Messages)
 	return res
 }
 
@@ -195,12 +197,12 @@ func (g *neighborhood) receive(p *transport.Peer, h wire.Header, body []byte) {
 			return db.AcceptFailure(from, body, now)
 		}
 		if mutant.Is("gossip-never-bans") {
-			if r := db.Accept(from, fromAddr, body, now); r.Ban == nil {
+			if r := db.AcceptOn(from, p.ID(), fromAddr, body, now); r.Ban == nil {
 				return r
 			}
 			return gossip.Result{Note: "ban skipped"}
 		}
-		return db.Accept(from, fromAddr, body, now)
+		return db.AcceptOn(from, p.ID(), fromAddr, body, now)
 	})
 	if res.Refused {
 		g.closeBanned(from, "banned")
@@ -249,7 +251,8 @@ func (g *neighborhood) watch(p *transport.Peer) {
 }
 
 // enqueue sends messages in order per destination, as the core expects of a QUIC stream, each
-// destination on a goroutine of its own while it has messages waiting.
+// destination on a goroutine of its own while it has messages waiting. Callers hold g.mu, so
+// that messages are queued in the order the database made them.
 func (g *neighborhood) enqueue(msgs []gossip.Message) {
 	if len(msgs) == 0 || g.n.ctx.Err() != nil {
 		return
@@ -336,11 +339,11 @@ func (g *neighborhood) clock() {
 					again = g.db.Debut(g.lastTarget.name, g.lastTarget.addr, now)
 				}
 			}
-			g.mu.Unlock()
 			if again.Body != nil {
 				msgs = append(msgs, again)
 			}
-			g.enqueue(msgs)
+			g.enqueue(msgs) // under the lock, in the order made (see update)
+			g.mu.Unlock()
 		}
 	}
 }
@@ -370,8 +373,8 @@ func (n *Node) Debut(ctx context.Context, to wire.Name, addr netip.AddrPort) err
 	g.mu.Lock()
 	m := g.db.Debut(to, addr, time.Now())
 	g.lastTarget = &debutTarget{name: to, addr: addr}
+	g.enqueue([]gossip.Message{m}) // under the lock, in the order made (see update)
 	g.mu.Unlock()
-	g.enqueue([]gossip.Message{m})
 	return nil
 }
 

@@ -117,6 +117,9 @@ func (p *Peer) probe(wait time.Duration) bool {
 // Name is the peer's proven name.
 func (p *Peer) Name() wire.Name { return p.name }
 
+// ID tells this connection apart from every other the endpoint has had, to the same peer or not.
+func (p *Peer) ID() uint64 { return p.seq }
+
 // RemoteAddr is the peer's UDP address: its listening address, since a node dials from the
 // socket it listens on.
 func (p *Peer) RemoteAddr() netip.AddrPort {
