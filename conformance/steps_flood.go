@@ -139,7 +139,7 @@ func (w *world) learnFloodStableset(ctx context.Context) error {
 	return nil
 }
 
-// members reads a stableset answer's members as wire Members, in (ordinal, name) order.
+// wireMembers reads a stableset answer's members as wire Members, in (ordinal, name) order.
 func wireMembers(st stablesetJSON) ([]wire.Member, error) {
 	var out []wire.Member
 	for _, m := range st.Members {
@@ -331,6 +331,19 @@ func (w *world) watchPings(stop <-chan struct{}) {
 	}
 }
 
+// msPercentile is the nearest-rank percentile of round trips, in milliseconds (0 for none).
+func msPercentile(rtts []time.Duration, p float64) float64 {
+	if len(rtts) == 0 {
+		return 0
+	}
+	values := make([]float64, len(rtts))
+	for i, d := range rtts {
+		values[i] = float64(d) / float64(time.Millisecond)
+	}
+	v, _ := stats.PercentileNearestRank(values, p)
+	return v
+}
+
 // writeFloodFigures writes what the watchers measured to flood.md in the scenario's log
 // directory, linked from the report with the node's logs: the figures behind the verdicts.
 func (w *world) writeFloodFigures() error {
@@ -343,18 +356,9 @@ func (w *world) writeFloodFigures() error {
 	fmt.Fprintf(&b, "| node | max resident memory (MiB) | max GET /v1/stableset (bytes) | PINGs | failed | p50 (ms) | p99 (ms) | max (ms) |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, n := range w.live() {
 		label := n.Label()
-		var p50, p99, top float64
-		if rtts := f.rtts[label]; len(rtts) > 0 {
-			values := make([]float64, len(rtts))
-			for i, d := range rtts {
-				values[i] = float64(d) / float64(time.Millisecond)
-			}
-			p50, _ = stats.PercentileNearestRank(values, 50)
-			p99, _ = stats.PercentileNearestRank(values, 99)
-			top, _ = stats.Max(values)
-		}
+		rtts := f.rtts[label]
 		fmt.Fprintf(&b, "| %s | %.1f | %d | %d | %d | %.2f | %.2f | %.2f |\n", label, float64(f.maxRSS[label])/(1<<20),
-			f.maxAdmin[label], len(f.rtts[label]), f.pingErrs[label], p50, p99, top)
+			f.maxAdmin[label], len(rtts), f.pingErrs[label], msPercentile(rtts, 50), msPercentile(rtts, 99), msPercentile(rtts, 100))
 	}
 	if f.madeUpSeen != "" {
 		fmt.Fprintf(&b, "\nA made-up name became a member: %s\n", f.madeUpSeen)
@@ -368,110 +372,87 @@ func (w *world) writeFloodFigures() error {
 	return os.WriteFile(filepath.Join(w.logDir, "flood.md"), []byte(b.String()), 0o644)
 }
 
-func (w *world) floodSeen() (*flooder, error) {
+// judgeFlood runs a check on what the watchers saw during this scenario's flood. A check
+// returns the nodes that broke its bound, one phrase each; they make a violation of rule.
+func (w *world) judgeFlood(rule, expected string, check func(f *flooder) []string) error {
 	if w.flooder == nil || w.flooder.floodTime == 0 {
-		return nil, fmt.Errorf("no flood ran in this scenario")
+		return fmt.Errorf("no flood ran in this scenario")
 	}
-	return w.flooder, nil
+	f := w.flooder
+	f.mu.Lock()
+	problems := check(f)
+	f.mu.Unlock()
+	if len(problems) == 0 {
+		return nil
+	}
+	slices.Sort(problems)
+	return violates(fmt.Errorf("expected %s during a %v flood; %s", expected, f.floodTime, strings.Join(problems, "; ")), rule)
 }
 
 func (w *world) noMadeUpMember() error {
-	f, err := w.floodSeen()
-	if err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.madeUpSeen != "" {
-		return violates(fmt.Errorf("a name that never connected became a member: %s", f.madeUpSeen), "ST-9")
-	}
-	return nil
+	return w.judgeFlood("ST-9", "no made-up name to become a member", func(f *flooder) []string {
+		if f.madeUpSeen != "" {
+			return []string{f.madeUpSeen}
+		}
+		return nil
+	})
 }
 
 func (w *world) rssStayedUnder(mib int) error {
-	f, err := w.floodSeen()
-	if err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.maxRSS) == 0 {
-		return fmt.Errorf("no node's resident memory could be read")
-	}
-	var over []string
-	for label, b := range f.maxRSS {
-		w.traceStep(fmt.Sprintf("  %s: resident memory at most %.1f MiB", label, float64(b)/(1<<20)))
-		if b >= int64(mib)<<20 {
-			over = append(over, fmt.Sprintf("%s reached %.1f MiB", label, float64(b)/(1<<20)))
+	return w.judgeFlood("ST-14", fmt.Sprintf("every node's resident memory under %d MiB", mib), func(f *flooder) []string {
+		var over []string
+		for _, n := range w.live() {
+			b, ok := f.maxRSS[n.Label()]
+			if !ok {
+				over = append(over, n.Label()+"'s resident memory could not be read")
+				continue
+			}
+			w.traceStep(fmt.Sprintf("  %s: resident memory at most %.1f MiB", n.Label(), float64(b)/(1<<20)))
+			if b >= int64(mib)<<20 {
+				over = append(over, fmt.Sprintf("%s reached %.1f MiB", n.Label(), float64(b)/(1<<20)))
+			}
 		}
-	}
-	if len(over) > 0 {
-		slices.Sort(over)
-		return violates(fmt.Errorf("expected every node's resident memory under %d MiB during a %v flood; %v", mib, f.floodTime, over), "ST-14")
-	}
-	return nil
+		return over
+	})
 }
 
 func (w *world) adminStayedUnder(kib int) error {
-	f, err := w.floodSeen()
-	if err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var over []string
-	for label, n := range f.maxAdmin {
-		if n >= kib<<10 {
-			over = append(over, fmt.Sprintf("%s answered %d bytes", label, n))
+	return w.judgeFlood("ST-14", fmt.Sprintf("GET /v1/stableset under %d KiB", kib), func(f *flooder) []string {
+		var over []string
+		for label, n := range f.maxAdmin {
+			if n >= kib<<10 {
+				over = append(over, fmt.Sprintf("%s answered %d bytes", label, n))
+			}
 		}
-	}
-	if len(over) > 0 {
-		slices.Sort(over)
-		return violates(fmt.Errorf("expected GET /v1/stableset under %d KiB during the flood; %v", kib, over), "ST-14")
-	}
-	return nil
+		return over
+	})
 }
 
 func (w *world) pingP99Under(ms int) error {
-	f, err := w.floodSeen()
-	if err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var problems []string
-	for _, n := range w.live() {
-		label := n.Label()
-		rtts := f.rtts[label]
-		if len(rtts) < 100 || f.pingErrs[label] > 0 {
-			problems = append(problems, fmt.Sprintf("%s answered %d PINGs and failed %d", label, len(rtts), f.pingErrs[label]))
-			continue
+	return w.judgeFlood("ST-14", fmt.Sprintf("every node to answer PINGs with p99 under %d ms", ms), func(f *flooder) []string {
+		var over []string
+		for _, n := range w.live() {
+			label := n.Label()
+			rtts := f.rtts[label]
+			if len(rtts) < 100 || f.pingErrs[label] > 0 {
+				over = append(over, fmt.Sprintf("%s answered %d PINGs and failed %d", label, len(rtts), f.pingErrs[label]))
+				continue
+			}
+			p99 := msPercentile(rtts, 99)
+			w.traceStep(fmt.Sprintf("  %s: %d PINGs, p99 %.2f ms", label, len(rtts), p99))
+			if p99 >= float64(ms) {
+				over = append(over, fmt.Sprintf("%s: p99 %.1f ms over %d PINGs", label, p99, len(rtts)))
+			}
 		}
-		values := make([]float64, len(rtts))
-		for i, d := range rtts {
-			values[i] = float64(d) / float64(time.Millisecond)
-		}
-		p99, err := stats.PercentileNearestRank(values, 99)
-		if err != nil {
-			return err
-		}
-		w.traceStep(fmt.Sprintf("  %s: %d PINGs, p99 %.2f ms", label, len(rtts), p99))
-		if p99 >= float64(ms) {
-			problems = append(problems, fmt.Sprintf("%s: p99 %.1f ms over %d PINGs", label, p99, len(rtts)))
-		}
-	}
-	if len(problems) > 0 {
-		slices.Sort(problems)
-		return violates(fmt.Errorf("expected every node to answer PINGs with p99 under %d ms during the flood; %v", ms, problems), "ST-14")
-	}
-	return nil
+		return over
+	})
 }
 
 // floodLeavesNothing: what the flood made the node record lapses once the flood stops (ST-13),
 // and the node under test still agrees with the others on the members.
 func (w *world) floodLeavesNothing(seconds int) error {
-	if _, err := w.floodSeen(); err != nil {
-		return err
+	if w.flooder == nil || w.flooder.floodTime == 0 {
+		return fmt.Errorf("no flood ran in this scenario")
 	}
 	deadline := time.Now().Add(time.Duration(seconds) * time.Second)
 	for {

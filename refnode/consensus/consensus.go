@@ -126,13 +126,22 @@ type heldRequest struct {
 // hold keeps a request to answer later: one per requester, the newest, since an answer goes to
 // the newest request and a peer repeating its request must not grow the list (ST-13).
 func (tr *track) hold(from wire.Member, id uint64, until time.Time) {
-	for i := range tr.held {
-		if tr.held[i].from.Name == from.Name {
-			tr.held[i] = heldRequest{from: from, id: id, until: until}
-			return
+	tr.held = holdNewest(tr.held, heldRequest{from: from, id: id, until: until}, -1)
+}
+
+// holdNewest puts r in held in place of the request its sender made before, keeping that one's
+// place, or else at the end while held has fewer than limit entries (limit < 0: no limit).
+func holdNewest(held []heldRequest, r heldRequest, limit int) []heldRequest {
+	for i := range held {
+		if held[i].from.Name == r.from.Name {
+			held[i] = r
+			return held
 		}
 	}
-	tr.held = append(tr.held, heldRequest{from: from, id: id, until: until})
+	if limit >= 0 && len(held) >= limit {
+		return held
+	}
+	return append(held, r)
 }
 
 // track is what this node did about one change.
@@ -438,15 +447,7 @@ func (c *Core) queueJoin(from wire.Member, id uint64) {
 		return
 	}
 	until := c.now.Add(c.cfg.RequestTimeout + c.cfg.RetryInterval)
-	for i := range c.queued {
-		if c.queued[i].from.Name == from.Name {
-			c.queued[i] = heldRequest{from: from, id: id, until: until}
-			return
-		}
-	}
-	if len(c.queued) < MaxQueuedJoins {
-		c.queued = append(c.queued, heldRequest{from: from, id: id, until: until})
-	}
+	c.queued = holdNewest(c.queued, heldRequest{from: from, id: id, until: until}, MaxQueuedJoins)
 }
 
 // takeQueued takes up the oldest queued joiner once this elder has no join of its own pending.
@@ -474,9 +475,9 @@ func (c *Core) takeUp(ch stableset.Change, from wire.Member, id uint64) {
 	}
 }
 
-// joinInProgress reports whether a join of another node that this node witnessed is pending. Elders take joins one
-// at a time so that every join gets its own ordinal and the eldest members, and so the elders,
-// never depend on the order in which concurrent joins happen to apply.
+// joinInProgress reports whether a join of another node that this node witnessed is pending.
+// Elders take joins one at a time so that every join gets its own ordinal and the eldest
+// members, and so the elders, never depend on the order in which concurrent joins happen to apply.
 func (c *Core) joinInProgress(except wire.Name) bool {
 	busy := false
 	if mutant.Enabled && mutant.Is("concurrent-joins") {
