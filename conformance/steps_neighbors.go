@@ -32,6 +32,8 @@ func registerNeighborSteps(sc *godog.ScenarioContext, g *gossipSteps) {
 	sc.Step(`^peer "([^"]+)" passes the node to "([^"]+)"(?: again)?$`, g.passes)
 	sc.Step(`^peer "([^"]+)" answers the node's Debut with a GOSSIP_FAILURE NO_SUITABLE_NEIGHBORS$`, g.answersDebutWithFailure)
 	sc.Step(`^peer "([^"]+)" receives no other Debut from the node within (\d+) seconds?$`, g.noOtherDebut)
+	sc.Step(`^the node is told to debut to scripted peer "([^"]+)"$`, g.toldToDebut)
+	sc.Step(`^peer "([^"]+)" receives (\d+) Debuts from the node within (\d+) seconds? \[([A-Z]+-\d+)\]$`, g.receivesDebuts)
 	sc.Step(`^the node's Debut to "([^"]+)" is no longer pending$`, g.debutAnswered)
 	sc.Step(`^peer "([^"]+)" relays the records of (\d+) made-up nodes$`, g.relaysMadeUp)
 	sc.Step(`^the node holds exactly (\d+) records of other nodes and counts the other (\d+) in dropped_records$`, g.holdsAtBound)
@@ -296,6 +298,39 @@ func (g *gossipSteps) noOtherDebut(name string, seconds int) error {
 		}
 		return nil
 	}), "NB-6")
+}
+
+// toldToDebut has the node debut to a scripted peer that listens (POST /v1/debut, ADM-10).
+func (g *gossipSteps) toldToDebut(name string) error {
+	gp, err := g.listeningGossiper(name)
+	if err != nil {
+		return err
+	}
+	body, _ := json.Marshal(map[string]string{"peer": g.nameOf(name).String() + "@" + gp.addr.String()})
+	ctx, cancel := stepContext()
+	defer cancel()
+	code, resp, err := g.w.node.Do(ctx, http.MethodPost, "/v1/debut", string(body))
+	if err != nil {
+		return err
+	}
+	if code == http.StatusNotImplemented {
+		return g.w.admin(&harness.StatusError{Node: g.w.node.Label(), Method: http.MethodPost, Path: "/v1/debut", Status: code})
+	}
+	if code != http.StatusAccepted {
+		return violates(fmt.Errorf("POST /v1/debut naming peer %q answered %d: %s", name, code, resp), "ADM-10")
+	}
+	return nil
+}
+
+// receivesDebuts waits, from the start of the step, until the peer has received n Debuts from
+// the node in all: the rule named judges the node's coming back on its own.
+func (g *gossipSteps) receivesDebuts(name string, n, seconds int, rule string) error {
+	return violates(awaitFor(time.Duration(seconds)*time.Second, 20*time.Millisecond, func() error {
+		if got := g.debutsReceived(name); got < n {
+			return fmt.Errorf("peer %q received %d Debut(s) from the node, not %d, within %d s of the step's start", name, got, n, seconds)
+		}
+		return nil
+	}), rule)
 }
 
 // debutAnswered waits until GET /v1/neighborhood no longer lists the peer among the pending

@@ -101,6 +101,28 @@ Feature: Neighborhood gossip observed from scripted neighbors
     When peer "ann" passes the node to "ivy" again
     Then peer "ivy" receives no other Debut from the node within 1 second
 
+  @NB-16 @should
+  Scenario: A node left with no neighbor after its Debut failed debuts again, sooner than the gossip interval, each time a little later
+    Given a node under test
+    When the node is told to debut to scripted peer "ann"
+    Then peer "ann" receives a Debut from the node: its record alone, with its address
+    When peer "ann" answers the node's Debut with a GOSSIP_FAILURE NO_SUITABLE_NEIGHBORS
+    Then peer "ann" receives 2 Debuts from the node within 1 second [NB-16]
+    When peer "ann" answers the node's Debut with a GOSSIP_FAILURE NO_SUITABLE_NEIGHBORS
+    Then peer "ann" receives 3 Debuts from the node within 2 seconds [NB-16]
+
+  @NB-16 @should
+  Scenario: Debuting again starts a new walk of Passes: NB-6's guard no longer holds the node passed to before
+    Given a node under test
+    When the node is told to debut to scripted peer "ann"
+    Then peer "ann" receives a Debut from the node: its record alone, with its address
+    When peer "ann" passes the node to "ivy"
+    Then peer "ivy" receives a Debut from the node: its record alone, with its address
+    When peer "ivy" answers the node's Debut with a GOSSIP_FAILURE NO_SUITABLE_NEIGHBORS
+    Then peer "ann" receives 2 Debuts from the node within 1 second [NB-16]
+    When peer "ann" passes the node to "ivy" again
+    Then peer "ivy" receives 2 Debuts from the node within 1 second [NB-16]
+
   @NB-4 @NB-13 @ADM-11 @must
   Scenario: Routes run over full links, through nodes that accept connections, to an exit that does not list the node; every record a held record lists is gossiped on, however far its node
     Given a node under test

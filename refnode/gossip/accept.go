@@ -91,6 +91,15 @@ func (db *DB) Debut(to wire.Name, addr netip.AddrPort, now time.Time) Message {
 	return db.gossipMessage(to, addr, Debut, db.debutRecord())
 }
 
+// DebutAfresh is Debut for a node that debuts again because every Pass walk it was sent on
+// ended without giving it a neighbor (SPEC.md NB-16). It starts a new walk: the targets of
+// earlier walks no longer count as recently passed, since NB-6's guard is there to end one
+// walk that goes round in a circle, and the node's back-off already bounds how often it walks.
+func (db *DB) DebutAfresh(to wire.Name, addr netip.AddrPort, now time.Time) Message {
+	clear(db.passed)
+	return db.Debut(to, addr, now)
+}
+
 func (db *DB) gossipMessage(to wire.Name, addr netip.AddrPort, t Type, records ...[]byte) Message {
 	size := countSize
 	for _, r := range records {
@@ -128,6 +137,9 @@ func (db *DB) AcceptOn(from wire.Name, conn uint64, fromAddr netip.AddrPort, bod
 	}
 	// Rulebook 80 discards a gossip with any bad signature; sskit settlement 5 bans its sender.
 	for i := range views {
+		if db.holdsExactly(&views[i]) {
+			continue // these bytes verified when they were stored, and they are signed whole
+		}
 		if views[i].Verify() != nil {
 			if views[i].Name() == from {
 				return db.Ban(from, ErrBadSignature, now)

@@ -578,6 +578,21 @@ func (db *DB) equivocates(v *record.View) bool {
 	return false
 }
 
+// holdsExactly reports whether v's bytes are those of a record stored already, whose
+// signature was verified when it was stored. Standard gossip relays every record it holds
+// each time anything changes, so most records a node receives are ones it holds: checking
+// their signatures again cost 40 µs each, 0.8 ms for a 20-record gossip, and made
+// convergence CPU-bound at 32 nodes on two cores.
+func (db *DB) holdsExactly(v *record.View) bool {
+	name := v.Name()
+	b := v.Bytes()
+	if e := db.nodes[name]; e != nil && (bytes.Equal(b, e.latest) || bytes.Equal(b, e.concealed)) {
+		return true
+	}
+	a := db.addrs[name]
+	return a != nil && bytes.Equal(b, a.b)
+}
+
 // sameContent compares two records of one name and version, ignoring the address.
 func sameContent(a, b *record.View) bool {
 	if a.Accepts() != b.Accepts() || a.NumNeighbors() != b.NumNeighbors() {

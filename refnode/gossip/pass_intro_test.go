@@ -277,3 +277,28 @@ func TestGossipFailureEndsTheDebut(t *testing.T) {
 		t.Fatal("a banned node's failure was read")
 	}
 }
+
+// NB-16: a Debut again starts a new walk, so a target passed in the walk before it is debuted
+// to again; within one walk the guard still holds.
+func TestDebutAfreshStartsANewWalk(t *testing.T) {
+	f := newFixture(t)
+	s, target := newPeer(1), newPeer(2)
+	pass := body(target.addressed(t, 1))
+	at := func(d time.Duration) Result { return f.db.Accept(s.name, s.addr, pass, t0.Add(d)) }
+	if res := at(0); len(res.Messages) != 1 {
+		t.Fatalf("first pass: %s", describe(res))
+	}
+	f.db.AcceptFailure(target.name, AppendFailure(nil, NoSuitableNeighbors), t0.Add(time.Second))
+	if res := at(2 * time.Second); len(res.Messages) != 0 {
+		t.Fatalf("pass in the same walk: %s, want ignored as a loop", describe(res))
+	}
+	if m := f.db.DebutAfresh(s.name, s.addr, t0.Add(3*time.Second)); m.Type != Debut || m.To != s.name {
+		t.Fatalf("DebutAfresh made %v to %v, want a Debut to the sender", m.Type, m.To)
+	}
+	if res := at(4 * time.Second); len(res.Messages) != 1 || res.Messages[0].To != target.name {
+		t.Fatalf("pass in the new walk: %s, want a Debut to the target", describe(res))
+	}
+	if res := at(5 * time.Second); len(res.Messages) != 0 {
+		t.Fatalf("second pass in the new walk: %s, want ignored as a loop", describe(res))
+	}
+}

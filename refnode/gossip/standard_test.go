@@ -276,6 +276,21 @@ func TestBadSignatureBansTheSender(t *testing.T) {
 	}
 }
 
+// A record already held is not verified again (holdsExactly), so the skip must match the held
+// bytes exactly: the held record with one signature bit flipped is still a tampered record.
+func TestHeldRecordWithAlteredSignatureIsStillTampered(t *testing.T) {
+	f := newFixture(t)
+	a, c := newPeer(1), newPeer(2)
+	f.link(a, true, true, 1)
+	held := c.concealed(t, 5, a.name)
+	if res := f.accept(a, body(a.concealed(t, 2, f.me.name, c.name), held)); res.Ban != nil || !res.Changed {
+		t.Fatalf("first gossip: %s", describe(res))
+	}
+	again := bytes.Clone(held)
+	again[len(again)-1] ^= 1
+	wantBan(t, f.accept(a, body(a.concealed(t, 3, f.me.name, c.name), again)), a.name, ErrTamperedRecord)
+}
+
 func TestMalformedGossipBansTheSender(t *testing.T) {
 	f := newFixture(t)
 	a := newPeer(1)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"sync"
 	"time"
@@ -62,11 +63,13 @@ type neighborhood struct {
 
 	loaded savedState // what the data directory held at start
 
-	mu         sync.Mutex // guards db, saved, lastBans, lastTarget
+	mu         sync.Mutex // guards db, saved, lastBans, lastTarget, retry, retryWait
 	db         *gossip.DB
 	saved      uint64       // the version last written to the data directory
 	lastBans   int          // the number of bans last written
 	lastTarget *debutTarget // where the operator last asked us to debut, to try again
+	retry      *time.Timer  // the next Debut to lastTarget, while one is scheduled (NB-16)
+	retryWait  time.Duration
 
 	qmu    sync.Mutex // guards queues and busy
 	queues map[wire.Name][]gossip.Message
@@ -172,6 +175,7 @@ func (g *neighborhood) update(event func(db *gossip.DB) gossip.Result) gossip.Re
 	// Queued before the lock is let go: two updates in a row must reach each target in the
 	// order they were made, or a target sees the own record's version go down (NB-10 bans that).
 	g.enqueue(res.Messages)
+	g.scheduleRetryLocked()
 	g.mu.Unlock()
 	if res.Ban != nil {
 		g.n.cfg.Logger.Warn("malefactor banned", "peer", res.Ban.Name, "reason", res.Ban.Reason.Error())
@@ -318,9 +322,8 @@ func (g *neighborhood) send(m gossip.Message) {
 	}
 }
 
-// clock broadcasts on the gossip interval, culls, and debuts again to the last target a node
-// that has no neighbor and no Debut in progress (rulebook 59 would stop such a node; the core's
-// notes explain why trying again is the better choice).
+// clock broadcasts on the gossip interval and culls; it also looks for a node stranded by a
+// Debut that expired unanswered, which no frame would bring to light.
 func (g *neighborhood) clock() {
 	defer g.n.wg.Done()
 	t := time.NewTicker(g.cfg.Interval)
@@ -333,19 +336,62 @@ func (g *neighborhood) clock() {
 			g.mu.Lock()
 			g.db.Cull(now)
 			msgs := g.db.Broadcast()
-			var again gossip.Message
-			if full, half := g.db.Neighbors(); len(full)+len(half) == 0 && len(g.db.PendingDebuts()) == 0 && g.lastTarget != nil {
-				if _, banned := g.db.Banned(g.lastTarget.name); !banned {
-					again = g.db.Debut(g.lastTarget.name, g.lastTarget.addr, now)
-				}
-			}
-			if again.Body != nil {
-				msgs = append(msgs, again)
-			}
 			g.enqueue(msgs) // under the lock, in the order made (see update)
+			g.scheduleRetryLocked()
 			g.mu.Unlock()
 		}
 	}
+}
+
+// The first Debut again after a node is left with no neighbor waits retryFirst; each further
+// one waits twice as long as the one before, up to the gossip interval (NB-16).
+const retryFirst = 250 * time.Millisecond
+
+// stranded reports whether the node debuted, has no neighbor, no Debut of its own unanswered
+// and has not banned its target: every Pass it was sent on ended in NB-6's guard, a
+// GOSSIP_FAILURE or a lost link. MASQ stops such a node (rulebook 59); a node that debuted
+// among many at once is better off asking again, since the degrees that sent it round in a
+// circle change within milliseconds.
+func (g *neighborhood) strandedLocked() bool {
+	if g.lastTarget == nil || len(g.db.PendingDebuts()) > 0 {
+		return false
+	}
+	if full, half := g.db.Neighbors(); len(full)+len(half) > 0 {
+		return false
+	}
+	_, banned := g.db.Banned(g.lastTarget.name)
+	return !banned
+}
+
+// scheduleRetryLocked schedules a Debut to the last target when the node is stranded and none
+// is scheduled, and starts the back-off afresh once the node has a neighbor. The wait is drawn
+// between half and all of the current step, so that nodes stranded by one pass circle do not
+// come back at the same moment.
+func (g *neighborhood) scheduleRetryLocked() {
+	if full, half := g.db.Neighbors(); len(full)+len(half) > 0 {
+		g.retryWait = 0
+	}
+	if g.retry != nil || !g.strandedLocked() || g.n.ctx.Err() != nil {
+		return
+	}
+	if g.retryWait == 0 {
+		g.retryWait = retryFirst
+	}
+	wait := g.retryWait/2 + rand.N(g.retryWait/2+1)
+	g.retryWait = min(2*g.retryWait, g.cfg.Interval)
+	g.retry = time.AfterFunc(wait, g.debutAgain)
+}
+
+// debutAgain sends the scheduled Debut, if the node is still stranded.
+func (g *neighborhood) debutAgain() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.retry = nil
+	if g.n.ctx.Err() != nil || !g.strandedLocked() {
+		return
+	}
+	g.n.cfg.Logger.Debug("debuting again: no neighbor and no Debut unanswered", "peer", g.lastTarget.name)
+	g.enqueue([]gossip.Message{g.db.DebutAfresh(g.lastTarget.name, g.lastTarget.addr, time.Now())})
 }
 
 // errNoGossip is what Debut and Route say in a node that leaves gossip out; the admin API
@@ -373,6 +419,7 @@ func (n *Node) Debut(ctx context.Context, to wire.Name, addr netip.AddrPort) err
 	g.mu.Lock()
 	m := g.db.Debut(to, addr, time.Now())
 	g.lastTarget = &debutTarget{name: to, addr: addr}
+	g.retryWait = 0
 	g.enqueue([]gossip.Message{m}) // under the lock, in the order made (see update)
 	g.mu.Unlock()
 	return nil
