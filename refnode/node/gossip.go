@@ -264,7 +264,15 @@ func (g *neighborhood) enqueue(msgs []gossip.Message) {
 	g.qmu.Lock()
 	defer g.qmu.Unlock()
 	for _, m := range msgs {
-		g.queues[m.To] = append(g.queues[m.To], m)
+		q := g.queues[m.To]
+		if n := len(q); n > 0 && isStandard(m) && isStandard(q[n-1]) {
+			// A Standard gossip carries the whole of what the target may have, so a newer one
+			// still waiting to go makes the older one needless; sending only the newer keeps
+			// each target's versions going up (NB-10) with fewer frames while a dial runs.
+			q[n-1] = m
+			continue
+		}
+		g.queues[m.To] = append(q, m)
 		if !g.busy[m.To] {
 			g.busy[m.To] = true
 			g.n.wg.Add(1)
@@ -272,6 +280,8 @@ func (g *neighborhood) enqueue(msgs []gossip.Message) {
 		}
 	}
 }
+
+func isStandard(m gossip.Message) bool { return m.Kind == gossip.KindGossip && m.Type == gossip.Standard }
 
 func (g *neighborhood) drain(to wire.Name) {
 	defer g.n.wg.Done()
@@ -345,7 +355,7 @@ func (g *neighborhood) clock() {
 
 // The first Debut again after a node is left with no neighbor waits retryFirst; each further
 // one waits twice as long as the one before, up to the gossip interval (NB-16).
-const retryFirst = 250 * time.Millisecond
+const retryFirst = 100 * time.Millisecond
 
 // stranded reports whether the node debuted, has no neighbor, no Debut of its own unanswered
 // and has not banned its target: every Pass it was sent on ended in NB-6's guard, a
