@@ -281,7 +281,9 @@ func (g *neighborhood) enqueue(msgs []gossip.Message) {
 	}
 }
 
-func isStandard(m gossip.Message) bool { return m.Kind == gossip.KindGossip && m.Type == gossip.Standard }
+func isStandard(m gossip.Message) bool {
+	return m.Kind == gossip.KindGossip && m.Type == gossip.Standard
+}
 
 func (g *neighborhood) drain(to wire.Name) {
 	defer g.n.wg.Done()
