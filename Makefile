@@ -12,13 +12,16 @@ TEST_FUZZTIME ?= 3s
 IMAGE       ?= sskit-refnode:local
 
 # Cluster benchmarks (bench/cluster) and their report (make bench-report).
-BENCH_NODES   ?= 4,8,16,32,64
-BENCH_SAMPLES ?= 100
-BENCH_JOINERS ?= 8
-CLUSTER_COUNT ?= 1
-RAFT_COUNT    ?= 6
-CLUSTER_FLAGS  = -cluster.nodes=$(BENCH_NODES) -cluster.samples=$(BENCH_SAMPLES) -cluster.joiners=$(BENCH_JOINERS) \
-                 $(if $(BACKEND),-cluster.backend=$(BACKEND)) $(if $(BENCH_OUT),-cluster.out=$(BENCH_OUT))
+BENCH_NODES     ?= 4,8,16,32,64
+BENCH_SAMPLES   ?= 100
+BENCH_JOINERS   ?= 8
+CLUSTER_COUNT   ?= 1
+RAFT_COUNT      ?= 6
+GOSSIP_RUNS     ?= 20
+MEMBERLIST_RUNS ?= 20
+CLUSTER_FLAGS    = -cluster.nodes=$(BENCH_NODES) -cluster.samples=$(BENCH_SAMPLES) -cluster.joiners=$(BENCH_JOINERS) \
+                   -cluster.gossip-runs=$(GOSSIP_RUNS) \
+                   $(if $(BACKEND),-cluster.backend=$(BACKEND)) $(if $(BENCH_OUT),-cluster.out=$(BENCH_OUT))
 
 BASELINE    ?= results/baseline/bench.txt
 GATE_UNITS  ?= sskit/rawquic,allocs/op
@@ -100,23 +103,26 @@ bench-baseline: ## measure the gate's subset again into BASELINE (do it on a qui
 	  echo "- command: make bench-baseline"; } > $(dir $(BASELINE))MACHINE.md
 	@echo "wrote $(BASELINE) and $(dir $(BASELINE))MACHINE.md"
 
-bench-cluster: ## refnode clusters of BENCH_NODES: decision latency, frames per decision, concurrent joins, anti-entropy (BENCH_SAMPLES, BENCH_JOINERS, BACKEND)
+bench-cluster: ## refnode clusters of BENCH_NODES: decision latency, frames per decision, concurrent joins, anti-entropy, gossip convergence (BENCH_SAMPLES, BENCH_JOINERS, GOSSIP_RUNS, BACKEND)
 	$(GO) test -run '^$$' -bench 'Cluster' -benchtime 1x -count $(CLUSTER_COUNT) -timeout 60m ./bench/cluster/ -args $(CLUSTER_FLAGS)
 
-bench-report: build ## bench-cluster and the hashicorp/raft comparison into results/bench/<UTC time>/ with report.md, report.html and figures
+bench-report: build ## bench-cluster and the hashicorp/raft and hashicorp/memberlist (MEMBERLIST_RUNS) comparisons into results/bench/<UTC time>/ with report.md, report.html and figures
 	@run=results/bench/$$(date -u +%Y-%m-%dT%H%MZ) && { test ! -e $$run || { echo "bench-report: $$run exists; start again in a minute"; exit 1; }; } && \
 	mkdir -p $$run && echo "bench-report: writing $$run" && \
 	{ echo "# Machine of this run"; echo; echo "- measured: $$(date -u +%Y-%m-%dT%H:%MZ) at commit $$(git describe --always --dirty 2>/dev/null || echo unknown)"; \
 	  echo "- cpu: $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $$(nproc) cores"; \
 	  echo "- memory: $$(free -g | awk '/Mem:/{print $$2}') GiB"; echo "- kernel: $$(uname -r)"; echo "- go: $$(go version | cut -d' ' -f3-)"; \
 	  echo "- load average at the start: $$(cut -d' ' -f1-3 /proc/loadavg)"; \
-	  echo "- command: make bench-report BENCH_NODES=$(BENCH_NODES) BENCH_SAMPLES=$(BENCH_SAMPLES) BENCH_JOINERS=$(BENCH_JOINERS) CLUSTER_COUNT=$(CLUSTER_COUNT) RAFT_COUNT=$(RAFT_COUNT)$(if $(BACKEND), BACKEND=$(BACKEND))"; \
+	  echo "- command: make bench-report BENCH_NODES=$(BENCH_NODES) BENCH_SAMPLES=$(BENCH_SAMPLES) BENCH_JOINERS=$(BENCH_JOINERS) CLUSTER_COUNT=$(CLUSTER_COUNT) GOSSIP_RUNS=$(GOSSIP_RUNS) RAFT_COUNT=$(RAFT_COUNT) MEMBERLIST_RUNS=$(MEMBERLIST_RUNS)$(if $(BACKEND), BACKEND=$(BACKEND))"; \
 	} > $$run/MACHINE.md && \
 	$(GO) test -c -o bin/cluster-bench.test ./bench/cluster/ && \
 	{ bin/cluster-bench.test -test.run '^$$' -test.bench Cluster -test.benchtime 1x -test.count $(CLUSTER_COUNT) -test.timeout 60m \
 	    $(CLUSTER_FLAGS) -cluster.out=$$run > $$run/cluster.txt || { tail -n 30 $$run/cluster.txt; exit 1; }; } && \
 	echo "bench-report: hashicorp/raft AddVoter (bench/raftcmp), $(RAFT_COUNT) runs" && \
 	{ (cd bench/raftcmp && $(GO) test -run '^$$' -bench . -benchmem -count $(RAFT_COUNT)) > $$run/raft.txt || { tail -n 30 $$run/raft.txt; exit 1; }; } && \
+	echo "bench-report: hashicorp/memberlist join convergence (bench/memberlistcmp), $(MEMBERLIST_RUNS) runs per size" && \
+	{ (cd bench/memberlistcmp && $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m \
+	    -args -memberlist.nodes=$(BENCH_NODES) -memberlist.runs=$(MEMBERLIST_RUNS)) > $$run/memberlist.txt || { tail -n 30 $$run/memberlist.txt; exit 1; }; } && \
 	bin/sskit bench report $$run && ln -sfn $$(basename $$run) results/bench/latest && \
 	echo "bench-report: open $$run/report.html (or report.md); results/bench/latest points at it"
 

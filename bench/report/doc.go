@@ -1,10 +1,11 @@
 // Package report turns one run of the cluster benchmarks into a report: it reads a run
 // directory (results/bench/<run>/, written by make bench-report) holding
 //
-//	cluster.txt    go test -bench output of bench/cluster (Go benchmark format)
-//	raft.txt       go test -bench output of bench/raftcmp, the hashicorp/raft comparison
-//	decisions.csv  one row per measured decision, for latency CDFs
-//	MACHINE.md     where and how the run was made
+//	cluster.txt     go test -bench output of bench/cluster (Go benchmark format)
+//	raft.txt        go test -bench output of bench/raftcmp, the hashicorp/raft comparison
+//	memberlist.txt  go test -bench output of bench/memberlistcmp, the hashicorp/memberlist comparison
+//	decisions.csv   one row per measured decision, for latency CDFs
+//	MACHINE.md      where and how the run was made
 //
 // and writes report.md and report.html beside them, with figures drawn by gonum.org/v1/plot:
 // latency CDFs per cluster size and the growth of each cost with the cluster size. Every

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -78,6 +79,9 @@ func (r *Run) document(drawn map[string]bool) []block {
 			"(run it with `go test -bench 'Cluster/nodes=N/gossip-convergence' -count K ./bench/cluster/`)."))
 	}
 
+	add(heading{2, "Gossip convergence beside hashicorp/memberlist"})
+	add(r.memberlistSection(drawn)...)
+
 	add(heading{2, "How each cost grows with N"})
 	add(paragraph("The exponent b of a least-squares fit of value = a·N^b over the sizes measured: 0 is flat, 1 grows " +
 		"like N. With few sizes and a shared machine, read it as a direction, not a law."))
@@ -92,7 +96,7 @@ func (r *Run) document(drawn map[string]bool) []block {
 	}
 	add(r.configTable())
 	add(heading{2, "Files"}, bullets{
-		"`" + ClusterFile + "`, `" + RaftFile + "`: the benchmark output, Go benchmark format: `benchstat cluster.txt` " +
+		"`" + ClusterFile + "`, `" + RaftFile + "`, `" + MemberlistFile + "`: the benchmark output, Go benchmark format: `benchstat cluster.txt` " +
 			"shows one table per unit with a row per size and experiment, and `benchstat old/cluster.txt new/cluster.txt` " +
 			"compares two runs (make bench-report CLUSTER_COUNT=6 gives confidence intervals).",
 		"`" + SamplesFile + "`: one row per decision (size, experiment, kind, member, latency, frames); the CDFs come from it.",
@@ -343,6 +347,143 @@ func (r *Run) raftSection() []block {
 		paragraph("Read with care: raft's commit needs the leader and a quorum and is one log append; a stableset " +
 			"decision needs a strict majority of the elders to witness it, and every elder applies it. raft's " +
 			"message count depends on its timers (heartbeats every 5–10 ms here), refnode's does not."),
+	}
+}
+
+// memberlistSection puts refnode's gossip convergence beside hashicorp/memberlist's join
+// convergence (bench/memberlistcmp), size by size, with the figures among drawn.
+func (r *Run) memberlistSection(drawn map[string]bool) []block {
+	if len(r.memberlist) == 0 {
+		return []block{paragraph("Not in this run: there is no `" + MemberlistFile + "` (bench/memberlistcmp).")}
+	}
+	const gossip = "gossip-convergence"
+	out := []block{paragraph("The same experiment on hashicorp/memberlist v0.7.0, measured in the same run by " +
+		"bench/memberlistcmp (its own Go module): on each of a number of fresh clusters per size, every node but the " +
+		"first joins through the first at once, and the clock stops when every node lists all N nodes as alive " +
+		"(deadline 60 s). Times are the nearest-rank p50 and the maximum over the runs that converged; frames and " +
+		"messages are means over those runs, counted at the sender. The ratios are refnode ÷ memberlist: above 1, " +
+		"refnode took longer or sent more.")}
+	t := table{header: []string{"N", "refnode converged", "refnode p50 / max ms", "refnode frames",
+		"memberlist converged", "memberlist p50 / max ms", "memberlist messages", "p50 ratio", "frames ratio"}}
+	t.numeric = numericColumns(len(t.header))
+	var both []int // sizes with frames on both sides
+	for _, n := range r.gossipSizes() {
+		refP50, kr := r.value(gossip, n, "converge-p50-ms")
+		mlP50, km := r.memberlistValue(n, "converge-p50-ms")
+		refFrames, kfr := r.value(gossip, n, "gossip-frames")
+		mlFrames, kfm := r.memberlistValue(n, "gossip-frames")
+		if kfr > 0 && kfm > 0 {
+			both = append(both, n)
+		}
+		t.rows = append(t.rows, []string{strconv.Itoa(n),
+			convergedOf(r.cluster[metricKey{gossip, n, "converged"}], r.cluster[metricKey{gossip, n, "runs"}]),
+			r.cell(gossip, n, "converge-p50-ms") + " / " + r.cell(gossip, n, "converge-max-ms"),
+			r.cell(gossip, n, "gossip-frames"),
+			convergedOf(r.memberlist[sizeUnit{n, "converged"}], r.memberlist[sizeUnit{n, "runs"}]),
+			r.memberlistCell(n, "converge-p50-ms") + " / " + r.memberlistCell(n, "converge-max-ms"),
+			r.memberlistCell(n, "gossip-frames"),
+			ratio(refP50, kr, mlP50, km), ratio(refFrames, kfr, mlFrames, kfm)})
+	}
+	out = append(out, t)
+	// Fit both sides over the sizes both measured, so that the exponents compare; failing two of
+	// those, each side over its own.
+	var lines bullets
+	for _, side := range []struct {
+		name, what string
+		memberlist bool
+	}{{"refnode", "frames", false}, {"hashicorp/memberlist", "messages", true}} {
+		sizes, which := both, "the sizes both measured"
+		if len(both) < 2 {
+			sizes, which = nil, "the sizes it measured; too few in common"
+			for _, n := range r.gossipSizes() {
+				if _, k := r.gossipValue(side.memberlist, n, "gossip-frames"); k > 0 {
+					sizes = append(sizes, n)
+				}
+			}
+		}
+		var ns, vs []float64
+		names := make([]string, len(sizes))
+		for i, n := range sizes {
+			v, _ := r.gossipValue(side.memberlist, n, "gossip-frames")
+			ns, vs, names[i] = append(ns, float64(n)), append(vs, v), strconv.Itoa(n)
+		}
+		if b, ok := exponent(ns, vs); ok {
+			lines = append(lines, fmt.Sprintf("%s: %s grow as N^%.2f over N = %s (%s; least squares of ln frames on ln N), %s.",
+				side.name, side.what, b, strings.Join(names, ", "), which, reading(b)))
+		}
+	}
+	if len(lines) > 0 {
+		out = append(out, lines)
+	} else {
+		out = append(out, paragraph("Too few sizes with frames for a growth exponent."))
+	}
+	for _, f := range []image{
+		{"gossip-convergence.svg", "gossip convergence p50 against N, refnode and hashicorp/memberlist"},
+		{"gossip-frames.svg", "gossip frames against N, refnode and hashicorp/memberlist, log-log"},
+	} {
+		if drawn[f.src] {
+			out = append(out, f)
+		}
+	}
+	out = append(out, paragraph("What differs (see bench/memberlistcmp/README.md): memberlist runs all N nodes in one "+
+		"process, over UDP and TCP on loopback without encryption, and counts every packet and stream, its failure "+
+		"detector's pings and acks included. refnode runs one process per node over QUIC with TLS and counts only "+
+		"GOSSIP and GOSSIP_FAILURE frames. memberlist has converged when every node lists every node as alive; "+
+		"refnode only when every node also holds every other's current record and no link of its bounded "+
+		"neighborhood is half (SPEC.md NB-9), polled every 50 ms or 3 ms per node, whichever is longer. Compare the converged shares and the growth "+
+		"of the frames before absolute times."))
+	return out
+}
+
+// gossipSizes are the sizes with a refnode gossip-convergence result or a memberlist result, ascending.
+func (r *Run) gossipSizes() []int {
+	set := map[int]bool{}
+	for k := range r.cluster {
+		if k.Experiment == "gossip-convergence" {
+			set[k.Nodes] = true
+		}
+	}
+	for k := range r.memberlist {
+		set[k.Nodes] = true
+	}
+	return slices.Sorted(maps.Keys(set))
+}
+
+// memberlistCell formats memberlist's value of unit at nodes, or a dash when it was not measured.
+func (r *Run) memberlistCell(nodes int, unit string) string {
+	v, n := r.memberlistValue(nodes, unit)
+	if n == 0 {
+		return "–"
+	}
+	return num(v)
+}
+
+// convergedOf says how many runs converged, "k of n", from each benchmark result's share of
+// converged runs and its number of runs (several results with go test -count).
+func convergedOf(shares, runs []float64) string {
+	if len(runs) == 0 || len(shares) != len(runs) {
+		return "–"
+	}
+	var k, n float64
+	for i := range runs {
+		k += math.Round(shares[i] * runs[i])
+		n += runs[i]
+	}
+	return fmt.Sprintf("%.0f of %.0f", k, n)
+}
+
+// ratio formats a ÷ b as "2.3×", or a dash when either was not measured.
+func ratio(a float64, ka int, b float64, kb int) string {
+	if ka == 0 || kb == 0 || b <= 0 {
+		return "–"
+	}
+	switch v := a / b; {
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 0, 64) + "×"
+	case v >= 1:
+		return strconv.FormatFloat(v, 'f', 1, 64) + "×"
+	default:
+		return strconv.FormatFloat(v, 'f', 2, 64) + "×"
 	}
 }
 

@@ -19,10 +19,11 @@ import (
 
 // The files of a run directory.
 const (
-	ClusterFile = "cluster.txt"   // go test -bench output of bench/cluster
-	RaftFile    = "raft.txt"      // go test -bench output of bench/raftcmp
-	SamplesFile = "decisions.csv" // one row per decision, written by bench/cluster
-	MachineFile = "MACHINE.md"    // where and how the run was made
+	ClusterFile    = "cluster.txt"    // go test -bench output of bench/cluster
+	RaftFile       = "raft.txt"       // go test -bench output of bench/raftcmp
+	MemberlistFile = "memberlist.txt" // go test -bench output of bench/memberlistcmp
+	SamplesFile    = "decisions.csv"  // one row per decision, written by bench/cluster
+	MachineFile    = "MACHINE.md"     // where and how the run was made
 )
 
 // metricKey names one reported value of the cluster benchmarks.
@@ -30,6 +31,12 @@ type metricKey struct {
 	Experiment string // decisions, concurrent, anti-entropy
 	Nodes      int
 	Unit       string
+}
+
+// sizeUnit names one reported value of a benchmark with one sub-benchmark per size.
+type sizeUnit struct {
+	Nodes int
+	Unit  string
 }
 
 // sample is one row of SamplesFile.
@@ -49,21 +56,27 @@ type Run struct {
 	// sizes are the cluster sizes measured, ascending.
 	sizes []int
 	// raft holds BenchmarkRaftAddVoter's values per unit, as go test wrote them (ns, not sec).
-	raft    map[string][]float64
-	samples []sample
+	raft map[string][]float64
+	// memberlist holds BenchmarkJoinConvergence's values per size and unit (bench/memberlistcmp).
+	memberlist map[sizeUnit][]float64
+	samples    []sample
 	// config is the cluster file's configuration (goos, goarch, cpu, pkg).
 	config  map[string]string
 	machine string
 }
 
-// Load reads a run directory. The cluster benchmark output is required; the raft comparison,
-// the samples and the machine description are shown when present.
+// Load reads a run directory. The cluster benchmark output is required; the raft and memberlist
+// comparisons, the samples and the machine description are shown when present.
 func Load(dir string) (*Run, error) {
-	r := &Run{Dir: dir, cluster: map[metricKey][]float64{}, raft: map[string][]float64{}, config: map[string]string{}}
+	r := &Run{Dir: dir, cluster: map[metricKey][]float64{}, raft: map[string][]float64{},
+		memberlist: map[sizeUnit][]float64{}, config: map[string]string{}}
 	if err := r.loadCluster(filepath.Join(dir, ClusterFile)); err != nil {
 		return nil, err
 	}
 	if err := r.loadRaft(filepath.Join(dir, RaftFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err := r.loadMemberlist(filepath.Join(dir, MemberlistFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
 	if err := r.loadSamples(filepath.Join(dir, SamplesFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -151,6 +164,24 @@ func (r *Run) loadRaft(file string) error {
 	})
 }
 
+// loadMemberlist reads BenchmarkJoinConvergence/nodes=N of bench/memberlistcmp.
+func (r *Run) loadMemberlist(file string) error {
+	return results(file, func(res *benchfmt.Result) {
+		base, parts := res.Name.Parts()
+		if string(base) != "JoinConvergence" || len(parts) < 1 {
+			return
+		}
+		nodes, err := strconv.Atoi(strings.TrimPrefix(string(parts[0]), "/nodes="))
+		if err != nil {
+			return
+		}
+		for _, v := range res.Values {
+			k := sizeUnit{nodes, original(v)}
+			r.memberlist[k] = append(r.memberlist[k], v.Value)
+		}
+	})
+}
+
 func (r *Run) loadSamples(file string) error {
 	f, err := os.Open(file)
 	if err != nil {
@@ -208,6 +239,20 @@ func (r *Run) value(exp string, nodes int, unit string) (float64, int) {
 }
 
 func (r *Run) raftValue(unit string) (float64, int) { return median(r.raft[unit]) }
+
+// gossipValue is memberlistValue with memberlist, refnode's gossip-convergence value otherwise.
+func (r *Run) gossipValue(memberlist bool, nodes int, unit string) (float64, int) {
+	if memberlist {
+		return r.memberlistValue(nodes, unit)
+	}
+	return r.value("gossip-convergence", nodes, unit)
+}
+
+// memberlistValue is the median of the values memberlist.txt reports for unit at nodes, and how
+// many there were.
+func (r *Run) memberlistValue(nodes int, unit string) (float64, int) {
+	return median(r.memberlist[sizeUnit{nodes, unit}])
+}
 
 func median(vs []float64) (float64, int) {
 	if len(vs) == 0 {

@@ -97,10 +97,22 @@ func (r *Run) has(exp string) bool {
 // growth fits value = a·N^b over the sizes measured (least squares of ln value on ln N) and
 // returns b: 0 is flat, 1 linear in N. ok is false with fewer than two positive values.
 func (r *Run) growth(exp, unit string) (b float64, ok bool) {
-	var xs, ys []float64
+	var ns, vs []float64
 	for _, n := range r.sizes {
-		if v, k := r.value(exp, n, unit); k > 0 && v > 0 {
-			xs, ys = append(xs, math.Log(float64(n))), append(ys, math.Log(v))
+		if v, k := r.value(exp, n, unit); k > 0 {
+			ns, vs = append(ns, float64(n)), append(vs, v)
+		}
+	}
+	return exponent(ns, vs)
+}
+
+// exponent fits v = a·n^b (least squares of ln v on ln n) and returns b, skipping pairs that are
+// not both positive. ok is false with fewer than two distinct n left.
+func exponent(ns, vs []float64) (b float64, ok bool) {
+	var xs, ys []float64
+	for i := range ns {
+		if ns[i] > 0 && vs[i] > 0 {
+			xs, ys = append(xs, math.Log(ns[i])), append(ys, math.Log(vs[i]))
 		}
 	}
 	if len(xs) < 2 {
@@ -115,6 +127,9 @@ func (r *Run) growth(exp, unit string) (b float64, ok bool) {
 	for i := range xs {
 		sxy += (xs[i] - mx) * (ys[i] - my)
 		sxx += (xs[i] - mx) * (xs[i] - mx)
+	}
+	if sxx == 0 {
+		return 0, false
 	}
 	return sxy / sxx, true
 }
@@ -148,6 +163,20 @@ func (r *Run) scaling(name, exp, unit string) series {
 	s := series{name: name}
 	for _, n := range r.sizes {
 		v, k := r.value(exp, n, unit)
+		if k == 0 {
+			v = math.NaN()
+		}
+		s.xs, s.ys = append(s.xs, float64(n)), append(s.ys, v)
+	}
+	return s
+}
+
+// gossipSeries returns one series of unit over the gossip sizes: memberlist.txt's values with
+// memberlist, refnode's gossip-convergence otherwise.
+func (r *Run) gossipSeries(name string, memberlist bool, unit string) series {
+	s := series{name: name}
+	for _, n := range r.gossipSizes() {
+		v, k := r.gossipValue(memberlist, n, unit)
 		if k == 0 {
 			v = math.NaN()
 		}
@@ -191,6 +220,26 @@ func (r *Run) figures() []figure {
 				r.scaling("partition → majority side removed the cut-off nodes", "anti-entropy", "split-ms"),
 				r.scaling("heal → one stableset of every node", "anti-entropy", "converge-ms"),
 			}},
+	}
+	if len(r.memberlist) > 0 {
+		sizes := r.gossipSizes()
+		gticks := make([]float64, len(sizes))
+		for i, n := range sizes {
+			gticks[i] = float64(n)
+		}
+		figs = append(figs,
+			figure{file: "gossip-convergence.svg", title: "Gossip convergence p50 (ms) vs N: refnode and hashicorp/memberlist",
+				xLabel: "cluster size N (nodes)", yLabel: "milliseconds, p50 over converged runs", logX: true, xTicks: gticks,
+				yMin: &zero, series: []series{
+					r.gossipSeries("refnode", false, "converge-p50-ms"),
+					r.gossipSeries("hashicorp/memberlist", true, "converge-p50-ms"),
+				}},
+			figure{file: "gossip-frames.svg", title: "Frames vs N until gossip converged: refnode and hashicorp/memberlist",
+				xLabel: "cluster size N (nodes)", yLabel: "frames or messages per run (mean)", logX: true, logY: true, xTicks: gticks,
+				series: []series{
+					r.gossipSeries("refnode: GOSSIP + GOSSIP_FAILURE frames", false, "gossip-frames"),
+					r.gossipSeries("hashicorp/memberlist: packets + streams", true, "gossip-frames"),
+				}})
 	}
 	for _, kind := range []string{"JOIN", "LEAVE"} {
 		// A log axis keeps both the bulk of the decisions and the tail of the largest clusters readable.

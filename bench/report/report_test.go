@@ -1,6 +1,7 @@
 package report
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -129,5 +130,97 @@ func TestCDF(t *testing.T) {
 	xs, ys := cdf([]float64{1, 2, 2, 5})
 	if fmt.Sprint(xs, ys) != "[1 1 2 2 5] [0 0.25 0.5 0.75 1]" {
 		t.Errorf("cdf = %v %v", xs, ys)
+	}
+}
+
+// addGossip appends refnode gossip-convergence results for N = 8 and 16 to the run's cluster.txt
+// and, with memberlist, writes memberlist.txt for the same sizes.
+func addGossip(t *testing.T, dir string, memberlist bool) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(dir, ClusterFile), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteString("BenchmarkCluster/nodes=8/gossip-convergence-2 \t 1 \t 1500 converge-max-ms \t 920 converge-p50-ms \t 1.000 converged \t 60 gossip-frames \t 5 runs\n" +
+		"BenchmarkCluster/nodes=16/gossip-convergence-2 \t 1 \t 3000 converge-max-ms \t 1200 converge-p50-ms \t 0.8000 converged \t 130 gossip-frames \t 5 runs\n")
+	if err := errors.Join(err, f.Close()); err != nil {
+		t.Fatal(err)
+	}
+	if !memberlist {
+		return
+	}
+	text := "goos: linux\ngoarch: amd64\npkg: github.com/stableset/sskit/bench/memberlistcmp\n" +
+		"BenchmarkJoinConvergence/nodes=8-2 \t 1 \t 51040 converge-max-ms \t 400 converge-p50-ms \t 1.000 converged \t 38 frames-p50 \t 40 gossip-frames \t 9000 packet-bytes \t 33 packets \t 20.00 runs \t 7 streams\n" +
+		"BenchmarkJoinConvergence/nodes=16-2 \t 1 \t 1500 converge-max-ms \t 800 converge-p50-ms \t 0.9000 converged \t 98 frames-p50 \t 100 gossip-frames \t 40000 packet-bytes \t 85 packets \t 20.00 runs \t 15 streams\n" +
+		"PASS\n"
+	if err := os.WriteFile(filepath.Join(dir, MemberlistFile), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMemberlistComparison(t *testing.T) {
+	dir := writeRun(t, true)
+	addGossip(t, dir, true)
+	run, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(run); err != nil {
+		t.Fatal(err)
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, MarkdownFile))
+	report := string(md)
+	section := report[strings.Index(report, "## Gossip convergence beside hashicorp/memberlist"):]
+	section = section[:strings.Index(section, "\n## ")]
+	for _, want := range []string{
+		"| N | refnode converged | refnode p50 / max ms | refnode frames | memberlist converged | memberlist p50 / max ms | memberlist messages | p50 ratio | frames ratio |",
+		"| 8 | 5 of 5 | 920 / 1500 | 60 | 20 of 20 | 400 / 51040 | 40 | 2.3× | 1.5× |",
+		"| 16 | 4 of 5 | 1200 / 3000 | 130 | 18 of 20 | 800 / 1500 | 100 | 1.5× | 1.3× |",
+		"- refnode: frames grow as N^1.12 over N = 8, 16",                // log2(130/60)
+		"- hashicorp/memberlist: messages grow as N^1.32 over N = 8, 16", // log2(100/40)
+		"![gossip convergence p50 against N, refnode and hashicorp/memberlist](gossip-convergence.svg)",
+		"![gossip frames against N, refnode and hashicorp/memberlist, log-log](gossip-frames.svg)",
+		"GOSSIP_FAILURE",
+	} {
+		if !strings.Contains(section, want) {
+			t.Errorf("memberlist section lacks %q", want)
+		}
+	}
+	if strings.Contains(section, "| 4 |") {
+		t.Error("memberlist section has a row for N = 4, which neither side measured")
+	}
+	// The comparison comes right after refnode's own gossip-convergence table.
+	if g, m := strings.Index(report, "## Gossip convergence\n"), strings.Index(report, "## Gossip convergence beside"); g < 0 || m < g ||
+		strings.Contains(report[g:m], "\n## How each cost") {
+		t.Errorf("the memberlist section is not right after the gossip convergence section (%d, %d)", g, m)
+	}
+	for _, f := range []string{"gossip-convergence.svg", "gossip-frames.svg"} {
+		if info, err := os.Stat(filepath.Join(dir, f)); err != nil || info.Size() == 0 {
+			t.Errorf("%s not written: %v", f, err)
+		}
+	}
+	if t.Failed() {
+		t.Logf("section:\n%s", section)
+	}
+}
+
+func TestMemberlistMissing(t *testing.T) {
+	dir := writeRun(t, true)
+	addGossip(t, dir, false)
+	run, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(run); err != nil {
+		t.Fatal(err)
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, MarkdownFile))
+	if !strings.Contains(string(md), "## Gossip convergence beside hashicorp/memberlist\n\nNot in this run: there is no `memberlist.txt` (bench/memberlistcmp).") {
+		t.Errorf("report.md does not say the memberlist comparison is missing:\n%s", md)
+	}
+	for _, f := range []string{"gossip-convergence.svg", "gossip-frames.svg"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			t.Errorf("%s drawn without memberlist.txt", f)
+		}
 	}
 }
