@@ -51,6 +51,7 @@ type world struct {
 	partLeftOut  bool // the scenario's part is one the node leaves out: it did not run
 
 	gone         string   // name of a node that left or was killed
+	leaverLog    ownLog   // the decision log of the node that left, read just before it left
 	formerElders []string // elders before the eldest was killed
 	split        partition
 	reference    harness.Implementation // refnode, for the other nodes of a mixed cluster

@@ -55,6 +55,7 @@ func registerConsensusSteps(sc *godog.ScenarioContext, w *world) {
 	sc.Step(`^every node's elders are the first (\d+) members in \(ordinal, name\) order$`, w.eldersAreEldest)
 	sc.Step(`^a new node under test joins through the first node$`, w.newNodeJoins)
 	sc.Step(`^the youngest member leaves through POST /v1/leave$`, w.youngestLeaves)
+	sc.Step(`^the node that joined and left holds its own join in its decision log, applied no earlier than it started \[ST-12\]$`, w.joinerLogsOwnJoin)
 	sc.Step(`^the eldest elder is killed$`, w.killEldest)
 	sc.Step(`^the killed node is a member nowhere and the next eldest member is an elder everywhere$`, w.killedGoneNextPromoted)
 	sc.Step(`^the left node is a member nowhere$`, w.leftGone)
@@ -185,11 +186,58 @@ func (w *world) newNodeJoins() error {
 	return err
 }
 
+// joinerLogsOwnJoin judges the decision log youngestLeaves read from the node before it left: a
+// joiner takes part in its own join, so it records it (ST-12), from its first request to taking
+// the stableset (ST-5).
+func (w *world) joinerLogsOwnJoin() error {
+	l := w.leaverLog
+	if l.name == "" {
+		return errors.New("no decision log was read from a node before it left")
+	}
+	for _, d := range l.log.Decisions {
+		if d.Kind != "JOIN" || d.Member.Name != l.name {
+			continue
+		}
+		if d.Applied == nil {
+			return violates(fmt.Errorf("%s was a member, yet its log held its own join as not applied", l.label), "ST-12")
+		}
+		started, err1 := time.Parse(time.RFC3339Nano, d.Started)
+		applied, err2 := time.Parse(time.RFC3339Nano, *d.Applied)
+		if err := errors.Join(err1, err2); err != nil {
+			return violates(fmt.Errorf("%s's own join: %w", l.label, err), "ADM-8")
+		}
+		if applied.Before(started) {
+			return violates(fmt.Errorf("%s's own join applied at %s, before it started at %s", l.label, *d.Applied, d.Started), "ST-12")
+		}
+		return nil
+	}
+	return violates(fmt.Errorf("%s was a member, yet GET /v1/decisions held no record of its own join (%d records)", l.label, len(l.log.Decisions)), "ST-12")
+}
+
+// ownLog is the part of a node's GET /v1/decisions (ADM-8) that says what it recorded of its own join.
+type ownLog struct {
+	name, label string
+	log         struct {
+		Decisions []struct {
+			Kind   string `json:"kind"`
+			Member struct {
+				Name string `json:"name"`
+			} `json:"member"`
+			Started string  `json:"started"`
+			Applied *string `json:"applied"`
+		} `json:"decisions"`
+	}
+}
+
 func (w *world) youngestLeaves() error {
 	ctx, cancel := stepContext()
 	defer cancel()
 	nodes := w.live()
 	youngest := nodes[len(nodes)-1] // nodes join in order, so the last started is the youngest
+	w.leaverLog = ownLog{name: youngest.Name.String(), label: youngest.Label()}
+	if err := youngest.GetJSON(ctx, "/v1/decisions", &w.leaverLog.log); err != nil {
+		return err
+	}
 	status, body, err := youngest.Do(ctx, "POST", "/v1/leave", "")
 	if err != nil {
 		return err

@@ -19,6 +19,7 @@ Feature: Stableset consensus
     Then within 15 seconds every live node is a member of one stableset of <size> members
     And the left node is a member nowhere
     And every decision cost at most 24 frames among the elders, by their own counts
+    And the node that joined and left holds its own join in its decision log, applied no earlier than it started [ST-12]
 
     Examples:
       | size | joined | seconds |

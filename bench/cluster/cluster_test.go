@@ -238,6 +238,24 @@ func reportLatency(b *testing.B, prefix string, ds []*Decision, p90p99 bool) {
 	b.ReportMetric(s.Max, prefix+"-max-ms")
 }
 
+// reportJoinerIn reports what the joiners waited, by their own logs: from the first request to
+// taking the stableset that lists them. It reports nothing when no joiner logged its own join.
+func reportJoinerIn(b *testing.B, joins []*Decision) {
+	var in []float64
+	for _, d := range joins {
+		if d.JoinerIn > 0 {
+			in = append(in, ms(d.JoinerIn))
+		}
+	}
+	if len(in) == 0 {
+		return
+	}
+	s := Summarize(in)
+	b.ReportMetric(s.P50, "joiner-in-p50-ms")
+	b.ReportMetric(s.P99, "joiner-in-p99-ms")
+	b.ReportMetric(s.Max, "joiner-in-max-ms")
+}
+
 // benchmarkDecisions: -cluster.samples joins and leaves, one at a time.
 func benchmarkDecisions(b *testing.B, c *Cluster) {
 	reportNothingPerOp(b)
@@ -257,6 +275,7 @@ func benchmarkDecisions(b *testing.B, c *Cluster) {
 	writeSamples(b, n, "decisions", all)
 	reportLatency(b, "join", joins, true)
 	reportLatency(b, "leave", leaves, true)
+	reportJoinerIn(b, joins)
 	elder := Summarize(frames(all, false))
 	b.ReportMetric(elder.Mean, "msgs/decision")
 	b.ReportMetric(elder.Max, "max-msgs/decision")

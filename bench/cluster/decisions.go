@@ -62,11 +62,15 @@ type Decision struct {
 	// while an elder itself: the quantity SPEC.md ST-9 bounds by 24.
 	ElderFrames int
 	// AllFrames is the sum over every node of every frame it sent for this decision (to elders
-	// and to everyone else, STABLESET announcements and anti-entropy included). A joiner does not
-	// record its own join, so the join requests it sends are not in it.
+	// and to everyone else, STABLESET announcements and anti-entropy included). The joiner's own
+	// record of its join is left out, so the join requests it sends are not in it.
 	AllFrames int
 	// Records is how many nodes recorded the decision; Applied how many of them applied it.
+	// The subject's own record of its join (below) is in neither.
 	Records, Applied int
+	// JoinerIn is what the joiner waited: from its first request to taking the stableset that
+	// lists it, by its own log (SPEC.md ST-12); 0 when the joiner logged no such record.
+	JoinerIn time.Duration
 }
 
 // Latency is the decision latency: from the first node hearing of the change until the last
@@ -98,10 +102,20 @@ func mergeDecisions(logs map[string]decisionLog, elders []string, want map[Decis
 			}
 			d := out[k]
 			if d == nil {
-				d = &Decision{Key: k, Started: started}
+				d = &Decision{Key: k}
 				out[k] = d
 			}
-			if started.Before(d.Started) {
+			if node == k.Name && k.Kind == "JOIN" {
+				// The joiner's own record of its join, from its first request: a figure of its
+				// own, kept out of the elders' one, whose start is the first member hearing.
+				if r.Applied != nil {
+					if applied, err := time.Parse(time.RFC3339Nano, *r.Applied); err == nil {
+						d.JoinerIn = applied.Sub(started)
+					}
+				}
+				continue
+			}
+			if d.Started.IsZero() || started.Before(d.Started) {
 				d.Started = started
 			}
 			d.Records++

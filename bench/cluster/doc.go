@@ -54,9 +54,12 @@
 //
 //   - Decision latency: from the earliest "started" any node recorded to the latest "applied"
 //     among the elders. That is the decision itself: the elders decide it, and the other members
-//     learn it afterwards from the elders' STABLESET (ST-10). A joiner records nothing of its own
-//     join, so the latency of a join starts when the first elder hears of it; the joiner's
-//     process start and greeting PING are not in it.
+//     learn it afterwards from the elders' STABLESET (ST-10). The joiner's own record of its
+//     join is left out of it, so the latency of a join starts when the first member hears of it;
+//     the joiner's process start and greeting PING are not in it.
+//   - Joiner in (joiner-in-ms): what a joiner waits, by its own record (ST-12): from its first
+//     request to taking the stableset a majority of the elders sent it (ST-5). It includes the
+//     elders dialing it to announce the change (ST-10), which the decision latency does not.
 //   - Frames among the elders (msgs/decision): the sum over every node of elder_frames_sent, the
 //     frames it sent to elders while an elder itself; SPEC.md ST-9 bounds it by 24, and the
 //     conformance suite checks the same sum (decisionsWithinBudget).
@@ -75,7 +78,8 @@
 //	                    percentiles (nearest rank; with fewer than 100 decisions p99 is the max)
 //	                    msgs/decision max-msgs/decision join-msgs/decision leave-msgs/decision:
 //	                    frames among the elders, mean and maximum; all-msgs/decision
-//	                    join-all-msgs/decision: all frames, mean; decisions: how many
+//	                    join-all-msgs/decision: all frames, mean; decisions: how many;
+//	                    joiner-in-p50-ms joiner-in-p99-ms joiner-in-max-ms
 //	concurrent          joins/s leaves/s; join-p50-ms join-max-ms leave-p50-ms leave-max-ms;
 //	                    msgs/decision max-msgs/decision all-msgs/decision
 //	anti-entropy        split-ms (partition until the majority side removed the cut-off nodes),

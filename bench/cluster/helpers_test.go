@@ -73,6 +73,9 @@ func TestMergeDecisions(t *testing.T) {
 		"e3": {Decisions: []decisionRecord{rec("JOIN", "aa", 4, ptr(at(11)), 4, 1)}},
 		// A member that is not an elder: its records count frames, but not the elders' applied time.
 		"m1": {Decisions: []decisionRecord{rec("JOIN", "aa", 1, ptr(at(40)), 0, 3)}},
+		// The joiner's own record: from its first request (0 ms) to taking the stableset
+		// (15 ms); it is the joiner's figure and moves neither the start nor the counts.
+		"aa": {Decisions: []decisionRecord{rec("JOIN", "aa", 0, ptr(at(15)), 0, 2)}},
 	}
 	got, err := mergeDecisions(logs, []string{"e1", "e2", "e3"}, map[DecisionKey]bool{join: true, leave: true})
 	if err != nil {
@@ -87,6 +90,9 @@ func TestMergeDecisions(t *testing.T) {
 	}
 	if j.ElderFrames != 14 || j.AllFrames != 20 || j.Records != 4 || j.Applied != 4 {
 		t.Errorf("join = %+v, want 14 elder frames, 20 in all, 4 records all applied", j)
+	}
+	if j.JoinerIn != 15*time.Millisecond {
+		t.Errorf("joiner in after %v, want 15ms (its own record)", j.JoinerIn)
 	}
 	l := got[leave]
 	if !l.EldersApplied.IsZero() || l.Latency() != 0 {

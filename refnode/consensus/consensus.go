@@ -193,7 +193,10 @@ type Core struct {
 	// leaveOnceIn: asked to leave while joining; leaves as soon as it is in.
 	leaveOnceIn bool
 	lastTry     time.Time
-	now         time.Time
+	// firstAsked is when this node first asked to join, this time round: its own join's start
+	// in its decision log (ST-12); zero while it is a member.
+	firstAsked time.Time
+	now        time.Time
 
 	decisions []Decision
 	decBase   int // decisions dropped from the front of the log
@@ -641,6 +644,7 @@ func (c *Core) considerAdopting(from wire.Member, v *wire.StablesetView) {
 	if c.phase == Joining {
 		c.phase = Member
 		clear(c.tracks)
+		c.recordOwnJoin()
 		c.mergeView(from, v)
 	}
 	c.settle()
@@ -829,6 +833,9 @@ func (c *Core) forgetStrangers() {
 
 func (c *Core) askToJoin() {
 	c.lastTry = c.now
+	if c.firstAsked.IsZero() {
+		c.firstAsked = c.now
+	}
 	for _, to := range c.contacts {
 		c.send(to, wire.TypeWitnessRequest, 0, stableset.Change{Kind: wire.ChangeJoin, Member: c.self}, -1)
 	}

@@ -80,6 +80,19 @@ func (c *Core) decisionOf(ch stableset.Change) int {
 	return -1
 }
 
+// recordOwnJoin logs the node's own join as it saw it (ST-12): from its first request, this
+// time round, until it took the stableset that lists it. That is what a joiner waits for.
+func (c *Core) recordOwnJoin() {
+	started := c.firstAsked
+	if started.IsZero() {
+		started = c.now
+	}
+	c.firstAsked = time.Time{}
+	d := c.entry(c.openDecision(stableset.Change{Kind: wire.ChangeJoin, Member: c.self}))
+	d.Started, d.Applied = started, c.now
+	c.totals.Decisions++
+}
+
 // closeDecision marks a change applied here.
 func (c *Core) closeDecision(ch stableset.Change) {
 	c.totals.Decisions++
