@@ -506,6 +506,7 @@ func (g *gossipSteps) receivesWithdrawal(name string, seconds int, gone string) 
 	if g.event.IsZero() {
 		return errors.New("this step judges the gossip the node sends on a change, and the scenario has no When step to make one")
 	}
+	name, gone = g.pick(name), g.pick(gone)
 	c, err := g.w.conn(name)
 	if err != nil {
 		return err

@@ -81,6 +81,24 @@ Feature: Neighborhood gossip observed from scripted neighbors
     When scripted peer "dee" debuts to the node
     Then peer "dee" receives an Introduction: the node's record with its address, listing "dee", and the addressed record of "the lower of bob, cid"
 
+  @NB-5 @NB-4 @must
+  Scenario: At the degree limit, with every neighbor at the limit too, the node splits a link: the debutant takes the place of the least-connected full neighbor and is introduced to it
+    Given a node under test
+    And scripted peers "ann, bob, cid, dee, eve" are full neighbors of the node
+    When peer "ann" sends its next record, listing the node, "x1", "x2", "x3" and "x4"
+    And peer "bob" sends its next record, listing the node, "x1", "x2", "x3" and "x4"
+    And peer "cid" sends its next record, listing the node, "x1", "x2", "x3" and "x4"
+    And peer "dee" sends its next record, listing the node, "x1", "x2", "x3" and "x4"
+    And peer "eve" sends its next record, listing the node, "x1", "x2", "x3" and "x4"
+    Then the node holds version 3 of "ann"'s record
+    And the node holds version 3 of "bob"'s record
+    And the node holds version 3 of "cid"'s record
+    And the node holds version 3 of "dee"'s record
+    And the node holds version 3 of "eve"'s record
+    When scripted peer "fay" debuts to the node
+    Then peer "fay" receives an Introduction: the node's record with its address, listing "fay", and the addressed record of "the lower of ann, bob, cid, dee, eve"
+    And peer "the lower of ann, bob, cid, dee, eve" receives within 3 seconds gossip in which the node's next version no longer lists "the lower of ann, bob, cid, dee, eve"
+
   @NB-4 @NB-6 @must
   Scenario: An Introduction: the node lists the introducer, debuts to the introducee and stores nothing of it
     Given a node under test

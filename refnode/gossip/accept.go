@@ -306,12 +306,46 @@ func (db *DB) acceptDebut(from wire.Name, fromAddr netip.AddrPort, v *record.Vie
 	}
 	// Step 3 (rulebook 58): full up, so pass to the least-connected neighbor, or fail.
 	if n, ok := db.leastConnectedNeighbor(exclude); ok {
+		if d, _ := db.Degree(n); d >= db.cfg.MaxDegree && !mutant.Is("saturated-passes-on") {
+			if res, ok := db.split(from, fromAddr, v, exclude, now); ok {
+				return res
+			}
+		}
 		return Result{Messages: []Message{db.passMessage(from, fromAddr, n)}}
 	}
 	return Result{
 		Messages: []Message{{To: from, Addr: fromAddr, Kind: KindFailure, Body: AppendFailure(nil, NoSuitableNeighbors)}},
 		Note:     "no suitable neighbor to pass the debutant to",
 	}
+}
+
+// split makes room for a debutant at the degree limit when the neighbor a Pass would name is at
+// the limit too, and so is every other neighbor that suits (SPEC.md NB-5): a Pass could only
+// send the debutant round among full nodes, where NB-6's guard ends the walk, and a part of the
+// network in which every node is full could never grow. The node withdraws its least-connected
+// full neighbor that suits and lists the debutant in its place, in one version, and introduces
+// the debutant to the withdrawn neighbor, which now has a place for it: the link is split in
+// two through the debutant. The withdrawn neighbor is sent Standard gossip too, since it is no
+// longer among those a change goes to, and must learn that it has room.
+func (db *DB) split(from wire.Name, fromAddr netip.AddrPort, v *record.View, exclude func(wire.Name) bool, now time.Time) (Result, bool) {
+	if db.degree() < db.cfg.MaxDegree {
+		// At the limit only through places held for its own Debuts: the withdrawn neighbor would
+		// see a record listing fewer than the limit without it, keep its link as a half link
+		// it cannot know is over (cannotListMe), and hold that place for good.
+		return Result{}, false
+	}
+	out, ok := db.introductionCandidate(exclude)
+	if !ok {
+		return Result{}, false
+	}
+	db.store(v, now)
+	db.replaceNeighbor(out, from)
+	reply := db.gossipMessage(from, fromAddr, Introduction, db.debutRecord(), db.addrs[out].b)
+	msgs := db.broadcast([]Message{reply}, from, true)
+	if m, ok := db.gossipFor(out, db.referenced()); ok {
+		msgs = append(msgs, m)
+	}
+	return Result{Changed: true, Messages: msgs, Note: "split the link to " + out.String()[:8]}, true
 }
 
 func (db *DB) passMessage(to wire.Name, addr netip.AddrPort, target wire.Name) Message {

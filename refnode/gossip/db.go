@@ -190,6 +190,17 @@ func (db *DB) removeNeighbor(n wire.Name) bool {
 	return true
 }
 
+// replaceNeighbor lists n in place of old, one version more: one change of the own record.
+func (db *DB) replaceNeighbor(old, n wire.Name) {
+	if i, found := slices.BinarySearchFunc(db.own.Neighbors, old, compareNames); found {
+		db.own.Neighbors = slices.Delete(db.own.Neighbors, i, i+1)
+	}
+	if i, found := slices.BinarySearchFunc(db.own.Neighbors, n, compareNames); !found {
+		db.own.Neighbors = slices.Insert(db.own.Neighbors, i, n)
+	}
+	db.bump()
+}
+
 func compareNames(a, b wire.Name) int { return bytes.Compare(a[:], b[:]) }
 
 // Name returns the node's own name.

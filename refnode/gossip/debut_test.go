@@ -315,6 +315,40 @@ func TestDebutAtDegreeFiveIsPassedToLeastConnectedNeighbor(t *testing.T) {
 	wantUnchanged(t, f.db, version, 5)
 }
 
+// SPEC.md NB-5's split: at the degree limit with every neighbor that suits at the limit too, the
+// node lists the debutant in place of its least-connected full neighbor (the lowest name among
+// equals), in one version, introduces the debutant to it, and gossips the change to the four
+// that stay and to the one withdrawn.
+func TestSaturatedNeighborhoodSplitsALinkForTheDebutant(t *testing.T) {
+	f := newFixture(t)
+	ps := peers(1, 6)
+	var lowest wire.Name
+	for i, p := range ps[:5] {
+		f.link(p, true, true, 5)
+		if i == 0 || compareNames(p.name, lowest) < 0 {
+			lowest = p.name
+		}
+	}
+	x := ps[5]
+	version := f.db.Version()
+	res := f.accept(x, body(x.addressed(t, 1)))
+	wantNoBan(t, res)
+	if !res.Changed || f.db.Version() != version+1 {
+		t.Fatalf("got %s at version %d, want a change to version %d", describe(res), f.db.Version(), version+1)
+	}
+	if f.db.degree() != 5 || !f.db.lists(f.me.name, x.name) || f.db.lists(f.me.name, lowest) {
+		t.Fatalf("own neighbors %v: want the debutant in place of %s", f.db.own.Neighbors, short(lowest))
+	}
+	intro := messagesTo(res, x.name)
+	if len(intro) != 1 {
+		t.Fatalf("want one answer to the debutant: %s", describe(res))
+	}
+	wantRecords(t, intro[0], Introduction, f.me.name, lowest)
+	if len(res.Messages) != 6 || len(messagesTo(res, lowest)) != 1 {
+		t.Fatalf("want the Introduction, gossip to the 4 neighbors that stay and to the withdrawn one: %s", describe(res))
+	}
+}
+
 // Rulebook 58 (proper_debut_of_node_cant_be_passed_because_of_common_neighbors): when every
 // neighbor is excluded the debutant gets GossipFailure NoSuitableNeighbors.
 func TestDebutAtDegreeFiveFailsWhenNobodySuits(t *testing.T) {
