@@ -92,15 +92,8 @@ func TestWriteReport(t *testing.T) {
 
 func TestReportWithoutOptionalFiles(t *testing.T) {
 	dir := writeRun(t, false)
-	run, err := Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Write(run); err != nil {
-		t.Fatal(err)
-	}
-	md, _ := os.ReadFile(filepath.Join(dir, MarkdownFile))
-	if !strings.Contains(string(md), "there is no `raft.txt`") {
+	md := renderMarkdown(t, dir)
+	if !strings.Contains(md, "there is no `raft.txt`") {
 		t.Errorf("report.md does not say the raft comparison is missing:\n%s", md)
 	}
 }
@@ -158,9 +151,9 @@ func addGossip(t *testing.T, dir string, memberlist bool) {
 	}
 }
 
-func TestMemberlistComparison(t *testing.T) {
-	dir := writeRun(t, true)
-	addGossip(t, dir, true)
+// renderMarkdown loads the run in dir, writes its report and returns report.md.
+func renderMarkdown(t *testing.T, dir string) string {
+	t.Helper()
 	run, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -168,8 +161,17 @@ func TestMemberlistComparison(t *testing.T) {
 	if _, err := Write(run); err != nil {
 		t.Fatal(err)
 	}
-	md, _ := os.ReadFile(filepath.Join(dir, MarkdownFile))
-	report := string(md)
+	md, err := os.ReadFile(filepath.Join(dir, MarkdownFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(md)
+}
+
+func TestMemberlistComparison(t *testing.T) {
+	dir := writeRun(t, true)
+	addGossip(t, dir, true)
+	report := renderMarkdown(t, dir)
 	section := report[strings.Index(report, "## Gossip convergence beside hashicorp/memberlist"):]
 	section = section[:strings.Index(section, "\n## ")]
 	for _, want := range []string{
@@ -207,15 +209,8 @@ func TestMemberlistComparison(t *testing.T) {
 func TestMemberlistMissing(t *testing.T) {
 	dir := writeRun(t, true)
 	addGossip(t, dir, false)
-	run, err := Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Write(run); err != nil {
-		t.Fatal(err)
-	}
-	md, _ := os.ReadFile(filepath.Join(dir, MarkdownFile))
-	if !strings.Contains(string(md), "## Gossip convergence beside hashicorp/memberlist\n\nNot in this run: there is no `memberlist.txt` (bench/memberlistcmp).") {
+	md := renderMarkdown(t, dir)
+	if !strings.Contains(md, "## Gossip convergence beside hashicorp/memberlist\n\nNot in this run: there is no `memberlist.txt` (bench/memberlistcmp).") {
 		t.Errorf("report.md does not say the memberlist comparison is missing:\n%s", md)
 	}
 	for _, f := range []string{"gossip-convergence.svg", "gossip-frames.svg"} {
