@@ -82,14 +82,14 @@ Feature: Neighborhood gossip observed from scripted neighbors
     Then peer "dee" receives an Introduction: the node's record with its address, listing "dee", and the addressed record of "the lower of bob, cid"
 
   @NB-5 @NB-4 @must
-  Scenario: At the degree limit, with every neighbor at the limit too, the node splits a link: the debutant takes the place of the least-connected full neighbor and is introduced to it
+  Scenario: At the degree limit, with every neighbor at the limit too, the node splits a link: the debutant takes the place of the least-connected full neighbor that lists another of its neighbors, and is introduced to it
     Given a node under test
     And scripted peers "ann, bob, cid, dee, eve" are full neighbors of the node
-    When peer "ann" sends its next record, listing the node, "x1", "x2", "x3" and "x4"
-    And peer "bob" sends its next record, listing the node, "x1", "x2", "x3" and "x4"
-    And peer "cid" sends its next record, listing the node, "x1", "x2", "x3" and "x4"
-    And peer "dee" sends its next record, listing the node, "x1", "x2", "x3" and "x4"
-    And peer "eve" sends its next record, listing the node, "x1", "x2", "x3" and "x4"
+    When peer "ann" sends its next record, listing the node, "bob", "eve", "x1" and "x2"
+    And peer "bob" sends its next record, listing the node, "ann", "cid", "x1" and "x2"
+    And peer "cid" sends its next record, listing the node, "bob", "dee", "x1" and "x2"
+    And peer "dee" sends its next record, listing the node, "cid", "eve", "x1" and "x2"
+    And peer "eve" sends its next record, listing the node, "dee", "ann", "x1" and "x2"
     Then the node holds version 3 of "ann"'s record
     And the node holds version 3 of "bob"'s record
     And the node holds version 3 of "cid"'s record

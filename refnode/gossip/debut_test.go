@@ -3,6 +3,7 @@ package gossip
 import (
 	"bytes"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/stableset/sskit/refnode/record"
@@ -315,19 +316,30 @@ func TestDebutAtDegreeFiveIsPassedToLeastConnectedNeighbor(t *testing.T) {
 	wantUnchanged(t, f.db, version, 5)
 }
 
+// linkListing makes p a full neighbor whose record lists the node and others, as f.link does.
+func (f *fixture) linkListing(p peer, others ...wire.Name) {
+	f.t.Helper()
+	ns := append([]wire.Name{f.me.name}, others...)
+	f.store(p.sign(f.t, rec{version: 1, accepts: true, withAddr: true, neighbors: ns}))
+	f.store(p.sign(f.t, rec{version: 1, accepts: true, neighbors: ns}))
+	f.db.addNeighbor(p.name)
+}
+
 // SPEC.md NB-5's split: at the degree limit with every neighbor that suits at the limit too, the
-// node lists the debutant in place of its least-connected full neighbor (the lowest name among
-// equals), in one version, introduces the debutant to it, and gossips the change to the four
-// that stay and to the one withdrawn.
+// node lists the debutant in place of its least-connected full neighbor that lists another of
+// its neighbors (the lowest name among equals), in one version, introduces the debutant to it,
+// and gossips the change to the four that stay and to the one withdrawn.
 func TestSaturatedNeighborhoodSplitsALinkForTheDebutant(t *testing.T) {
 	f := newFixture(t)
 	ps := peers(1, 6)
-	var lowest wire.Name
-	for i, p := range ps[:5] {
-		f.link(p, true, true, 5)
-		if i == 0 || compareNames(p.name, lowest) < 0 {
-			lowest = p.name
-		}
+	byName := slices.Clone(ps[:5])
+	slices.SortFunc(byName, func(a, b peer) int { return compareNames(a.name, b.name) })
+	// The lowest-named lists no other neighbor of the node (the link may be a bridge); the
+	// others form a ring, each listing two of them besides the node and ghosts.
+	lone, ring := byName[0], byName[1:]
+	f.linkListing(lone, ghosts(1, 4)...)
+	for i, p := range ring {
+		f.linkListing(p, ring[(i+1)%4].name, ring[(i+3)%4].name, ghosts(10+i, 2)[0], ghosts(10+i, 2)[1])
 	}
 	x := ps[5]
 	version := f.db.Version()
@@ -336,17 +348,36 @@ func TestSaturatedNeighborhoodSplitsALinkForTheDebutant(t *testing.T) {
 	if !res.Changed || f.db.Version() != version+1 {
 		t.Fatalf("got %s at version %d, want a change to version %d", describe(res), f.db.Version(), version+1)
 	}
-	if f.db.degree() != 5 || !f.db.lists(f.me.name, x.name) || f.db.lists(f.me.name, lowest) {
-		t.Fatalf("own neighbors %v: want the debutant in place of %s", f.db.own.Neighbors, short(lowest))
+	out := ring[0].name
+	if f.db.degree() != 5 || !f.db.lists(f.me.name, x.name) || f.db.lists(f.me.name, out) || !f.db.lists(f.me.name, lone.name) {
+		t.Fatalf("own neighbors %v: want the debutant in place of %s, the lowest name sharing a neighbor", f.db.own.Neighbors, short(out))
 	}
 	intro := messagesTo(res, x.name)
 	if len(intro) != 1 {
 		t.Fatalf("want one answer to the debutant: %s", describe(res))
 	}
-	wantRecords(t, intro[0], Introduction, f.me.name, lowest)
-	if len(res.Messages) != 6 || len(messagesTo(res, lowest)) != 1 {
+	wantRecords(t, intro[0], Introduction, f.me.name, out)
+	if len(res.Messages) != 6 || len(messagesTo(res, out)) != 1 {
 		t.Fatalf("want the Introduction, gossip to the 4 neighbors that stay and to the withdrawn one: %s", describe(res))
 	}
+}
+
+// A link that may be the only bridge between two parts of the network is never split: with no
+// neighbor sharing another neighbor, the debutant is passed on as before.
+func TestSaturatedNeighborhoodSplitsNoPossibleBridge(t *testing.T) {
+	f := newFixture(t)
+	ps := peers(1, 6)
+	for _, p := range ps[:5] {
+		f.link(p, true, true, 5)
+	}
+	x := ps[5]
+	version := f.db.Version()
+	res := f.accept(x, body(x.addressed(t, 1)))
+	wantNoBan(t, res)
+	if m := only(t, res); m.Type != Pass {
+		t.Fatalf("got %s, want a Pass", describe(res))
+	}
+	wantUnchanged(t, f.db, version, 5)
 }
 
 // Rulebook 58 (proper_debut_of_node_cant_be_passed_because_of_common_neighbors): when every
