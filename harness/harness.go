@@ -577,7 +577,11 @@ func (n *Node) AwaitReady(ctx context.Context, timeout time.Duration) error {
 			return nil
 		}
 		if err != nil {
-			lastSeen = err.Error()
+			// A poll cut short by the start's own deadline says nothing about the node: keep
+			// what it answered before (a refused connection, say), which is what helps.
+			if ctx.Err() == nil || lastSeen == "no answer yet" {
+				lastSeen = err.Error()
+			}
 		} else {
 			lastSeen = fmt.Sprintf("HTTP %d", status)
 		}

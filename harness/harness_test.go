@@ -212,7 +212,7 @@ func TestStartErrorShowsExitAndLog(t *testing.T) {
 func TestStartErrorOfANodeNeverReadyShowsHowItWasStarted(t *testing.T) {
 	ctx := testContext(t)
 	c, err := NewCluster(ctx, Options{Impl: Implementation{Name: "sleeper", Command: []string{"sh", "-c", "sleep 30", "{listen}"}},
-		LogDir: t.TempDir(), ReadyTimeout: 500 * time.Millisecond})
+		LogDir: t.TempDir(), ReadyTimeout: 1500 * time.Millisecond}) // room for a few polls on a loaded machine
 	if err != nil {
 		t.Fatal(err)
 	}
