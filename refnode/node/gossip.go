@@ -365,14 +365,18 @@ const retryFirst = 100 * time.Millisecond
 // among many at once is better off asking again, since the degrees that sent it round in a
 // circle change within milliseconds.
 func (g *neighborhood) strandedLocked() bool {
-	if g.lastTarget == nil || len(g.db.PendingDebuts()) > 0 {
-		return false
-	}
-	if full, half := g.db.Neighbors(); len(full)+len(half) > 0 {
+	if g.lastTarget == nil || g.hasNeighborLocked() || len(g.db.PendingDebuts()) > 0 {
 		return false
 	}
 	_, banned := g.db.Banned(g.lastTarget.name)
 	return !banned
+}
+
+// hasNeighborLocked reports whether the own record lists a neighbor, full or half. It runs on
+// every gossip received, so it reads the degree instead of building the lists of Neighbors.
+func (g *neighborhood) hasNeighborLocked() bool {
+	d, _ := g.db.Degree(g.db.Name())
+	return d > 0
 }
 
 // scheduleRetryLocked schedules a Debut to the last target when the node is stranded and none
@@ -380,7 +384,10 @@ func (g *neighborhood) strandedLocked() bool {
 // between half and all of the current step, so that nodes stranded by one pass circle do not
 // come back at the same moment.
 func (g *neighborhood) scheduleRetryLocked() {
-	if full, half := g.db.Neighbors(); len(full)+len(half) > 0 {
+	if g.lastTarget == nil {
+		return // never debuted: nothing to try again
+	}
+	if g.hasNeighborLocked() {
 		g.retryWait = 0
 	}
 	if g.retry != nil || !g.strandedLocked() || g.n.ctx.Err() != nil {
