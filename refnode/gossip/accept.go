@@ -64,7 +64,7 @@ type Result struct {
 	Ban      *Ban          // the sender is a malefactor; it is now banned (disconnect it)
 	Refused  bool          // the sender was banned before; nothing was read
 	Failure  FailureReason // AcceptFailure: the reason the Debut target gave
-	Note     string        // why nothing was done, for logs
+	Note     string        // for logs: why nothing was done, or what a split did
 }
 
 // The reasons for malefactor bans (rulebook 9 and sskit settlement 5), in Ban.Reason; errors.Is
