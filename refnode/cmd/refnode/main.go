@@ -115,6 +115,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		log.SetOutput(io.Discard) // quic-go warns through the standard logger
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	// Signals are caught before the node starts: "refnode started" is logged inside Start, and a
+	// SIGTERM sent on seeing it must reach the graceful path (NC-7), not kill the process.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	n, err := node.Start(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "refnode: %v\n", err)
@@ -125,8 +129,6 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "refnode: deliberate defect %q switched on (a mutants build, for testing the conformance suite)\n", opts.mutant)
 	}
 
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	got := <-sig
 	cfg.Logger.Info("shutting down", "signal", got.String())
 	// Leave the stableset first (SPEC.md ST-7), within what NC-7 allows for the whole shutdown.
