@@ -182,6 +182,8 @@ Feature: Stableset consensus against puppets
     Given the node under test founds a stableset that puppets p1, p2, p3 join, one at a time
     When the puppets play:
       """
+      # Held for 250 ms: what a node applied within 200 ms it need not answer for yet (ST-8).
+      node holds member p3@3
       # p1 claims a stableset without p3, as a node that fell behind would.
       p1 sends stableset members node@0, p1@1, p2@2
       node sends p1 STABLESET with member p3@3

@@ -159,3 +159,71 @@ func TestHeldJoinersAreTakenUpOneDecisionApart(t *testing.T) {
 		t.Fatalf("majority rule broken: %v", s.audit)
 	}
 }
+
+// After a partition that cut off a quarter of the nodes heals, the removed nodes join again and
+// everyone agrees, with anti-entropy STABLESETs that grow with the nodes, not with the members
+// times the changes (ST-8): a STABLESET that is ahead of the receiver, or behind it only by what
+// the receiver applied within 200 ms, draws no answer; a node that heard a stableset from some
+// of its elders waits for the others' announcements before asking them; and only elders answer a
+// node that is no member. What the heal needs is about 2.5 frames per node: the removed elder,
+// which still pings every member, sends each its STABLESET once (n), and each removed member and
+// the 3 other elders send each other theirs (6 per removed member, 1.5 n). So at most 3 per node,
+// and doubling the nodes must not much more than double the frames.
+func TestHealedQuarterRejoinsWithAntiEntropyLinearInTheNodes(t *testing.T) {
+	frames := map[int]int{}
+	for _, n := range []int{16, 32} {
+		frames[n] = healQuarter(t, n)
+		if frames[n] == 0 {
+			t.Fatalf("%d nodes: no anti-entropy frame after the heal: the removed nodes cannot have learned they were removed", n)
+		}
+		if frames[n] > 3*n {
+			t.Errorf("%d nodes: %d anti-entropy STABLESETs after the heal, want at most %d (3 per node)", n, frames[n], 3*n)
+		}
+	}
+	t.Logf("anti-entropy STABLESETs after the heal: %d at 16 nodes, %d at 32", frames[16], frames[32])
+	if ratio := float64(frames[32]) / float64(frames[16]); ratio > 2.5 {
+		t.Fatalf("anti-entropy STABLESETs grew %.2f times from 16 to 32 nodes (%d to %d), want at most 2.5", ratio, frames[16], frames[32])
+	}
+}
+
+// healQuarter forms n nodes, cuts off the youngest elder and the youngest members, a quarter in
+// all, until the others removed them, heals, and returns the anti-entropy STABLESETs sent from
+// the heal until every node holds all n members again.
+func healQuarter(t *testing.T, n int) int {
+	s := newFixedSim(t, n)
+	s.runUntil(time.Duration(n)*time.Second + 2*time.Second)
+	for i, nd := range s.nodes {
+		if got := len(nd.core.Set().Members()); got != n {
+			t.Fatalf("%d nodes: node %d holds %s before the cut, want %d members", n, i, s.names(nd), n)
+		}
+	}
+	minority := map[int]bool{3: true}
+	for i := n - 1; len(minority) < n/4; i-- {
+		minority[i] = true
+	}
+	s.cutFn = func(a, b int) bool { return minority[a] != minority[b] }
+	s.runUntil(s.now + 10*time.Second)
+	if got := len(s.nodes[0].core.Set().Members()); got != n-len(minority) {
+		t.Fatalf("%d nodes: the majority side holds %s 10 s after the cut, want %d members", n, s.names(s.nodes[0]), n-len(minority))
+	}
+	antiEntropy := func() int {
+		sum := 0
+		for _, nd := range s.nodes {
+			sum += nd.core.Totals().AntiEntropy
+		}
+		return sum
+	}
+	before := antiEntropy()
+	s.cutFn = nil
+	s.runUntil(s.now + 10*time.Second)
+	id := s.nodes[0].core.Set().ID()
+	for i, nd := range s.nodes {
+		if got := len(nd.core.Set().Members()); got != n || nd.core.Set().ID() != id {
+			t.Fatalf("%d nodes: node %d holds %s 10 s after the heal, want the members node 0 holds", n, i, s.names(nd))
+		}
+	}
+	if len(s.audit) > 0 {
+		t.Fatalf("%d nodes: majority rule broken: %v", n, s.audit)
+	}
+	return antiEntropy() - before
+}

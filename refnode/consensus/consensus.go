@@ -185,6 +185,7 @@ type Core struct {
 	asked    map[wire.Name]uint64 // members that asked to leave, by the ordinal they left as
 	contacts []wire.Member        // whom a joiner asks
 	votes    map[wire.Name]vote   // each peer's latest vote for a stableset to adopt (ST-11)
+	catchUp  catchUp
 	// queued are joiners this elder could not take up because a join it witnessed was pending:
 	// it takes them up, in the order they first asked, as soon as it has none (ST-5), instead of
 	// leaving each to ask again a second later. One entry per joiner, its newest request.
@@ -268,8 +269,16 @@ func (c *Core) Heard(now time.Time, from wire.Member, id wire.StablesetID) {
 	}
 	c.withdrawSilence(from.Name)
 	mine := c.set.ID()
-	// Another section's frames carry its own stableset's id: no mismatch to repair.
-	if id == mine || c.phase == Joining || c.phase == Left || !c.inSection(from.Name) {
+	// Another section's frames carry its own stableset's id: no mismatch to repair. Nor has a
+	// node that is joining, whose frames carry its own alone: it learns the stableset when it is
+	// in (ST-5), and sending it ours every 200 ms while it waits its turn would only cost frames.
+	if id == mine || c.phase == Joining || c.phase == Left || !c.inSection(from.Name) || id == stableset.AloneID(from.Name) {
+		p.mismatchSince = time.Time{}
+		return
+	}
+	// A node that is not a member (one removed while it could not be heard) takes over only what
+	// a majority of the elders send it (ST-11): another member's STABLESET is nothing to it.
+	if _, member := c.set.Member(from.Name); !member && !c.set.IsElder(c.self.Name) {
 		p.mismatchSince = time.Time{}
 		return
 	}
@@ -546,6 +555,7 @@ func (c *Core) onStableset(from wire.Member, v *wire.StablesetView) {
 // mergeView records what a member's STABLESET says as its witnesses (ST-6).
 func (c *Core) mergeView(from wire.Member, v *wire.StablesetView) {
 	fromElder := c.set.IsElder(from.Name)
+	_, fromMember := c.set.Member(from.Name)
 	var m wire.Member
 	for _, l := range [...]struct {
 		list int
@@ -565,7 +575,13 @@ func (c *Core) mergeView(from wire.Member, v *wire.StablesetView) {
 			}
 		}
 	}
-	if c.set.Lacks(v) && !(mutant.Enabled && mutant.Is("lacking-stableset-unanswered")) {
+	// What this node applied within the anti-entropy delay, the sender may be learning from the
+	// decision itself; if it is not, its frames' stableset id shows it (ST-8's first rule).
+	// A sender that is no member takes over only what a majority of the elders send it (ST-11).
+	if !fromMember && !c.set.IsElder(c.self.Name) {
+		return
+	}
+	if c.set.Lacks(v, c.now.Add(-c.cfg.AntiEntropyDelay)) && !(mutant.Enabled && mutant.Is("lacking-stableset-unanswered")) {
 		c.sync(from, true)
 	}
 }
@@ -620,15 +636,15 @@ func (c *Core) considerAdopting(from wire.Member, v *wire.StablesetView) {
 		need = 1
 	}
 	if count < need {
-		// Ask the other elders of that stableset for theirs: a view of ours that lacks what
-		// they hold makes them answer with their own (rulebook rule 30).
-		for _, e := range elders {
-			if e.Name != c.self.Name && !votedFor(e.Name) {
-				c.sync(e, true)
-			}
+		// Wait before asking: the other elders' own STABLESETs for a change they applied are on
+		// their way to every member and to a joiner (ST-10), and asking each time a node hears
+		// the first of them would cost every member a frame to every elder per decision.
+		if c.catchUp.since.IsZero() || c.catchUp.id != voted {
+			c.catchUp = catchUp{id: voted, mine: c.set.ID(), since: c.now, elders: append(c.catchUp.elders[:0], elders...)}
 		}
 		return
 	}
+	c.catchUp = catchUp{elders: c.catchUp.elders[:0]}
 	clear(c.votes)
 	c.set.Adopt(v)
 	for _, m := range members {
@@ -651,6 +667,38 @@ func (c *Core) considerAdopting(from wire.Member, v *wire.StablesetView) {
 	if c.leaveOnceIn && c.phase == Member {
 		c.Leave(c.now)
 	}
+}
+
+// catchUp is a stableset a node heard from fewer of its elders than a majority: once it has
+// waited AntiEntropyDelay for the others without its own stableset changing, it asks them.
+type catchUp struct {
+	id, mine wire.StablesetID
+	since    time.Time
+	elders   []wire.Member
+}
+
+// askVoters asks the elders of a stableset that have not sent it for theirs: a view of ours that
+// lacks what they hold makes them answer with their own (rulebook rule 30).
+func (c *Core) askVoters(voted wire.StablesetID, elders []wire.Member) {
+	for _, e := range elders {
+		if v, ok := c.votes[e.Name]; e.Name != c.self.Name && (!ok || v.id != voted) {
+			c.sync(e, true)
+		}
+	}
+}
+
+// askToCatchUp asks the elders of a stableset a node heard from some of them, once it has
+// waited for the rest as long as anti-entropy waits, and only if nothing it heard since moved
+// its own stableset: then the elders' announcements (ST-10) were not all coming.
+func (c *Core) askToCatchUp() {
+	cu := &c.catchUp
+	if cu.since.IsZero() || c.now.Sub(cu.since) < c.cfg.AntiEntropyDelay {
+		return
+	}
+	if c.set.ID() == cu.mine {
+		c.askVoters(cu.id, cu.elders)
+	}
+	*cu = catchUp{elders: cu.elders[:0]}
 }
 
 // agrees reports whether this node, as an elder, witnesses the change itself: every live join,
@@ -790,6 +838,7 @@ func (c *Core) Tick(now time.Time) {
 		if now.Sub(c.lastTry) >= c.cfg.RetryInterval {
 			c.askToJoin()
 		}
+		c.askToCatchUp()
 		return
 	}
 	if now.Sub(c.lastPing) >= c.cfg.PingInterval {
@@ -809,6 +858,7 @@ func (c *Core) Tick(now time.Time) {
 		c.set.Lapse(now.Add(-c.cfg.WitnessLapse))
 	}
 	c.forgetStrangers()
+	c.askToCatchUp()
 	c.pushStuck()
 	c.settle()
 }
@@ -985,6 +1035,7 @@ func (c *Core) removed(elders []wire.Member) {
 	c.contacts = slices.CompactFunc(c.contacts, func(a, b wire.Member) bool { return a.Name == b.Name })
 	c.self.Ordinal = 0
 	c.set.Reset([]wire.Member{c.self})
+	c.catchUp = catchUp{elders: c.catchUp.elders[:0]}
 	clear(c.tracks)
 	clear(c.asked)
 	c.queued = c.queued[:0]

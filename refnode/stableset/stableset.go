@@ -27,6 +27,9 @@ import (
 type instance struct {
 	member wire.Member
 	left   bool
+	// at is when the witness that completed the change was said, about when this node applied
+	// it; zero for what it adopted or started with.
+	at time.Time
 }
 
 // Change is one join or leave of one member instance.
@@ -92,6 +95,8 @@ type Set struct {
 	id      wire.StablesetID
 	nameBuf []wire.Name
 	idBuf   []byte
+	// viewRanks is Dominated's scratch space: what a view states per name.
+	viewRanks map[wire.Name][2]uint64
 }
 
 // New is self's stableset before it joins anything: self alone, ordinal 0 (WIRE-10, ADM-3). A
@@ -294,7 +299,7 @@ func (s *Set) Apply(dst []Change) []Change {
 		if s.Audit != nil {
 			s.Audit(p.Change, s.elders, p.witnesses)
 		}
-		s.state[p.Member.Name] = instance{member: p.Member, left: p.Kind == wire.ChangeLeave}
+		s.state[p.Member.Name] = instance{member: p.Member, left: p.Kind == wire.ChangeLeave, at: slices.MaxFunc(p.saidAt, time.Time.Compare)}
 		dst = append(dst, p.Change)
 		s.derive()
 		s.dropStale()
@@ -385,6 +390,10 @@ func ID(names []wire.Name) wire.StablesetID {
 	id, _ := appendID(nil, names)
 	return id
 }
+
+// AloneID is the id of the stableset of n alone: what the frames of a node that is joining, or
+// has just started, carry (WIRE-10).
+func AloneID(n wire.Name) wire.StablesetID { return sha256.Sum256(n[:]) }
 
 // appendID hashes the sorted names through buf, so that a caller reusing buf allocates nothing.
 func appendID(buf []byte, names []wire.Name) (wire.StablesetID, []byte) {
@@ -526,66 +535,67 @@ func (s *Set) Merge(src wire.Name, v *wire.StablesetView, at time.Time) int {
 	return added
 }
 
-// Lacks reports whether the view misses something this node has applied: a member it does not
-// list, a departed instance it does not list as leaving, or an instance it lists as a member that
-// this node knows has left or been replaced (rulebook rule 30). The sender of such a view should
-// be sent this node's own.
-func (s *Set) Lacks(v *wire.StablesetView) bool {
-	var m wire.Member
-	have := 0
-	for i := 0; i < v.Len(wire.ListMembers); i++ {
-		v.Entry(wire.ListMembers, i, &m)
-		cur, ok := s.state[m.Name]
-		switch {
-		case !ok:
-		case !cur.left && cur.member.Ordinal == m.Ordinal:
-			have++
-		case less(rank(m.Ordinal, wire.ChangeJoin), rank(cur.member.Ordinal, kindOf(cur))):
+// Lacks reports whether the view misses something this node applied no later than settled: for
+// some name, it states an earlier event than the last one this node applied, or none (ST-1,
+// ST-8). That is a member it does not list, a departed instance it lists neither as leaving nor
+// as replaced by a later member, or an instance it lists as a member that this node knows has
+// left (rulebook rule 30). The sender of such a view should be sent this node's own. A view ahead
+// of this node for a name lacks nothing there; what this node applied after settled its sender
+// may still be learning from the decision itself (ST-10), and is not counted.
+func (s *Set) Lacks(v *wire.StablesetView, settled time.Time) bool {
+	s.readRanks(v)
+	for n, cur := range s.state {
+		if cur.at.After(settled) {
+			continue
+		}
+		if r, ok := s.viewRanks[n]; !ok || less(r, rank(cur.member.Ordinal, kindOf(cur))) {
 			return true
 		}
 	}
-	if have < len(s.members) {
-		return true
-	}
-	tomb := 0
-	for i := 0; i < v.Len(wire.ListLeaving); i++ {
-		v.Entry(wire.ListLeaving, i, &m)
-		if cur, ok := s.state[m.Name]; ok && cur.left && cur.member.Ordinal == m.Ordinal {
-			tomb++
-		}
-	}
-	return tomb < len(s.state)-len(s.members)
-}
-
-// viewRank is what a view states as applied for a name: the join of a listed member, else the
-// greatest leave it lists (a member listed as leaving too is only pending its leave).
-func viewRank(v *wire.StablesetView, n wire.Name) ([2]uint64, bool) {
-	var m wire.Member
-	for i := 0; i < v.Len(wire.ListMembers); i++ {
-		if v.Entry(wire.ListMembers, i, &m); m.Name == n {
-			return rank(m.Ordinal, wire.ChangeJoin), true
-		}
-	}
-	var best [2]uint64
-	found := false
-	for i := 0; i < v.Len(wire.ListLeaving); i++ {
-		if v.Entry(wire.ListLeaving, i, &m); m.Name == n && (!found || less(best, rank(m.Ordinal, wire.ChangeLeave))) {
-			best, found = rank(m.Ordinal, wire.ChangeLeave), true
-		}
-	}
-	return best, found
+	return false
 }
 
 // Dominated reports whether the view states, for every name this node has applied anything
 // about, the same event or a later one, so that taking it over loses nothing (ST-11).
 func (s *Set) Dominated(v *wire.StablesetView) bool {
+	s.readRanks(v)
+	if len(s.viewRanks) < len(s.state) {
+		return false
+	}
 	for n, cur := range s.state {
-		r, ok := viewRank(v, n)
-		if !ok || less(r, rank(cur.member.Ordinal, kindOf(cur))) {
+		if less(s.viewRanks[n], rank(cur.member.Ordinal, kindOf(cur))) {
 			return false
 		}
 	}
 	return true
+}
+
+// readRanks reads, in one pass over the view, what it states for each name this node knows of:
+// the join of a listed member, else the greatest leave it lists (a member listed as leaving too
+// is only pending its leave). It fills viewRanks, reused from call to call.
+func (s *Set) readRanks(v *wire.StablesetView) {
+	if s.viewRanks == nil {
+		s.viewRanks = make(map[wire.Name][2]uint64, len(s.state))
+	}
+	ranks := s.viewRanks
+	clear(ranks)
+	var m wire.Member
+	for i := 0; i < v.Len(wire.ListLeaving); i++ {
+		v.Entry(wire.ListLeaving, i, &m)
+		if _, ok := s.state[m.Name]; !ok {
+			continue // names this node knows nothing of cannot be missed
+		}
+		r := rank(m.Ordinal, wire.ChangeLeave)
+		if got, seen := ranks[m.Name]; !seen || less(got, r) {
+			ranks[m.Name] = r
+		}
+	}
+	for i := 0; i < v.Len(wire.ListMembers); i++ {
+		v.Entry(wire.ListMembers, i, &m)
+		if _, ok := s.state[m.Name]; ok {
+			ranks[m.Name] = rank(m.Ordinal, wire.ChangeJoin)
+		}
+	}
 }
 
 // Adopt takes over a view that dominates this node's state: its members become the members, every

@@ -180,11 +180,61 @@ func TestViewRoundTripsThroughTheWire(t *testing.T) {
 	if other.Witnessed(wire.ChangeJoin, member(8, 4), node(1)) {
 		t.Fatal("a witness was passed along")
 	}
-	if !s.Lacks(mustView(t, other)) {
+	if !s.Lacks(mustView(t, other), time.Time{}) {
 		t.Fatal("Lacks missed that the other view still lists a departed member")
 	}
-	if s.Lacks(mustView(t, s)) {
+	if s.Lacks(mustView(t, s), time.Time{}) {
 		t.Fatal("a node's own view lacks something")
+	}
+}
+
+// A view ahead of a node lacks nothing: node 3 left at ordinal 3 and came back at 5, and a node
+// that knows only the leave must not answer the view that lists the new instance (ST-8), while
+// the node that knows the new instance answers the view that lists only the leave.
+func TestAViewAheadLacksNothing(t *testing.T) {
+	behind := four(0)
+	witness(behind, wire.ChangeLeave, member(3, 3), 0, 1, 2)
+	ahead := four(1)
+	witness(ahead, wire.ChangeLeave, member(3, 3), 0, 1, 2)
+	witness(ahead, wire.ChangeJoin, member(3, 5), 0, 1, 2)
+	if behind.Lacks(mustView(t, ahead), time.Time{}) {
+		t.Fatal("a view listing the later instance of a departed one lacks something")
+	}
+	if !ahead.Lacks(mustView(t, behind), time.Time{}) {
+		t.Fatal("a view listing only the departed instance lacks nothing to a node that has the later one")
+	}
+	// A member the view lists at a later ordinal (the node missed its leave and its rejoin).
+	missed := four(2)
+	if missed.Lacks(mustView(t, ahead), time.Time{}) {
+		t.Fatal("a view listing a later instance of a member lacks something")
+	}
+	if !ahead.Lacks(mustView(t, missed), time.Time{}) {
+		t.Fatal("a view listing an instance that left lacks nothing")
+	}
+	// What the view does not mention at all is missing, whatever else it is ahead on.
+	witness(behind, wire.ChangeJoin, member(7, 4), 0, 1, 2)
+	if !behind.Lacks(mustView(t, ahead), time.Time{}) {
+		t.Fatal("a view without a member the node applied lacks nothing")
+	}
+}
+
+// What a node applied after the settled time does not count as lacking: the sender may be
+// learning it from the decision itself (ST-8, ST-10).
+func TestARecentChangeIsNotLackedYet(t *testing.T) {
+	s := four(0)
+	applied := time.Unix(100, 0)
+	for _, by := range []int{0, 1, 2} {
+		s.Witness(wire.ChangeJoin, member(7, 4), node(by), applied.Add(-time.Duration(by)*time.Millisecond))
+	}
+	if len(s.Apply(nil)) != 1 {
+		t.Fatal("the join did not apply")
+	}
+	v := mustView(t, four(1))
+	if s.Lacks(v, applied.Add(-time.Millisecond)) {
+		t.Fatal("a view lacks a join applied after the settled time")
+	}
+	if !s.Lacks(v, applied) {
+		t.Fatal("a view does not lack a join applied when its last witness was said")
 	}
 }
 
@@ -224,7 +274,7 @@ func TestSteadyStateAllocatesNothing(t *testing.T) {
 		s.Witness(wire.ChangeJoin, m, node(1), time.Time{})
 		s.Merge(node(1), v, time.Time{})
 		s.Apply(nil)
-		_ = s.Lacks(v)
+		_ = s.Lacks(v, time.Time{})
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per repeated witness, merge and apply", allocs)
