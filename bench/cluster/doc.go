@@ -31,8 +31,9 @@
 // leaves through POST /v1/leave, every node agrees on N members and the leaver is stopped. The
 // elders do not change throughout.
 //
-// BenchmarkCluster/nodes=N/concurrent starts -cluster.joiners new nodes at once, waits until
-// every node agrees, then has the same nodes leave at once.
+// BenchmarkCluster/nodes=N/concurrent starts -cluster.joiners new nodes joining through the first
+// node while that node is paused (SIGSTOP, or docker pause), resumes it so that it hears every
+// request at once, waits until every node agrees, then has the same nodes leave at once.
 //
 // BenchmarkCluster/nodes=N/anti-entropy cuts off one elder and the youngest other members, a
 // quarter of the nodes in all (at least the elder), with a real partition (iptables; it needs
@@ -70,8 +71,8 @@
 //     other_frames_sent: the consensus, the STABLESET announcements to every member that is not
 //     an elder and to the subject, and anti-entropy. It grows with N by design.
 //   - Decisions per second (joins/s, leaves/s): the changes requested at once, over the time
-//     from requesting them (starting the joiners' processes, or sending the leave requests) to
-//     the last elder applying the last of them.
+//     from requesting them (resuming the first node, which the joiners' requests wait for, or
+//     sending the leave requests) to the last elder applying the last of them.
 //   - Convergence (converge-ms): from healing the partition until every node, polled every 50
 //     ms, reports phase member of one stableset of N members.
 //

@@ -47,12 +47,13 @@ func (r *Run) document(drawn map[string]bool) []block {
 	fig("scaling-latency.svg", "decision latency percentiles against N")
 
 	add(heading{2, "Concurrent joins and leaves"})
-	add(paragraph(fmt.Sprintf("%s new nodes are started at once, each joining through the first node; when every node "+
-		"agrees, the same nodes leave at once. Decisions per second is their number over the time from starting "+
-		"them (or sending the leave requests) to the last elder applying the last of them. An elder takes one join "+
-		"at a time (SPEC.md ST-5) and a joiner it turns away asks again after its retry interval (refnode: 1 s), so "+
-		"that interval, not N, sets the pace of concurrent joins. Latency is per decision, defined as above; a node "+
-		"records a join only once an elder takes it up, so the latency leaves out a joiner's wait before that.",
+	add(paragraph(fmt.Sprintf("%s new nodes join at once through the first node, which is paused while they start so "+
+		"that it hears all their requests when it resumes; when every node agrees, the same nodes leave at once. "+
+		"Decisions per second is their number over the time from resuming the first node (or sending the leave "+
+		"requests) to the last elder applying the last of them: the joiners' process starts are not the cluster's "+
+		"work. An elder takes one join at a time (SPEC.md ST-5) and holds the joiners it cannot take yet, taking "+
+		"the next as soon as the one before applies. Latency is per decision, defined as above; a node records a "+
+		"join only once an elder takes it up, so the latency leaves out a joiner's wait in that queue.",
 		r.configOr("cluster-joiners", "Several"))))
 	add(r.concurrentTable())
 	fig("scaling-throughput.svg", "decisions per second under concurrent changes against N")
