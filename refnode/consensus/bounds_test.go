@@ -227,3 +227,51 @@ func healQuarter(t *testing.T, n int) int {
 	}
 	return antiEntropy() - before
 }
+
+// Of an elder and a member, which ping each other, each leaves out a ping the other's own PING
+// made needless (ST-7): about half the pings of pinging every round, and a member that dies is
+// still removed within the peer timeout and a few ping rounds.
+func TestPingsAFrameOfItsOwnMadeNeedlessAreLeftOut(t *testing.T) {
+	const n = 8
+	s := newFixedSim(t, n)
+	s.runUntil(n*time.Second + 2*time.Second)
+	pings := func() int {
+		sum := 0
+		for _, nd := range s.nodes {
+			sum += nd.core.Totals().Pings
+		}
+		return sum
+	}
+	// Every round, an elder would ping every other member and a member every elder.
+	perRound := 0
+	for _, nd := range s.nodes {
+		set := nd.core.Set()
+		if len(set.Members()) != n {
+			t.Fatalf("a node holds %s, want %d members", s.names(nd), n)
+		}
+		if set.IsElder(nd.member.Name) {
+			perRound += n - 1
+		} else {
+			perRound += len(set.Elders())
+		}
+	}
+	const window = 10 * time.Second
+	before := pings()
+	s.runUntil(s.now + window)
+	sent, everyRound := pings()-before, perRound*int(window/(500*time.Millisecond))
+	t.Logf("%d pings in %v, %d if every node pinged every round", sent, window, everyRound)
+	if sent > everyRound*6/10 || sent < everyRound*3/10 {
+		t.Fatalf("%d pings in %v, want about half of the %d of pinging every round", sent, window, everyRound)
+	}
+	victim := n - 1
+	killed := s.now
+	s.push(event{at: killed, kind: evKill, node: victim})
+	deadline := killed + 3*time.Second + 2*time.Second // the peer timeout and a few rounds
+	for s.now < deadline && len(s.nodes[0].core.Set().Members()) == n {
+		s.runUntil(s.now + 100*time.Millisecond)
+	}
+	if got := len(s.nodes[0].core.Set().Members()); got != n-1 {
+		t.Fatalf("node 0 holds %s %v after node %d died, want it removed", s.names(s.nodes[0]), s.now-killed, victim)
+	}
+	t.Logf("the dead member was removed %v after it died", s.now-killed)
+}

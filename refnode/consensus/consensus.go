@@ -168,9 +168,12 @@ type peerState struct {
 	// pingedSince is when this node started pinging the peer without a break, lastPinged its
 	// latest ping: a peer's silence means something only after a peer timeout of pinging it.
 	pingedSince, lastPinged time.Time
-	mismatchSince           time.Time
-	mismatchMine            wire.StablesetID
-	lastSync                time.Time
+	// lastSaid is when the peer last sent a frame of its own, one answering none of this node's:
+	// it shows the peer alive as well as a PONG would, so a ping due before then is not sent.
+	lastSaid      time.Time
+	mismatchSince time.Time
+	mismatchMine wire.StablesetID
+	lastSync     time.Time
 }
 
 // Core is one node's witness protocol.
@@ -260,10 +263,14 @@ func (c *Core) peer(n wire.Name) *peerState {
 
 // Heard tells the core that a frame (any type, a PONG included) arrived from a peer with the
 // given stableset id in its header. It drives failure detection and anti-entropy (ST-8).
-func (c *Core) Heard(now time.Time, from wire.Member, id wire.StablesetID) {
+func (c *Core) Heard(now time.Time, from wire.Member, h wire.Header) {
 	c.now = now
+	id := h.Stableset
 	p := c.peer(from.Name)
 	p.lastHeard = now
+	if !h.Type.IsResponse() {
+		p.lastSaid = now
+	}
 	if from.Addr.IsValid() {
 		p.addr = from.Addr
 	}
@@ -600,16 +607,17 @@ func (c *Core) considerAdopting(from wire.Member, v *wire.StablesetView) {
 		in = in || members[i].Name == c.self.Name
 	}
 	elders := members[:min(c.cfg.ElderSize, len(members))]
-	if c.phase == Joining && !in {
-		// Pointed elsewhere: ask that stableset's elders from now on.
+	isElder := func(n wire.Name) bool {
+		return slices.ContainsFunc(elders, func(m wire.Member) bool { return m.Name == n })
+	}
+	if c.phase == Joining && (!in || !isElder(from.Name)) {
+		// Pointed elsewhere, or told it is in by a member that is not an elder, whose word
+		// alone lets no one in: ask that stableset's elders from now on (ST-5).
 		if len(elders) > 0 && !slices.Equal(c.contacts, elders) {
 			c.contacts = slices.Clone(elders)
 			c.askToJoin()
 		}
 		return
-	}
-	isElder := func(n wire.Name) bool {
-		return slices.ContainsFunc(elders, func(m wire.Member) bool { return m.Name == n })
 	}
 	id := stableset.ID(names)
 	if !isElder(from.Name) || id == c.set.ID() || !c.set.Dominated(v) {
@@ -906,12 +914,19 @@ func (c *Core) ping() {
 	c.pingSections()
 }
 
+// pingOne pings m, unless m sent a frame of its own since this node's last ping to it: that frame
+// showed m alive, as its PONG would have (ST-7). So of two nodes that ping each other, such as an
+// elder and a member, each pings about every other round, and the pair exchanges half the frames.
 func (c *Core) pingOne(m wire.Member) {
 	p := c.peer(m.Name)
 	if p.pingedSince.IsZero() || c.now.Sub(p.lastPinged) > 2*c.cfg.PingInterval {
 		p.pingedSince = c.now
 	}
+	heard := !p.pingedSince.Equal(c.now) && p.lastSaid.After(p.lastPinged)
 	p.lastPinged = c.now
+	if heard {
+		return
+	}
 	c.out = append(c.out, Message{To: m, Type: wire.TypePing})
 	c.totals.Pings++
 }

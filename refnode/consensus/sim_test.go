@@ -297,7 +297,7 @@ func (s *sim) deliver(to int, f simFrame) {
 		}
 		delete(nd.pending, f.id)
 	}
-	nd.core.Heard(now, from, f.header)
+	nd.core.Heard(now, from, wire.Header{Type: f.typ, Stableset: f.header})
 	switch f.typ {
 	case wire.TypePing:
 		s.transmit(f.from, simFrame{from: to, typ: wire.TypePong, id: f.id, header: nd.core.Set().ID()})

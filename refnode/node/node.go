@@ -347,7 +347,7 @@ func (n *Node) observe(p *transport.Peer, h wire.Header) {
 		return
 	}
 	from := wire.Member{Name: p.Name(), Addr: p.RemoteAddr()}
-	n.step(func(c *consensus.Core) { c.Heard(time.Now(), from, h.Stableset) })
+	n.step(func(c *consensus.Core) { c.Heard(time.Now(), from, h) })
 }
 
 // handle receives requests and one-way frames (PING is answered by the transport).
