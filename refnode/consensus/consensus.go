@@ -172,8 +172,8 @@ type peerState struct {
 	// it shows the peer alive as well as a PONG would, so a ping due before then is not sent.
 	lastSaid      time.Time
 	mismatchSince time.Time
-	mismatchMine wire.StablesetID
-	lastSync     time.Time
+	mismatchMine  wire.StablesetID
+	lastSync      time.Time
 }
 
 // Core is one node's witness protocol.
