@@ -117,14 +117,10 @@ func (r *Run) configOr(key, def string) string {
 }
 
 func (r *Run) intro() string {
-	sizes := make([]string, len(r.sizes))
-	for i, n := range r.sizes {
-		sizes[i] = strconv.Itoa(n)
-	}
 	s := fmt.Sprintf("Clusters of %s nodes of %s on the %s backend, measured from outside through the admin API "+
 		"(`GET /v1/stableset`, `GET /v1/decisions`, `GET /v1/counters`). Every number here was measured in this run; "+
 		"the raw data are in this directory.",
-		strings.Join(sizes, ", "), r.configOr("cluster-impl", "the node under test"), r.configOr("cluster-backend", "process"))
+		joinInts(r.sizes), r.configOr("cluster-impl", "the node under test"), r.configOr("cluster-backend", "process"))
 	if runs := r.runs(r.sizes[0]); runs > 1 {
 		s += fmt.Sprintf(" Each benchmark ran %d times; the tables show medians over the runs.", runs)
 	}
@@ -309,8 +305,14 @@ func (r *Run) growthTable() table {
 		if !ok {
 			continue
 		}
+		words := reading(b)
+		// A fit that had to leave out sizes whose value is 0 (no frame at all, say) reads only
+		// the others, and its exponent says nothing of the sizes below them: say which it read.
+		if fitted := r.positiveSizes(m.exp, m.unit); len(fitted) < len(r.sizes) {
+			words += fmt.Sprintf(" (fit over N = %s only; 0 or none at the other sizes)", joinInts(fitted))
+		}
 		t.rows = append(t.rows, []string{m.name, r.cell(m.exp, first, m.unit), r.cell(m.exp, last, m.unit),
-			strconv.FormatFloat(b, 'f', 2, 64), reading(b)})
+			strconv.FormatFloat(b, 'f', 2, 64), words})
 	}
 	return t
 }

@@ -106,6 +106,26 @@ func (r *Run) growth(exp, unit string) (b float64, ok bool) {
 	return exponent(ns, vs)
 }
 
+// positiveSizes are the sizes whose value of unit is above 0: the ones growth can fit.
+func (r *Run) positiveSizes(exp, unit string) []int {
+	var out []int
+	for _, n := range r.sizes {
+		if v, k := r.value(exp, n, unit); k > 0 && v > 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// joinInts writes ns as "4, 8, 16".
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
+}
+
 // exponent fits v = a·n^b (least squares of ln v on ln n) and returns b, skipping pairs that are
 // not both positive. ok is false with fewer than two distinct n left.
 func exponent(ns, vs []float64) (b float64, ok bool) {

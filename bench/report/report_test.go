@@ -219,3 +219,29 @@ func TestMemberlistMissing(t *testing.T) {
 		}
 	}
 }
+
+// A growth exponent fit over fewer sizes than measured, because some measured 0, says so: here
+// N = 4 had no anti-entropy frame, and the fit reads only N = 8 and 16.
+func TestGrowthSaysWhichSizesItFit(t *testing.T) {
+	dir := writeRun(t, true)
+	path := filepath.Join(dir, ClusterFile)
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zeroAtFour := strings.Replace(string(text), "\t 40 anti-entropy-frames", "\t 0 anti-entropy-frames", 1)
+	if zeroAtFour == string(text) {
+		t.Fatal("the fixture no longer has 40 anti-entropy frames at N = 4")
+	}
+	if err := os.WriteFile(path, []byte(zeroAtFour), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	md := renderMarkdown(t, dir)
+	want := "| anti-entropy frames after healing | 0 | 160 | 1.00 | grows like N (fit over N = 8, 16 only; 0 or none at the other sizes) |"
+	if !strings.Contains(md, want) {
+		t.Errorf("report.md lacks %q:\n%s", want, md)
+	}
+	if strings.Count(md, "fit over N =") != 1 {
+		t.Errorf("a row whose fit read every size says it left some out:\n%s", md)
+	}
+}
