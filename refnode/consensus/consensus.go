@@ -582,12 +582,12 @@ func (c *Core) mergeView(from wire.Member, v *wire.StablesetView) {
 			}
 		}
 	}
-	// What this node applied within the anti-entropy delay, the sender may be learning from the
-	// decision itself; if it is not, its frames' stableset id shows it (ST-8's first rule).
 	// A sender that is no member takes over only what a majority of the elders send it (ST-11).
 	if !fromMember && !c.set.IsElder(c.self.Name) {
 		return
 	}
+	// What this node applied within the anti-entropy delay, the sender may be learning from the
+	// decision itself; if it is not, its frames' stableset id shows it (ST-8's first rule).
 	if c.set.Lacks(v, c.now.Add(-c.cfg.AntiEntropyDelay)) && !(mutant.Enabled && mutant.Is("lacking-stableset-unanswered")) {
 		c.sync(from, true)
 	}
@@ -915,8 +915,8 @@ func (c *Core) ping() {
 }
 
 // pingOne pings m, unless m sent a frame of its own since this node's last ping to it: that frame
-// showed m alive, as its PONG would have (ST-7). So of two nodes that ping each other, such as an
-// elder and a member, each pings about every other round, and the pair exchanges half the frames.
+// showed m alive, as its PONG would have (ST-7). So two nodes that ping each other, such as an
+// elder and a member, send one ping a round between them instead of two.
 func (c *Core) pingOne(m wire.Member) {
 	p := c.peer(m.Name)
 	if p.pingedSince.IsZero() || c.now.Sub(p.lastPinged) > 2*c.cfg.PingInterval {
