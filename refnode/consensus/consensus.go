@@ -652,7 +652,7 @@ func (c *Core) considerAdopting(from wire.Member, v *wire.StablesetView) {
 		}
 		return
 	}
-	c.catchUp = catchUp{elders: c.catchUp.elders[:0]}
+	c.catchUp.reset()
 	clear(c.votes)
 	c.set.Adopt(v)
 	for _, m := range members {
@@ -685,6 +685,9 @@ type catchUp struct {
 	elders   []wire.Member
 }
 
+// reset forgets the stableset waited for, keeping the elders' backing array for the next.
+func (cu *catchUp) reset() { *cu = catchUp{elders: cu.elders[:0]} }
+
 // askVoters asks the elders of a stableset that have not sent it for theirs: a view of ours that
 // lacks what they hold makes them answer with their own (rulebook rule 30).
 func (c *Core) askVoters(voted wire.StablesetID, elders []wire.Member) {
@@ -706,7 +709,7 @@ func (c *Core) askToCatchUp() {
 	if c.set.ID() == cu.mine {
 		c.askVoters(cu.id, cu.elders)
 	}
-	*cu = catchUp{elders: cu.elders[:0]}
+	cu.reset()
 }
 
 // agrees reports whether this node, as an elder, witnesses the change itself: every live join,
@@ -1050,7 +1053,7 @@ func (c *Core) removed(elders []wire.Member) {
 	c.contacts = slices.CompactFunc(c.contacts, func(a, b wire.Member) bool { return a.Name == b.Name })
 	c.self.Ordinal = 0
 	c.set.Reset([]wire.Member{c.self})
-	c.catchUp = catchUp{elders: c.catchUp.elders[:0]}
+	c.catchUp.reset()
 	clear(c.tracks)
 	clear(c.asked)
 	c.queued = c.queued[:0]

@@ -238,6 +238,18 @@ func TestARecentChangeIsNotLackedYet(t *testing.T) {
 	}
 }
 
+// AloneID, which hashes without allocating, is the id ID gives a stableset of that name alone.
+func TestAloneIDIsTheIDOfOneName(t *testing.T) {
+	for i := range 3 {
+		if got, want := AloneID(node(i)), ID([]wire.Name{node(i)}); got != want {
+			t.Fatalf("AloneID(node %d) = %x, ID of it alone = %x", i, got[:4], want[:4])
+		}
+	}
+	if AloneID(node(1)) == AloneID(node(2)) {
+		t.Fatal("two names alone have one id")
+	}
+}
+
 func mustView(t *testing.T, s *Set) *wire.StablesetView {
 	body, _, _ := s.AppendView(nil, nil, nil)
 	var v wire.StablesetView
