@@ -82,7 +82,7 @@ Feature: Neighborhood gossip observed from scripted neighbors
     Then peer "dee" receives an Introduction: the node's record with its address, listing "dee", and the addressed record of "the lower of bob, cid"
 
   @NB-5 @NB-4 @must
-  Scenario: At the degree limit, with every neighbor at the limit too, the node splits a link: the debutant takes the place of the least-connected full neighbor that lists another of its neighbors, and is introduced to it
+  Scenario: At the degree limit, with every neighbor at the limit too, the node splits a link: the debutant takes the place of the least-connected full neighbor the node holds a path around the link to, and is introduced to it
     Given a node under test
     And scripted peers "ann, bob, cid, dee, eve" are full neighbors of the node
     When peer "ann" sends its next record, listing the node, "bob", "eve", "x1" and "x2"
@@ -98,6 +98,50 @@ Feature: Neighborhood gossip observed from scripted neighbors
     When scripted peer "fay" debuts to the node
     Then peer "fay" receives an Introduction: the node's record with its address, listing "fay", and the addressed record of "the lower of ann, bob, cid, dee, eve"
     And peer "the lower of ann, bob, cid, dee, eve" receives within 3 seconds gossip in which the node's next version no longer lists "the lower of ann, bob, cid, dee, eve"
+
+  @NB-5 @must
+  Scenario: At the degree limit, where no neighbor lists another, the node splits a link that the records it holds show a longer path around
+    Given a node under test
+    And scripted peers "ann, bob, cid, dee, eve" are full neighbors of the node
+    When peer "ann" relays the records of a neighborhood:
+      """
+      ann lists node, far, x1, x2, x3
+      bob lists node, far, x4, x5, x6
+      cid lists node, x7, x8, x9, y1
+      dee lists node, y2, y3, y4, y5
+      eve lists node, y6, y7, y8, y9
+      far lists ann, bob
+      """
+    Then the node holds version 3 of "ann"'s record
+    And the node holds version 3 of "bob"'s record
+    And the node holds version 3 of "cid"'s record
+    And the node holds version 3 of "dee"'s record
+    And the node holds version 3 of "eve"'s record
+    And the node holds version 1 of "far"'s record
+    When scripted peer "fay" debuts to the node
+    Then peer "fay" receives an Introduction: the node's record with its address, listing "fay", and the addressed record of "the lower of ann, bob"
+
+  @NB-5 @must
+  Scenario: At the degree limit, where the records the node holds show no path around any link, the node splits none and passes the debutant on
+    Given a node under test
+    And scripted peers "ann, bob, cid, dee, eve" are full neighbors of the node
+    When peer "ann" relays the records of a neighborhood:
+      """
+      ann lists node, far, x1, x2, x3
+      bob lists node, x4, x5, x6, x7
+      cid lists node, x8, x9, y1, y2
+      dee lists node, y3, y4, y5, y6
+      eve lists node, y7, y8, y9, z1
+      far lists ann, bob
+      """
+    Then the node holds version 3 of "ann"'s record
+    And the node holds version 3 of "bob"'s record
+    And the node holds version 3 of "cid"'s record
+    And the node holds version 3 of "dee"'s record
+    And the node holds version 3 of "eve"'s record
+    And the node holds version 1 of "far"'s record
+    When scripted peer "fay" debuts to the node
+    Then peer "fay" receives a Pass naming "the lower of ann, bob, cid, dee, eve", with its address
 
   @NB-4 @NB-6 @must
   Scenario: An Introduction: the node lists the introducer, debuts to the introducee and stores nothing of it

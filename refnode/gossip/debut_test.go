@@ -380,6 +380,48 @@ func TestSaturatedNeighborhoodSplitsNoPossibleBridge(t *testing.T) {
 	wantUnchanged(t, f.db, version, 5)
 }
 
+// A saturated neighborhood without triangles still grows: the records held show a longer path
+// around the links to two of the five neighbors (through a node neither the node nor the others
+// list), so the lower-named of those two is split, though a neighbor of a lower name is not
+// (its link may be a bridge). A path over a link that only one side's record lists is no path.
+func TestSaturatedNeighborhoodSplitsALinkThatHasAPathAround(t *testing.T) {
+	for _, full := range []bool{true, false} {
+		f := newFixture(t)
+		ps := peers(1, 7)
+		byName := slices.Clone(ps[:5])
+		slices.SortFunc(byName, func(a, b peer) int { return compareNames(a.name, b.name) })
+		bridge, a, b := byName[0], byName[3], byName[4]
+		far := ps[6] // a node two hops away, linking a and b
+		for _, p := range byName {
+			ns := append([]wire.Name{f.me.name}, ghosts(int(p.name[0])<<8|int(p.name[1]), 4)...)
+			if p.name == a.name || p.name == b.name {
+				ns[1] = far.name
+			}
+			f.linkListing(p, ns[1:]...)
+		}
+		farLists := []wire.Name{a.name, b.name}
+		if !full {
+			farLists = farLists[:1] // b lists far, but far does not list b
+		}
+		f.store(far.concealed(t, 1, farLists...))
+		x := newPeer(100)
+		version := f.db.Version()
+		res := f.accept(x, body(x.addressed(t, 1)))
+		wantNoBan(t, res)
+		if !full {
+			if m := only(t, res); m.Type != Pass || f.db.Version() != version {
+				t.Fatalf("with a half link on the only path around: got %s, want a Pass and no change", describe(res))
+			}
+			continue
+		}
+		out := a.name // a sorts below b
+		if f.db.Version() != version+1 || !f.db.lists(f.me.name, x.name) || f.db.lists(f.me.name, out) || !f.db.lists(f.me.name, bridge.name) {
+			t.Fatalf("own neighbors %v after %s: want the debutant in place of %s, the lower of the two with a path around", f.db.own.Neighbors, describe(res), short(out))
+		}
+		wantRecords(t, messagesTo(res, x.name)[0], Introduction, f.me.name, out)
+	}
+}
+
 // Rulebook 58 (proper_debut_of_node_cant_be_passed_because_of_common_neighbors): when every
 // neighbor is excluded the debutant gets GossipFailure NoSuitableNeighbors.
 func TestDebutAtDegreeFiveFailsWhenNobodySuits(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stableset/sskit/refnode/record"
 	"github.com/stableset/sskit/refnode/wire"
 )
 
@@ -341,4 +342,61 @@ func TestSimulationShuffledLinksNeverBanHonestNodes(t *testing.T) {
 		net.checkRoutes(graph)
 	}
 	t.Logf("%d runs needed %d retried Debuts", seeds, retries)
+}
+
+// clebsch links 16 nodes as the Clebsch graph (nodes are 4-bit numbers, linked when they
+// differ in one bit or in all four): every node has degree 5 and no two neighbors of a node are
+// neighbors, the shape a network that splits links (NB-5) fills up into.
+func clebsch(i, j int) bool {
+	d := i ^ j
+	return d == 15 || d != 0 && d&(d-1) == 0
+}
+
+// linkAll has the first n nodes of net list each other where linked says, and every node hold
+// every other's current record, addressed for its neighbors, as gossip would leave them.
+func (net *simNet) linkAll(n int, linked func(i, j int) bool) {
+	t := net.t
+	t.Helper()
+	for i := range n {
+		for j := range n {
+			if i != j && linked(i, j) {
+				net.nodes[i].db.addNeighbor(net.nodes[j].p.name)
+			}
+		}
+	}
+	for i := range n {
+		for j := range n {
+			if i == j {
+				continue
+			}
+			forms := [][]byte{net.nodes[j].db.OwnRecord()}
+			if linked(i, j) {
+				forms = append(forms, net.nodes[j].db.debutRecord())
+			}
+			for _, b := range forms {
+				var v record.View
+				if err := v.Decode(b); err != nil {
+					t.Fatal(err)
+				}
+				net.nodes[i].db.store(&v, net.now)
+			}
+		}
+	}
+}
+
+// TestSimulationAFullNetworkWithoutTrianglesTakesNewNodes starts from 16 nodes at the degree
+// limit, no two neighbors of a node linked (the Clebsch graph), and has 8 more debut through
+// one of them. No Debut can be taken without a split, and no neighbor of a node lists another
+// of its neighbors; NB-5's split must still find links to split, or every Debut is passed round
+// among full nodes until NB-6's guard ends it, for good (seen at 64 processes).
+func TestSimulationAFullNetworkWithoutTrianglesTakesNewNodes(t *testing.T) {
+	const full, newcomers = 16, 8
+	net := newSimNet(t, full+newcomers)
+	net.linkAll(full, clebsch)
+	for i := full; i < full+newcomers; i++ {
+		net.debut(i, 0)
+	}
+	retries := net.settle()
+	net.check()
+	t.Logf("%d messages, %d Debuts again", net.delivered, retries)
 }

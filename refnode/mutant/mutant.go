@@ -64,7 +64,7 @@ var All = []Mutant{
 	{"silent", "NC", "NC-4", "the node writes no log line at all, to standard output or standard error"},
 	{"bad-settings-exit-1", "NC", "NC-6", "settings the node cannot use make it exit with code 1 instead of 2"},
 	// 7. Admin API
-	{"spec-version-1", "ADM", "ADM-2", `GET /v1/node reports spec_version "6" (the previous version) instead of "7"`},
+	{"spec-version-1", "ADM", "ADM-2", `GET /v1/node reports spec_version "7" (the previous version) instead of "8"`},
 	{"stableset-ordinal-1", "ADM", "ADM-3", "GET /v1/stableset reports the node alone with ordinal 1 instead of 0"},
 	{"counters-miss-pong", "ADM", "ADM-4", "PONGs the node sends are not counted in sent"},
 	{"peer-close-counted-in-reader", "ADM", "ADM-4", "a peer's close is counted only while the node reads the stream: a close before the stream is accepted is not counted, and the peer's NO_ERROR close after an orderly end (WIRE-4) is counted as the node's own"},
@@ -106,6 +106,7 @@ var All = []Mutant{
 	{"addresses-to-all", "NB", "NB-4", "Standard gossip relays a record held only in its addressed form to every target, revealing the address to nodes whose record does not list that record's node (and whether or not that node accepts connections), instead of only to targets that list it when it accepts connections"},
 	{"pass-highest-name", "NB", "NB-5", "among the suitable neighbors of equal lowest degree, a Pass (and an Introduction) names the one with the highest name instead of the lowest"},
 	{"saturated-passes-on", "NB", "NB-5", "at the degree limit, when every neighbor that suits is at the limit too, the node passes the debutant on instead of splitting a link for it"},
+	{"bridge-split", "NB", "NB-5", "at the degree limit, with every neighbor that suits at the limit too, the node splits the link to its least-connected full neighbor even when the records it holds show no other path to that neighbor, so a link that may be the only bridge between two parts of the network is split"},
 	{"introducee-stored", "NB", "NB-6", "the introducee's record in an Introduction is stored as if it had come in Standard gossip, so the node holds it (GET /v1/neighborhood lists it) and relays it to the nodes that list the introducee, instead of keeping only its address for the Debut"},
 	{"pass-loop-unguarded", "NB", "NB-6", "a Pass naming a node that a Pass named within the last 60 s makes the node debut to it again: the 60 s pass-loop guard is off (only a Debut to that node still in progress blocks another)"},
 	{"stranger-address-kept", "NB", "NB-7", "a relayed record (not the sender's own) of a node the receiver knew nothing of that carries an address is stored instead of dropped"},
