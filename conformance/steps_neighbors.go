@@ -40,6 +40,7 @@ func registerNeighborSteps(sc *godog.ScenarioContext, g *gossipSteps) {
 	sc.Step(`^peer "([^"]+)" relays the records of a neighborhood:$`, g.relaysNeighborhood)
 	sc.Step(`^the node's routes are:$`, g.routesAre)
 	sc.Step(`^peer "([^"]+)" relays (another )?version (\d+) of "([^"]+)"'s record, listing "([^"]+)"$`, g.relaysVersion)
+	sc.Step(`^peer "([^"]+)" relays "([^"]+)"'s record as its Debut will carry it, without the address$`, g.relaysDebutRecord)
 	sc.Step(`^the node holds version (\d+) of "([^"]+)"'s record, listing "([^"]+)"$`, g.holdsVersionListing)
 	sc.Step(`^the node sends no gossip for (\d+) seconds? after the When step$`, g.sendsNoGossip)
 	sc.Step(`^peer "([^"]+)" relays "([^"]+)"'s record with its address and "([^"]+)"'s record without one$`, g.relaysStrangers)
@@ -614,6 +615,20 @@ func (g *gossipSteps) relaysVersion(from, another string, version uint64, subjec
 	sp := g.gossiper(subject)
 	sp.accepts = true
 	rec := g.record(subject, version, false, lists...)
+	return c.SendGossip(peer.GossipBody(peer.SortRecords(g.ownNext(from, g.nameOf(subject)), rec)...))
+}
+
+// relaysDebutRecord sends Standard gossip from the sender: its own next record, listing the
+// subject, and the subject's record as the subject's Debut carries it (version 1, accepting
+// connections, no neighbor), without the address. A node that took the subject relays just
+// that to its other neighbors, and it may arrive before the subject's own Debut to one of them.
+func (g *gossipSteps) relaysDebutRecord(from, subject string) error {
+	c, err := g.w.conn(from)
+	if err != nil {
+		return err
+	}
+	g.gossiper(subject).accepts = true
+	rec := g.record(subject, 1, false)
 	return c.SendGossip(peer.GossipBody(peer.SortRecords(g.ownNext(from, g.nameOf(subject)), rec)...))
 }
 

@@ -143,6 +143,15 @@ Feature: Neighborhood gossip observed from scripted neighbors
     When scripted peer "fay" debuts to the node
     Then peer "fay" receives a Pass naming "the lower of ann, bob, cid, dee, eve", with its address
 
+  @NB-5 @must
+  Scenario: A Debut is answered even when a neighbor has relayed the debutant's record first
+    Given a node under test
+    And scripted peers "ann, bob" are full neighbors of the node
+    When peer "ann" relays "fay"'s record as its Debut will carry it, without the address
+    Then the node holds version 1 of "fay"'s record
+    When scripted peer "fay" debuts to the node
+    Then peer "fay" receives an Introduction: the node's record with its address, listing "fay", and the addressed record of "bob"
+
   @NB-4 @NB-6 @must
   Scenario: An Introduction: the node lists the introducer, debuts to the introducee and stores nothing of it
     Given a node under test

@@ -159,6 +159,9 @@ func benchmarkGossip(b *testing.B, c *Cluster) {
 				b.Fatal(err)
 			}
 			r, err := fresh.GossipConvergence(context.Background(), gossipDeadline)
+			if err == nil && !r.Converged {
+				err = fresh.SaveNeighborhoods(context.Background(), logDir)
+			}
 			if cerr := fresh.Close(); err == nil {
 				err = cerr
 			}
@@ -167,7 +170,7 @@ func benchmarkGossip(b *testing.B, c *Cluster) {
 			}
 			runs++
 			if !r.Converged {
-				c.progress("%d nodes, run %d: gossip did not converge within %v (%d frames; node logs kept in %s); still missing: %s",
+				c.progress("%d nodes, run %d: gossip did not converge within %v (%d frames; node logs and neighborhoods.json kept in %s); still missing: %s",
 					n, run+1, gossipDeadline, r.Frames, logDir, r.Missing)
 				continue
 			}

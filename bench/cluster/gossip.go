@@ -2,7 +2,10 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -141,4 +144,20 @@ func (c *Cluster) gossipFrames(ctx context.Context) (map[string]int64, error) {
 		return nil
 	})
 	return out, err
+}
+
+// SaveNeighborhoods writes every live node's GET /v1/neighborhood, as it answered, to
+// dir/neighborhoods.json: what a run that did not converge left behind (degrees, pending Debuts,
+// the records each node held), to read after its cluster is gone.
+func (c *Cluster) SaveNeighborhoods(ctx context.Context, dir string) error {
+	hoods := make([]json.RawMessage, len(c.live))
+	err := c.forEach(c.live, func(i int, n *harness.Node) error { return n.GetJSON(ctx, "/v1/neighborhood", &hoods[i]) })
+	if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(hoods, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "neighborhoods.json"), b, 0o644)
 }

@@ -227,8 +227,15 @@ func (db *DB) classify(from wire.Name, views []record.View) (Type, error) {
 		v := &views[0]
 		_, hasAddr := v.Addr()
 		if v.Name() == from {
+			if hasAddr && v.Accepts() && !mutant.Is("known-debut-ignored") {
+				// Standard gossip carries its sender's record without the address (NB-4), so
+				// this is a Debut even from a node already known (SPEC.md version 8, unlike
+				// MASQ's rulebook 53): a node learns a debutant's record from the neighbor
+				// that took it, often before the debutant's own Debut, which went unanswered.
+				return Debut, nil
+			}
 			if _, known := db.nodes[from]; known {
-				return Standard, nil // rulebook 53: a re-debut is Standard gossip
+				return Standard, nil // a known node's record without an address: rulebook 53
 			}
 			if hasAddr && !v.Accepts() {
 				return Debut, ErrDebutAddrNoAccept // rulebook 52
@@ -273,8 +280,11 @@ func (db *DB) acceptDebut(from wire.Name, fromAddr netip.AddrPort, v *record.Vie
 		if !room {
 			return Result{Note: "debut back at the degree limit"}
 		}
-		db.store(v, now)
-		db.addNeighbor(from)
+		if stored, added := db.store(v, now), db.addNeighbor(from); !stored && !added {
+			// A Debut again from a node held and listed already (a Debut from a known node is
+			// one since SPEC.md version 8): nothing to tell the neighbors.
+			return Result{Note: "debut back changes nothing"}
+		}
 		return Result{Changed: true, Messages: db.broadcast(nil, wire.Name{}, false)}
 	}
 	exclude := func(n wire.Name) bool { return n == from || viewLists(v, n) }
@@ -284,12 +294,18 @@ func (db *DB) acceptDebut(from wire.Name, fromAddr netip.AddrPort, v *record.Vie
 	}
 	// Step 2 (rulebook 55): accept below the degree limit.
 	if db.hasRoom(from) {
-		db.store(v, now)
-		db.addNeighbor(from)
-		res := Result{Changed: true}
+		stored, added := db.store(v, now), db.addNeighbor(from)
+		res := Result{Changed: stored || added}
 		if v.NumNeighbors() > 0 {
 			// Rulebook 56: the debutant already has a neighbor, so it is answering an
-			// Introduction or a Pass; introducing it again would over-connect it.
+			// Introduction or a Pass; introducing it again would over-connect it. The
+			// Standard gossip that shows it listed is its answer.
+			if !res.Changed {
+				if m, ok := db.gossipFor(from, db.referenced()); ok {
+					res.Messages = []Message{m}
+				}
+				return res
+			}
 			res.Messages = db.broadcast(nil, wire.Name{}, false)
 			return res
 		}
@@ -301,7 +317,10 @@ func (db *DB) acceptDebut(from wire.Name, fromAddr netip.AddrPort, v *record.Vie
 			// the debutant, lets it complete the link.
 			reply = db.gossipMessage(from, fromAddr, Debut, db.debutRecord())
 		}
-		res.Messages = db.broadcast([]Message{reply}, from, true)
+		res.Messages = []Message{reply}
+		if res.Changed {
+			res.Messages = db.broadcast(res.Messages, from, true)
+		}
 		return res
 	}
 	// Step 3 (rulebook 58): full up, so pass to the least-connected neighbor, or fail.

@@ -15,7 +15,9 @@ func TestGossipIsClassifiedDebutPassIntroductionStandard(t *testing.T) {
 	}{
 		{"sender's unknown record with address", nil, func(f *fixture) []byte { return body(a.addressed(t, 1)) }, Debut},
 		{"sender's unknown record, originate-only", nil, func(f *fixture) []byte { return body(a.sign(t, rec{})) }, Debut},
-		{"sender's known record", []peer{a}, func(f *fixture) []byte { return body(a.addressed(t, 2)) }, Standard},
+		{"sender's known record without address", []peer{a}, func(f *fixture) []byte { return body(a.concealed(t, 2)) }, Standard},
+		{"sender's known record with address", []peer{a}, func(f *fixture) []byte { return body(a.addressed(t, 2)) }, Debut},
+		{"sender's known record, originate-only", []peer{a}, func(f *fixture) []byte { return body(a.sign(t, rec{version: 2})) }, Standard},
 		{"another node's record with address", nil, func(f *fixture) []byte { return body(b.addressed(t, 1)) }, Pass},
 		{"sender's and an unknown node's, both with address", nil, func(f *fixture) []byte { return body(a.addressed(t, 1), b.addressed(t, 1)) }, Introduction},
 		{"sender's and a known node's", []peer{b}, func(f *fixture) []byte { return body(a.addressed(t, 1), b.addressed(t, 2)) }, Standard},

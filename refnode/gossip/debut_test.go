@@ -100,24 +100,39 @@ func TestDebutFromItsIPOnAnotherPortIsAccepted(t *testing.T) {
 	}
 }
 
-// Rulebook 53: one record of a node already known is Standard gossip: ignored unless its
-// version is new (apparent_debut_with_node_already_in_database_is_unmatched,
-// redebut_is_passed_to_standard_gossip_handler_and_ignored_if_it_is_not_a_new_version,
-// ..._and_incorporated_if_it_is_a_new_version).
+// Rulebook 53, as SPEC.md version 8 settles it: a known node's own record alone without its
+// address is Standard gossip, ignored unless its version is new
+// (redebut_is_passed_to_standard_gossip_handler_and_ignored_if_it_is_not_a_new_version,
+// ..._and_incorporated_if_it_is_a_new_version); with its address it is a Debut, whether the node
+// holds a record of it or not, since Standard gossip never carries its sender's address.
 func TestRedebutOfKnownNodeIsStandardGossip(t *testing.T) {
 	f := newFixture(t)
 	x := newPeer(1)
-	f.store(x.addressed(t, 2))
-	res := f.accept(x, body(x.addressed(t, 2)))
+	f.store(x.concealed(t, 2))
+	res := f.accept(x, body(x.concealed(t, 2)))
 	if res.Type != Standard || res.Changed || len(res.Messages) != 0 {
 		t.Fatalf("same version: got %s, want ignored Standard gossip", describe(res))
 	}
-	res = f.accept(x, body(x.addressed(t, 3)))
+	res = f.accept(x, body(x.concealed(t, 3)))
 	if res.Type != Standard || !res.Changed {
 		t.Fatalf("new version: got %s, want incorporated Standard gossip", describe(res))
 	}
 	if v, _ := f.db.Record(x.name); v.Version() != 3 {
 		t.Fatalf("stored version %d, want 3", v.Version())
+	}
+}
+
+// The race that left Debuts unanswered: a neighbor that took the debutant relays its record
+// before the debutant's own Debut arrives. The Debut is still a Debut, and is answered.
+func TestDebutOfANodeWhoseRecordWasRelayedIsAnswered(t *testing.T) {
+	f := newFixture(t)
+	ann, x := newPeer(1), newPeer(2)
+	f.link(ann, true, true, 2)
+	f.store(x.concealed(t, 1, ann.name)) // relayed by ann, which took x
+	res := f.accept(x, body(x.addressed(t, 1, ann.name)))
+	wantNoBan(t, res)
+	if res.Type != Debut || !f.db.lists(f.me.name, x.name) || len(messagesTo(res, x.name)) != 1 {
+		t.Fatalf("got %s, want a Debut, the debutant listed and answered", describe(res))
 	}
 }
 

@@ -123,6 +123,10 @@ func (net *simNet) check() map[wire.Name][]wire.Name {
 		if d := len(n.db.own.Neighbors); d > DefaultMaxDegree || d == 0 {
 			t.Errorf("node %s has degree %d", short(n.p.name), d)
 		}
+		if p := n.db.PendingDebuts(); len(p) > 0 {
+			// Every Debut is answered (NB-5), or the debutant holds a place for it for 60 s.
+			t.Errorf("node %s has %d Debuts unanswered in a quiet network", short(n.p.name), len(p))
+		}
 		if bans := n.db.Bans(); len(bans) > 0 {
 			t.Errorf("node %s banned %d nodes", short(n.p.name), len(bans))
 		}
