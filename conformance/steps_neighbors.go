@@ -53,6 +53,7 @@ func registerNeighborSteps(sc *godog.ScenarioContext, g *gossipSteps) {
 	sc.Step(`^peer "([^"]+)" sends its next record, listing the node((?:,? (?:and )?"[^"]+")*)$`, g.sendsNextListing)
 	sc.Step(`^the node lists "([^"]+)" as a (full|half) neighbor$`, g.listsAs)
 	sc.Step(`^peer "([^"]+)" receives a Pass naming "([^"]+)", with its address$`, g.receivesPassNaming)
+	sc.Step(`^peer "([^"]+)" receives Standard gossip as the answer to its Debut: the node's record without its address, listing "([^"]+)", and no record with an address$`, g.receivesStandardAnswer)
 	sc.Step(`^scripted peer "([^"]+)" debuts to the node with a record listing "([^"]+)"$`, g.debutsListing)
 	sc.Step(`^peer "([^"]+)" receives an Introduction: the node's record with its address, listing "([^"]+)", and the addressed record of "([^"]+)"$`, g.receivesIntroduction)
 }
@@ -387,6 +388,28 @@ func (g *gossipSteps) receivesPassNaming(name, named string) error {
 	named = g.pick(named)
 	if len(recs) != 1 || recs[0].Name != g.nameOf(named) || recs[0].Addr != g.gossiper(named).addr {
 		return violates(fmt.Errorf("expected a Pass naming %q with its address %v; got %s", named, g.gossiper(named).addr, g.namesIn([]byte(describeRecords(recs)))), "NB-5")
+	}
+	return nil
+}
+
+// receivesStandardAnswer checks the node's answer to a Debut from a node that already has a
+// neighbor (NB-5): Standard gossip showing the debutant listed, not an Introduction (which would
+// carry the node's address and another node's).
+func (g *gossipSteps) receivesStandardAnswer(name, listed string) error {
+	recs, err := g.answerToDebut(name)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if r.Addr.IsValid() {
+			return violates(fmt.Errorf("expected Standard gossip, records without addresses; got %s", g.namesIn([]byte(describeRecords(recs)))), "NB-5")
+		}
+		if r.Name == g.w.node.Name && !r.Lists(g.nameOf(listed)) {
+			return violates(fmt.Errorf("the node's record in its answer does not list %q", listed), "NB-5")
+		}
+	}
+	if !slices.ContainsFunc(recs, func(r peer.SignedRecord) bool { return r.Name == g.w.node.Name }) {
+		return violates(fmt.Errorf("the answer holds no record of the node: %s", g.namesIn([]byte(describeRecords(recs)))), "NB-5")
 	}
 	return nil
 }

@@ -152,6 +152,14 @@ Feature: Neighborhood gossip observed from scripted neighbors
     When scripted peer "fay" debuts to the node
     Then peer "fay" receives an Introduction: the node's record with its address, listing "fay", and the addressed record of "bob"
 
+  @NB-5 @must
+  Scenario: A debutant whose record lists a neighbor already is listed and sent Standard gossip, not introduced
+    Given a node under test
+    And scripted peers "ann, bob" are full neighbors of the node
+    When scripted peer "fay" debuts to the node with a record listing "x1"
+    Then peer "fay" receives Standard gossip as the answer to its Debut: the node's record without its address, listing "fay", and no record with an address
+    And the node lists "fay" as a half neighbor
+
   @NB-4 @NB-6 @must
   Scenario: An Introduction: the node lists the introducer, debuts to the introducee and stores nothing of it
     Given a node under test

@@ -281,8 +281,9 @@ func (db *DB) acceptDebut(from wire.Name, fromAddr netip.AddrPort, v *record.Vie
 			return Result{Note: "debut back at the degree limit"}
 		}
 		if stored, added := db.store(v, now), db.addNeighbor(from); !stored && !added {
-			// A Debut again from a node held and listed already (a Debut from a known node is
-			// one since SPEC.md version 8): nothing to tell the neighbors.
+			// A debut back from a node listed already, at a version held already (since SPEC.md
+			// version 8 a known node's record with its address comes here too): nothing
+			// changed that the neighbors should hear of.
 			return Result{Note: "debut back changes nothing"}
 		}
 		return Result{Changed: true, Messages: db.broadcast(nil, wire.Name{}, false)}
@@ -296,7 +297,7 @@ func (db *DB) acceptDebut(from wire.Name, fromAddr netip.AddrPort, v *record.Vie
 	if db.hasRoom(from) {
 		stored, added := db.store(v, now), db.addNeighbor(from)
 		res := Result{Changed: stored || added}
-		if v.NumNeighbors() > 0 {
+		if v.NumNeighbors() > 0 && !mutant.Is("debutant-with-neighbor-introduced") {
 			// Rulebook 56: the debutant already has a neighbor, so it is answering an
 			// Introduction or a Pass; introducing it again would over-connect it. The
 			// Standard gossip that shows it listed is its answer.
