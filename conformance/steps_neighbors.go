@@ -627,16 +627,22 @@ func (g *gossipSteps) sendsNextListing(name, others string) error {
 // that the node relays the subject's record on) and the subject's record at the given version,
 // without an address, listing the names given. "another" signs other bytes for the same version.
 func (g *gossipSteps) relaysVersion(from, another string, version uint64, subject, listing string) error {
-	c, err := g.w.conn(from)
-	if err != nil {
-		return err
-	}
 	var lists []wire.Name
 	for _, n := range splitNames(listing) {
 		lists = append(lists, g.nameOf(n))
 	}
-	sp := g.gossiper(subject)
-	sp.accepts = true
+	return g.relay(from, subject, version, lists)
+}
+
+// relay sends Standard gossip from the sender: its own next record, listing the subject (so
+// that the node relays the subject's record on), and the subject's record at version, without
+// an address, listing lists.
+func (g *gossipSteps) relay(from, subject string, version uint64, lists []wire.Name) error {
+	c, err := g.w.conn(from)
+	if err != nil {
+		return err
+	}
+	g.gossiper(subject).accepts = true
 	rec := g.record(subject, version, false, lists...)
 	return c.SendGossip(peer.GossipBody(peer.SortRecords(g.ownNext(from, g.nameOf(subject)), rec)...))
 }
@@ -646,13 +652,7 @@ func (g *gossipSteps) relaysVersion(from, another string, version uint64, subjec
 // connections, no neighbor), without the address. A node that took the subject relays just
 // that to its other neighbors, and it may arrive before the subject's own Debut to one of them.
 func (g *gossipSteps) relaysDebutRecord(from, subject string) error {
-	c, err := g.w.conn(from)
-	if err != nil {
-		return err
-	}
-	g.gossiper(subject).accepts = true
-	rec := g.record(subject, 1, false)
-	return c.SendGossip(peer.GossipBody(peer.SortRecords(g.ownNext(from, g.nameOf(subject)), rec)...))
+	return g.relay(from, subject, 1, nil)
 }
 
 // relaysStrangers sends the sender's own record listing both and two records of nodes the node

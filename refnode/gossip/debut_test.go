@@ -535,3 +535,22 @@ func TestDebutPlacementTiesGoToTheLowerName(t *testing.T) {
 		wantRecords(t, only(t, f.accept(x, body(x.addressed(t, 1)))), Pass, low.name)
 	})
 }
+
+// A Debut that changes nothing (the debutant listed already, its record held at that version)
+// is still answered, but the other neighbors are told nothing: there is nothing new for them.
+func TestDebutThatChangesNothingIsAnsweredAlone(t *testing.T) {
+	f := newFixture(t)
+	ann, bob, x := newPeer(1), newPeer(2), newPeer(3)
+	f.link(ann, true, true, 2)
+	f.link(bob, true, true, 2)
+	debut := body(x.addressed(t, 1, ann.name))
+	if res := f.accept(x, debut); !res.Changed || !f.db.lists(f.me.name, x.name) {
+		t.Fatalf("first Debut: got %s, want the debutant listed", describe(res))
+	}
+	version := f.db.Version()
+	res := f.accept(x, debut)
+	wantNoBan(t, res)
+	if res.Changed || f.db.Version() != version || len(res.Messages) != 1 || res.Messages[0].To != x.name {
+		t.Fatalf("the same Debut again: got %s, want one answer to the debutant and no change", describe(res))
+	}
+}
