@@ -145,22 +145,55 @@ Feature: Stableset consensus against puppets
       """
 
   @puppets @ST-5 @must
-  Scenario: An elder takes one join at a time, and takes a joiner it held as soon as the join before applies
+  Scenario: An elder takes up to 8 joins at once, each with its own ordinal, and takes a joiner it held as soon as one applies
     Given the node under test founds a stableset that puppets p1, p2, p3 join, one at a time
     When the puppets play:
       """
-      j asks join j@0
-      node sends j WITNESS join j@4
+      # 4 members, as many as the elders: a join cannot change the elders, so the node takes 8 at
+      # once, each one above every ordinal applied and every ordinal of the joins it took.
+      j1 asks join j1@0
+      node sends j1 WITNESS join j1@4
+      j2 asks join j2@0
+      node sends j2 WITNESS join j2@5
+      j3 asks join j3@0
+      node sends j3 WITNESS join j3@6
+      j4 asks join j4@0
+      node sends j4 WITNESS join j4@7
+      j5 asks join j5@0
+      node sends j5 WITNESS join j5@8
+      j6 asks join j6@0
+      node sends j6 WITNESS join j6@9
+      j7 asks join j7@0
+      node sends j7 WITNESS join j7@10
+      j8 asks join j8@0
+      node sends j8 WITNESS join j8@11
+      # A ninth joiner waits for one of the 8 to apply.
       k asks join k@0
       node sends k no WITNESS within 0.5s
       node holds no k
-      p1 answers join j@4
-      p2 answers join j@4
-      node holds member j@4
+      p1 answers join j1@4
+      p2 answers join j1@4
+      node holds member j1@4
       # k asked once: the node held its request, and takes it up now, without waiting for k to
-      # ask again (a joiner asks every second).
-      node sends k WITNESS join k@5 within 0.5s
-      node sends p1 WITNESS_REQUEST join k@5 within 0.5s
+      # ask again (a joiner asks every second). Its ordinal is above j8's, still pending.
+      node sends k WITNESS join k@12 within 0.5s
+      node sends p1 WITNESS_REQUEST join k@12 within 0.5s
+      """
+
+  @puppets @ST-5 @must
+  Scenario: An elder of a stableset with fewer members than elder size takes one join at a time
+    Given the node under test founds a stableset that puppets p1 join, one at a time
+    When the puppets play:
+      """
+      # 2 members of 4 elders: each join makes its joiner an elder, so the next waits for it.
+      j asks join j@0
+      node sends j WITNESS join j@2
+      k asks join k@0
+      node sends k no WITNESS within 0.5s
+      node holds no k
+      p1 answers join j@2
+      node holds member j@2
+      node sends k WITNESS join k@3 within 0.5s
       """
 
   @puppets @ST-10 @must

@@ -160,6 +160,54 @@ func TestHeldJoinersAreTakenUpOneDecisionApart(t *testing.T) {
 	}
 }
 
+// ST-5: an elder of a stableset of at least elder_size members takes up to MaxJoinsAtOnce joins
+// at once, each with its own ordinal, and holds the others: 16 joiners asking a 4-member
+// stableset at once are taken 8 at a time, never more, and every member ends with its own ordinal.
+func TestJoinsAreTakenEightAtATimeWithTheirOwnOrdinals(t *testing.T) {
+	const joiners = 16
+	s := &sim{t: t, r: rand.New(rand.NewPCG(6, 0x8)), byKey: map[wire.Name]int{}, left: map[int]bool{}}
+	s.sc = scenario{n: 4 + joiners, faultFree: true, maxDelay: 2 * time.Millisecond}
+	for i := range s.sc.n {
+		m := wire.Member{Name: simName(i), Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 4, byte(i + 1)}), 7000)}
+		s.nodes = append(s.nodes, &simNode{member: m, pending: map[uint64]time.Duration{}})
+		s.byKey[m.Name] = i
+		at := time.Duration(i) * time.Second
+		if i >= 4 {
+			at = 5 * time.Second // every joiner asks node 0 at once
+		}
+		s.push(event{at: at, kind: evStart, node: i})
+	}
+	s.runUntil(5 * time.Second)
+	most := 0
+	for at := 5 * time.Second; at <= 5*time.Second+400*time.Millisecond; at += time.Millisecond {
+		s.runUntil(at)
+		taken := 0
+		s.nodes[0].core.Set().EachPending(func(ch stableset.Change, witnesses []wire.Name) {
+			if ch.Kind == wire.ChangeJoin && slices.Contains(witnesses, s.nodes[0].member.Name) {
+				taken++
+			}
+		})
+		most = max(most, taken)
+	}
+	if most != MaxJoinsAtOnce {
+		t.Errorf("node 0 had at most %d joins it witnessed pending at once, want %d", most, MaxJoinsAtOnce)
+	}
+	members := s.nodes[0].core.Set().Members()
+	if len(members) != s.sc.n {
+		t.Fatalf("0.4 s after %d joiners asked at once node 0 holds %d members (%s), want %d", joiners, len(members), s.names(s.nodes[0]), s.sc.n)
+	}
+	ordinals := map[uint64]wire.Name{}
+	for _, m := range members {
+		if other, dup := ordinals[m.Ordinal]; dup {
+			t.Errorf("%x and %x share ordinal %d", other[:4], m.Name[:4], m.Ordinal)
+		}
+		ordinals[m.Ordinal] = m.Name
+	}
+	if len(s.audit) > 0 {
+		t.Fatalf("majority rule broken: %v", s.audit)
+	}
+}
+
 // After a partition that cut off a quarter of the nodes heals, the removed nodes join again and
 // everyone agrees, with anti-entropy STABLESETs that grow with the nodes, not with the members
 // times the changes (ST-8): a STABLESET that is ahead of the receiver, or behind it only by what

@@ -15,6 +15,7 @@ package consensus
 
 import (
 	"bytes"
+	"math"
 	"net/netip"
 	"slices"
 	"time"
@@ -189,9 +190,9 @@ type Core struct {
 	contacts []wire.Member        // whom a joiner asks
 	votes    map[wire.Name]vote   // each peer's latest vote for a stableset to adopt (ST-11)
 	catchUp  catchUp
-	// queued are joiners this elder could not take up because a join it witnessed was pending:
-	// it takes them up, in the order they first asked, as soon as it has none (ST-5), instead of
-	// leaving each to ask again a second later. One entry per joiner, its newest request.
+	// queued are joiners this elder could not take up because as many joins as it takes at once
+	// were pending: it takes them up, in the order they first asked, as soon as it can (ST-5),
+	// instead of leaving each to ask again a second later. One entry per joiner, its newest request.
 	queued   []heldRequest
 	lastPing time.Time
 	// leaveOnceIn: asked to leave while joining; leaves as soon as it is in.
@@ -433,11 +434,11 @@ func (c *Core) onOwnRequest(from wire.Member, id uint64, ch stableset.Change) {
 			c.sync(from, false) // the view tells the joiner who the elders are
 			return
 		}
-		ch.Member.Ordinal = c.ordinalFor(from.Name)
-		if c.joinInProgress(from.Name) {
-			c.queueJoin(from, id) // one join at a time (ST-5)
+		if c.joinsTaken(from.Name) >= c.joinsAtOnce() {
+			c.queueJoin(from, id) // a bounded number of joins at a time (ST-5)
 			return
 		}
+		ch.Member.Ordinal = c.ordinalFor(from.Name)
 		ch.Member.Addr = from.Addr
 		c.takeUp(ch, from, id)
 	case wire.ChangeLeave:
@@ -455,8 +456,15 @@ func (c *Core) onOwnRequest(from wire.Member, id uint64, ch stableset.Change) {
 	}
 }
 
-// MaxQueuedJoins bounds the joiners an elder holds while it takes another join (ST-5, ST-13).
+// MaxQueuedJoins bounds the joiners an elder holds while it takes as many joins as it may at
+// once (ST-5, ST-13).
 const MaxQueuedJoins = 64
+
+// MaxJoinsAtOnce is how many joins an elder of a stableset of at least elder_size members takes
+// at once (ST-5). Their ordinals are above every member's, so none of them can change the elders,
+// and the elders never depend on the order in which they apply. ST-13's quota of M + 16 per
+// sender leaves room for them beside the leave of every member.
+const MaxJoinsAtOnce = 8
 
 // queueJoin holds a joiner's request until the join this elder is taking applies. A joiner that
 // asks again replaces its request and keeps its place; one that stops asking is forgotten after
@@ -471,7 +479,7 @@ func (c *Core) queueJoin(from wire.Member, id uint64) {
 
 // takeQueued takes up the oldest queued joiner once this elder has no join of its own pending.
 func (c *Core) takeQueued() {
-	for len(c.queued) > 0 && (c.phase == Member || c.phase == Leaving) && c.set.IsElder(c.self.Name) && !c.joinInProgress(wire.Name{}) {
+	for len(c.queued) > 0 && (c.phase == Member || c.phase == Leaving) && c.set.IsElder(c.self.Name) && c.joinsTaken(wire.Name{}) < c.joinsAtOnce() {
 		q := c.queued[0]
 		c.queued = slices.Delete(c.queued, 0, 1)
 		if _, in := c.set.Member(q.from.Name); in || !c.now.Before(q.until) {
@@ -494,41 +502,60 @@ func (c *Core) takeUp(ch stableset.Change, from wire.Member, id uint64) {
 	}
 }
 
-// joinInProgress reports whether a join of another node that this node witnessed is pending.
-// Elders take joins one at a time so that every join gets its own ordinal and the eldest
-// members, and so the elders, never depend on the order in which concurrent joins happen to apply.
-func (c *Core) joinInProgress(except wire.Name) bool {
-	busy := false
+// joinsAtOnce is how many joins this elder takes at once: MaxJoinsAtOnce once its stableset has
+// elder_size members, else one, since a join then makes the joiner an elder and the majority that
+// the next join needs depends on it.
+func (c *Core) joinsAtOnce() int {
 	if mutant.Enabled && mutant.Is("concurrent-joins") {
-		return false
+		return math.MaxInt
 	}
-	// Only a join this node witnessed itself: one that others merely claim is pending must not
-	// keep it from taking joins (ST-13 bounds those claims, but any member can make them).
+	if len(c.set.Members()) < c.cfg.ElderSize && !(mutant.Enabled && mutant.Is("small-stableset-concurrent-joins")) {
+		return 1
+	}
+	return MaxJoinsAtOnce
+}
+
+// joinsTaken counts the pending joins of nodes other than except that this node witnessed itself.
+// A join that others merely claim is pending does not count: it must not keep this elder from
+// taking joins (ST-13 bounds those claims, but any member can make them).
+func (c *Core) joinsTaken(except wire.Name) int {
+	taken := 0
 	c.set.EachPending(func(ch stableset.Change, witnesses []wire.Name) {
-		busy = busy || ch.Kind == wire.ChangeJoin && ch.Member.Name != except && slices.Contains(witnesses, c.self.Name)
+		if ch.Kind == wire.ChangeJoin && ch.Member.Name != except && slices.Contains(witnesses, c.self.Name) {
+			taken++
+		}
 	})
-	return busy
+	return taken
 }
 
 // ordinalFor is the ordinal an elder gives a joiner: the one of a join it already witnessed for
-// that name, else one more than any ordinal applied (ST-5).
+// that name, else one more than any ordinal applied and any ordinal of a join it witnessed that
+// is pending, so that the joins it takes at once each have their own (ST-5).
 func (c *Core) ordinalFor(n wire.Name) uint64 {
-	var found uint64
+	var same, above uint64
 	c.set.EachPending(func(ch stableset.Change, witnesses []wire.Name) {
-		if ch.Kind == wire.ChangeJoin && ch.Member.Name == n && ch.Member.Ordinal > found && slices.Contains(witnesses, c.self.Name) {
-			found = ch.Member.Ordinal
+		if ch.Kind != wire.ChangeJoin || !slices.Contains(witnesses, c.self.Name) {
+			return
 		}
+		if ch.Member.Name == n {
+			same = max(same, ch.Member.Ordinal)
+		}
+		above = max(above, ch.Member.Ordinal)
 	})
-	if found > 0 {
-		return found
+	if same > 0 {
+		return same
+	}
+	if mutant.Enabled && mutant.Is("concurrent-joins-share-ordinal") {
+		above = 0
 	}
 	if mutant.Enabled && mutant.Is("ordinal-above-members") {
+		var found uint64
 		for _, m := range c.set.Members() {
 			found = max(found, m.Ordinal)
 		}
-		return found + 1
+		return max(found, above) + 1
 	}
-	return c.set.MaxOrdinal() + 1
+	return max(c.set.MaxOrdinal(), above) + 1
 }
 
 func (c *Core) onWitness(from wire.Member, o wire.Observation) {

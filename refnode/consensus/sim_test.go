@@ -219,7 +219,7 @@ func (s *sim) start(i int) {
 	nd.core = New(cfg, epoch.Add(s.now))
 	nd.core.set.Audit = s.auditor(i)
 	nd.started = true
-	s.push(event{at: s.now + time.Duration(s.r.IntN(100))*time.Millisecond, kind: evTick, node: i})
+	s.push(event{at: s.now, kind: evTick, node: i}) // a node ticks as it starts, as refnode's clock does
 }
 
 // auditor checks every change a node applies against the elders it had at that moment (ST-3).

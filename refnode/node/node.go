@@ -27,7 +27,7 @@ import (
 // Implementation and SpecVersion are reported by GET /v1/node.
 const (
 	Implementation = "refnode"
-	SpecVersion    = "8"
+	SpecVersion    = "9"
 )
 
 // Bootstrap is a peer given on the command line as NAME@IP:PORT.
@@ -172,11 +172,13 @@ func Start(cfg Config) (*Node, error) {
 	return n, nil
 }
 
-// clock ticks the core until the node stops.
+// clock ticks the core until the node stops. The first tick is at once, so that a joiner asks
+// its bootstrap peers as it starts (NC-8) rather than a tick later.
 func (n *Node) clock() {
 	defer n.wg.Done()
 	t := time.NewTicker(n.cfg.TickInterval)
 	defer t.Stop()
+	n.step(func(c *consensus.Core) { c.Tick(time.Now()) })
 	for {
 		select {
 		case <-n.ctx.Done():

@@ -121,7 +121,7 @@ func (s *Set) Reset(members []wire.Member) {
 }
 
 // QuotaSlack is how many pending changes one sender may be recorded for beyond the number of
-// members (ST-13): an honest elder witnesses one join at a time and at most the leave of every
+// members (ST-13): an honest elder witnesses at most 8 joins at a time and the leave of every
 // member, so the slack leaves room for joins and for leaves of instances this node never knew.
 const QuotaSlack = 16
 
