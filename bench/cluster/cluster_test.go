@@ -259,13 +259,28 @@ func reportJoinerIn(b *testing.B, joins []*Decision) {
 	b.ReportMetric(s.Max, "joiner-in-max-ms")
 }
 
-// benchmarkDecisions: -cluster.samples joins and leaves, one at a time.
+// idleRoundTrips PINGs, one every idleGap, measure the idle round trip beside the decisions.
+const (
+	idleRoundTrips = 100
+	idleGap        = 20 * time.Millisecond
+)
+
+// benchmarkDecisions: the idle round trip to the first node, then -cluster.samples joins and
+// leaves, one at a time.
 func benchmarkDecisions(b *testing.B, c *Cluster) {
 	reportNothingPerOp(b)
 	n := c.Size()
 	var joins, leaves []*Decision
+	var rtts []float64
 	records, unapplied := 0, 0
 	for range b.N {
+		idle, err := c.IdleRoundTrips(context.Background(), idleRoundTrips, idleGap)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, d := range idle {
+			rtts = append(rtts, ms(d))
+		}
 		d, err := c.JoinLeave(context.Background(), *samplesFlag)
 		if err != nil {
 			b.Fatal(err)
@@ -279,6 +294,9 @@ func benchmarkDecisions(b *testing.B, c *Cluster) {
 	reportLatency(b, "join", joins, true)
 	reportLatency(b, "leave", leaves, true)
 	reportJoinerIn(b, joins)
+	rtt := Summarize(rtts)
+	b.ReportMetric(rtt.P50, "idle-rtt-p50-ms")
+	b.ReportMetric(rtt.P99, "idle-rtt-p99-ms")
 	elder := Summarize(frames(all, false))
 	b.ReportMetric(elder.Mean, "msgs/decision")
 	b.ReportMetric(elder.Max, "max-msgs/decision")
@@ -287,8 +305,8 @@ func benchmarkDecisions(b *testing.B, c *Cluster) {
 	b.ReportMetric(Summarize(frames(all, true)).Mean, "all-msgs/decision")
 	b.ReportMetric(Summarize(frames(joins, true)).Mean, "join-all-msgs/decision")
 	b.ReportMetric(float64(len(all)), "decisions")
-	c.progress("%d nodes: join p50 %.1f ms, leave p50 %.1f ms, %.1f msgs/decision among elders (max %.0f), %.1f in all",
-		n, Summarize(latencies(joins)).P50, Summarize(latencies(leaves)).P50, elder.Mean, elder.Max, Summarize(frames(all, true)).Mean)
+	c.progress("%d nodes: join p50 %.1f ms, leave p50 %.1f ms (idle round trip p50 %.2f ms), %.1f msgs/decision among elders (max %.0f), %.1f in all",
+		n, Summarize(latencies(joins)).P50, Summarize(latencies(leaves)).P50, rtt.P50, elder.Mean, elder.Max, Summarize(frames(all, true)).Mean)
 	if unapplied > 0 {
 		c.progress("%d nodes: %d of %d decision records (over all nodes) never recorded an applied time", n, unapplied, records)
 	}

@@ -26,7 +26,8 @@
 // in waves of -cluster.start-parallel, until every node is a member of one stableset of N. Then,
 // on that cluster, in this order:
 //
-// BenchmarkCluster/nodes=N/decisions makes -cluster.samples joins and as many leaves one at a
+// BenchmarkCluster/nodes=N/decisions first times 100 PINGs to the first node (the idle round
+// trip, below), then makes -cluster.samples joins and as many leaves one at a
 // time: a new node joins through the first node, every node agrees on N+1 members, the new node
 // leaves through POST /v1/leave, every node agrees on N members and the leaver is stopped. The
 // elders do not change throughout.
@@ -73,6 +74,11 @@
 //   - Decisions per second (joins/s, leaves/s): the changes requested at once, over the time
 //     from requesting them (resuming the first node, which the joiners' requests wait for, or
 //     sending the leave requests) to the last elder applying the last of them.
+//   - Idle round trip (idle-rtt-ms): before the decisions, a scripted peer in the benchmark's
+//     process sends the first node 100 PINGs over one QUIC connection, one every 20 ms so that
+//     both sides are idle when each arrives, and times each until its PONG. A decision is about
+//     one such round trip among the elders (a WITNESS_REQUEST out, the witnesses back), so
+//     join p50 ÷ idle-rtt p50 says how much of a decision is anything but the network.
 //   - Convergence (converge-ms): from healing the partition until every node, polled every 50
 //     ms, reports phase member of one stableset of N members.
 //
@@ -83,7 +89,8 @@
 //	                    msgs/decision max-msgs/decision join-msgs/decision leave-msgs/decision:
 //	                    frames among the elders, mean and maximum; all-msgs/decision
 //	                    join-all-msgs/decision: all frames, mean; decisions: how many;
-//	                    joiner-in-p50-ms joiner-in-p99-ms joiner-in-max-ms
+//	                    joiner-in-p50-ms joiner-in-p99-ms joiner-in-max-ms;
+//	                    idle-rtt-p50-ms idle-rtt-p99-ms
 //	concurrent          joins/s leaves/s; join-p50-ms join-max-ms leave-p50-ms leave-max-ms;
 //	                    msgs/decision max-msgs/decision all-msgs/decision
 //	anti-entropy        split-ms (partition until the majority side removed the cut-off nodes),

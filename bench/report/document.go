@@ -168,6 +168,10 @@ func (r *Run) summary() []string {
 		out = append(out, fmt.Sprintf("After a partition that cut off a quarter of the nodes, one stableset again %s ms after healing at N = %d and %s ms at N = %d.",
 			r.cell("anti-entropy", first, "converge-ms"), first, r.cell("anti-entropy", last, "converge-ms"), last))
 	}
+	if _, k := r.value("decisions", 4, "idle-rtt-p50-ms"); k > 0 {
+		out = append(out, fmt.Sprintf("refnode's join at N = 4 takes %s idle round trips (p50 %s ms; a PING to an idle node, p50 %s ms, in the same run).",
+			r.ratioCell("decisions", 4, "join-p50-ms", "idle-rtt-p50-ms"), r.cell("decisions", 4, "join-p50-ms"), r.cell("decisions", 4, "idle-rtt-p50-ms")))
+	}
 	if v, n := r.raftValue("msgs/change"); n > 0 {
 		p50, _ := r.raftValue("latency-p50-ns")
 		out = append(out, fmt.Sprintf("hashicorp/raft, same change (AddVoter, 4 → 5 voters): %s messages (%s of them carrying log entries), "+
@@ -317,6 +321,16 @@ func (r *Run) growthTable() table {
 	return t
 }
 
+// ratioCell formats the ratio of two of the cluster benchmark's values, or "–" without both.
+func (r *Run) ratioCell(experiment string, n int, num, den string) string {
+	a, ka := r.value(experiment, n, num)
+	b, kb := r.value(experiment, n, den)
+	if ka == 0 || kb == 0 || b == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", a/b)
+}
+
 // raftCell formats a raft value divided by scale.
 func (r *Run) raftCell(unit string, scale float64) string {
 	v, n := r.raftValue(unit)
@@ -337,6 +351,8 @@ func (r *Run) raftSection() []block {
 		{"latency p50", r.cell("decisions", 4, "join-p50-ms") + " ms: first heard → every elder applied",
 			r.raftCell("latency-p50-ns", nsPerMs) + " ms: AddVoter → committed and applied at the leader"},
 		{"latency p99", r.cell("decisions", 4, "join-p99-ms") + " ms", r.raftCell("latency-p99-ns", nsPerMs) + " ms"},
+		{"idle round trip (PING, p50)", r.cell("decisions", 4, "idle-rtt-p50-ms") + " ms: the benchmark's process → the first node, over QUIC, 20 ms apart", "–"},
+		{"latency p50 ÷ idle round trip", r.ratioCell("decisions", 4, "join-p50-ms", "idle-rtt-p50-ms") + " (#17's target: at most 2)", "–"},
 		{"until the new member knows", r.cell("decisions", 4, "joiner-in-p50-ms") + " ms (p50): the joiner's first request → it took the elders' STABLESET",
 			r.raftCell("applied-ns/op", nsPerMs) + " ms (mean): AddVoter → the last of the 5 applied"},
 		{"messages, the consensus itself", r.cell("decisions", 4, "join-msgs/decision") + " frames among the elders",
