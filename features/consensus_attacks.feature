@@ -196,6 +196,23 @@ Feature: Stableset consensus against puppets
       node sends k WITNESS join k@3 within 0.5s
       """
 
+  @puppets @ST-5 @must
+  Scenario: An elder in a network of sections takes one join at a time
+    Given the node under test, with section bits 1, founds a stableset that puppets p1, p2, p3 join, one at a time
+    When the puppets play:
+      """
+      # 4 members, as many as the elders, but a join must raise the section's age: one at a time.
+      j asks join j@0
+      node sends j WITNESS join j@4
+      k asks join k@0
+      node sends k no WITNESS within 0.5s
+      node holds no k
+      p1 answers join j@4
+      p2 answers join j@4
+      node holds member j@4
+      node sends k WITNESS join k@5 within 0.5s
+      """
+
   @puppets @ST-10 @must
   Scenario: An elder that applies a change sends its stableset to the subject and to every member that is not an elder
     Given the node under test founds a stableset that puppets p1, p2, p3, p4 join, one at a time

@@ -164,11 +164,37 @@ func TestHeldJoinersAreTakenUpOneDecisionApart(t *testing.T) {
 // at once, each with its own ordinal, and holds the others: 16 joiners asking a 4-member
 // stableset at once are taken 8 at a time, never more, and every member ends with its own ordinal.
 func TestJoinsAreTakenEightAtATimeWithTheirOwnOrdinals(t *testing.T) {
-	const joiners = 16
-	s := &sim{t: t, r: rand.New(rand.NewPCG(6, 0x8)), byKey: map[wire.Name]int{}, left: map[int]bool{}}
+	s, most := joinsAtOnce(t, 16, 0, simName)
+	if most != MaxJoinsAtOnce {
+		t.Errorf("node 0 had at most %d joins it witnessed pending at once, want %d", most, MaxJoinsAtOnce)
+	}
+	ordinals := map[uint64]wire.Name{}
+	for _, m := range s.nodes[0].core.Set().Members() {
+		if other, dup := ordinals[m.Ordinal]; dup {
+			t.Errorf("%x and %x share ordinal %d", other[:4], m.Name[:4], m.Ordinal)
+		}
+		ordinals[m.Ordinal] = m.Name
+	}
+}
+
+// ST-5: in a network of sections an elder takes one join at a time even at elder_size members,
+// so that every join raises the section's age (SPEC.md section 10).
+func TestJoinsAreTakenOneAtATimeWithSections(t *testing.T) {
+	_, most := joinsAtOnce(t, sectionSize-4, 1, sectionName)
+	if most != 1 {
+		t.Errorf("node 0 had at most %d joins it witnessed pending at once, want 1", most)
+	}
+}
+
+// joinsAtOnce starts a 4-member stableset, one node a second, then has joiners more nodes ask
+// node 0 to join at once, and returns the most joins node 0 had witnessed and pending at any
+// millisecond of the next 0.4 s, by when every joiner must be in.
+func joinsAtOnce(t *testing.T, joiners int, sectionBits uint8, name func(int) wire.Name) (*sim, int) {
+	t.Helper()
+	s := &sim{t: t, r: rand.New(rand.NewPCG(6, 0x8)), byKey: map[wire.Name]int{}, left: map[int]bool{}, sectionBits: sectionBits}
 	s.sc = scenario{n: 4 + joiners, faultFree: true, maxDelay: 2 * time.Millisecond}
 	for i := range s.sc.n {
-		m := wire.Member{Name: simName(i), Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 4, byte(i + 1)}), 7000)}
+		m := wire.Member{Name: name(i), Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 4, byte(i + 1)}), 7000)}
 		s.nodes = append(s.nodes, &simNode{member: m, pending: map[uint64]time.Duration{}})
 		s.byKey[m.Name] = i
 		at := time.Duration(i) * time.Second
@@ -189,23 +215,13 @@ func TestJoinsAreTakenEightAtATimeWithTheirOwnOrdinals(t *testing.T) {
 		})
 		most = max(most, taken)
 	}
-	if most != MaxJoinsAtOnce {
-		t.Errorf("node 0 had at most %d joins it witnessed pending at once, want %d", most, MaxJoinsAtOnce)
-	}
-	members := s.nodes[0].core.Set().Members()
-	if len(members) != s.sc.n {
-		t.Fatalf("0.4 s after %d joiners asked at once node 0 holds %d members (%s), want %d", joiners, len(members), s.names(s.nodes[0]), s.sc.n)
-	}
-	ordinals := map[uint64]wire.Name{}
-	for _, m := range members {
-		if other, dup := ordinals[m.Ordinal]; dup {
-			t.Errorf("%x and %x share ordinal %d", other[:4], m.Name[:4], m.Ordinal)
-		}
-		ordinals[m.Ordinal] = m.Name
+	if n := len(s.nodes[0].core.Set().Members()); n != s.sc.n {
+		t.Fatalf("0.4 s after %d joiners asked at once node 0 holds %d members (%s), want %d", joiners, n, s.names(s.nodes[0]), s.sc.n)
 	}
 	if len(s.audit) > 0 {
 		t.Fatalf("majority rule broken: %v", s.audit)
 	}
+	return s, most
 }
 
 // After a partition that cut off a quarter of the nodes heals, the removed nodes join again and

@@ -460,8 +460,8 @@ func (c *Core) onOwnRequest(from wire.Member, id uint64, ch stableset.Change) {
 // once (ST-5, ST-13).
 const MaxQueuedJoins = 64
 
-// MaxJoinsAtOnce is how many joins an elder of a stableset of at least elder_size members takes
-// at once (ST-5). Their ordinals are above every member's, so none of them can change the elders,
+// MaxJoinsAtOnce is how many joins an elder of a stableset of at least elder_size members, in a
+// network of one section, takes at once (ST-5). Their ordinals are above every member's, so none of them can change the elders,
 // and the elders never depend on the order in which they apply. ST-13's quota of M + 16 per
 // sender leaves room for them beside the leave of every member.
 const MaxJoinsAtOnce = 8
@@ -477,7 +477,7 @@ func (c *Core) queueJoin(from wire.Member, id uint64) {
 	c.queued = holdNewest(c.queued, heldRequest{from: from, id: id, until: until}, MaxQueuedJoins)
 }
 
-// takeQueued takes up the oldest queued joiner once this elder has no join of its own pending.
+// takeQueued takes up the oldest queued joiners while this elder can take more joins (ST-5).
 func (c *Core) takeQueued() {
 	for len(c.queued) > 0 && (c.phase == Member || c.phase == Leaving) && c.set.IsElder(c.self.Name) && c.joinsTaken(wire.Name{}) < c.joinsAtOnce() {
 		q := c.queued[0]
@@ -502,14 +502,20 @@ func (c *Core) takeUp(ch stableset.Change, from wire.Member, id uint64) {
 	}
 }
 
-// joinsAtOnce is how many joins this elder takes at once: MaxJoinsAtOnce once its stableset has
-// elder_size members, else one, since a join then makes the joiner an elder and the majority that
-// the next join needs depends on it.
+// joinsAtOnce is how many joins this elder takes at once (ST-5): MaxJoinsAtOnce once its
+// stableset has elder_size members, in a network of one section; else one. Below elder_size a join
+// makes the joiner an elder, and the majority the next join needs depends on it. In a network of
+// sections, a section's age (SEC-2) must rise with every applied change, and it rises with a join
+// only if the join's ordinal is above every ordinal applied: joins taken at once may apply in
+// any order, and a list sent between two of them would have the same age as one sent after both.
 func (c *Core) joinsAtOnce() int {
 	if mutant.Enabled && mutant.Is("concurrent-joins") {
 		return math.MaxInt
 	}
 	if len(c.set.Members()) < c.cfg.ElderSize && !(mutant.Enabled && mutant.Is("small-stableset-concurrent-joins")) {
+		return 1
+	}
+	if c.cfg.SectionBits > 0 && !(mutant.Enabled && mutant.Is("sections-concurrent-joins")) {
 		return 1
 	}
 	return MaxJoinsAtOnce

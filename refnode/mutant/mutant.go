@@ -85,6 +85,7 @@ var All = []Mutant{
 	{"turned-away-joiner-dropped", "ST", "ST-5", "a joiner that asks while the elder takes another join is dropped, left to ask again after its retry interval, instead of being held and taken up as soon as that join applies"},
 	{"concurrent-joins", "ST", "ST-5", "an elder takes every join at once, instead of at most 8 at a time"},
 	{"small-stableset-concurrent-joins", "ST", "ST-5", "an elder of a stableset with fewer members than elder_size takes 8 joins at once, instead of one at a time"},
+	{"sections-concurrent-joins", "ST", "ST-5", "an elder in a network of sections takes 8 joins at once, instead of one at a time"},
 	{"concurrent-joins-share-ordinal", "ST", "ST-5", "an elder that takes several joins at once gives each the ordinal one above every ordinal applied, so they share it, instead of giving each its own"},
 	{"announce-to-subject-only", "ST", "ST-10", "an elder that applies a change sends its stableset to the change's subject only, not to the members that are not elders (they learn of it only by anti-entropy)"},
 	{"promotion-waits", "ST", "ST-4", "when an elder leaves, the next eldest member becomes an elder only at the next join, not at once"},
