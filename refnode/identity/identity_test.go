@@ -2,8 +2,10 @@ package identity
 
 import (
 	"bytes"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -80,5 +82,31 @@ func TestServerRejectsForeignSignature(t *testing.T) {
 	}
 	if err := a.ServerTLS().VerifyPeerCertificate([][]byte{[]byte("garbage")}, nil); err == nil {
 		t.Fatal("unparseable certificate accepted")
+	}
+}
+
+// Two refnode identities agree on X25519 (keyExchanges), and a peer that offers Go's default
+// key exchanges, the hybrid X25519MLKEM768 first, still gets X25519 from a refnode acceptor.
+func TestHandshakeUsesX25519(t *testing.T) {
+	server, _ := Generate()
+	client, _ := Generate()
+	stranger := client.ClientTLS(server.Name)
+	stranger.CurvePreferences = nil // Go's default, as a peer built on crypto/tls offers it
+	for name, conf := range map[string]*tls.Config{"refnode": client.ClientTLS(server.Name), "default": stranger} {
+		a, b := net.Pipe()
+		errs := make(chan error, 1)
+		go func() { errs <- tls.Server(a, server.ServerTLS()).Handshake() }()
+		c := tls.Client(b, conf)
+		if err := c.Handshake(); err != nil {
+			t.Fatalf("%s client: %v", name, err)
+		}
+		if err := <-errs; err != nil {
+			t.Fatalf("%s client, server side: %v", name, err)
+		}
+		if got := c.ConnectionState().CurveID; got != tls.X25519 {
+			t.Errorf("%s client: key exchange %v, want X25519", name, got)
+		}
+		a.Close()
+		b.Close()
 	}
 }
