@@ -461,9 +461,9 @@ func (c *Core) onOwnRequest(from wire.Member, id uint64, ch stableset.Change) {
 const MaxQueuedJoins = 64
 
 // MaxJoinsAtOnce is how many joins an elder of a stableset of at least elder_size members, in a
-// network of one section, takes at once (ST-5). Their ordinals are above every member's, so none of them can change the elders,
-// and the elders never depend on the order in which they apply. ST-13's quota of M + 16 per
-// sender leaves room for them beside the leave of every member.
+// network of one section, takes at once (ST-5). Their ordinals are above every member's, so
+// none of them can change the elders, and the elders never depend on the order in which they
+// apply. ST-13's quota of M + 16 per sender leaves room for them beside the leave of every member.
 const MaxJoinsAtOnce = 8
 
 // queueJoin holds a joiner's request until the join this elder is taking applies. A joiner that
@@ -505,7 +505,7 @@ func (c *Core) takeUp(ch stableset.Change, from wire.Member, id uint64) {
 // joinsAtOnce is how many joins this elder takes at once (ST-5): MaxJoinsAtOnce once its
 // stableset has elder_size members, in a network of one section; else one. Below elder_size a join
 // makes the joiner an elder, and the majority the next join needs depends on it. In a network of
-// sections, a section's age (SEC-2) must rise with every applied change, and it rises with a join
+// sections, a section's age (SPEC.md section 10) must rise with every applied change, and it rises with a join
 // only if the join's ordinal is above every ordinal applied: joins taken at once may apply in
 // any order, and a list sent between two of them would have the same age as one sent after both.
 func (c *Core) joinsAtOnce() int {
