@@ -227,6 +227,25 @@ Feature: Stableset consensus against puppets
       node sends p4 STABLESET with member j@5
       """
 
+  @puppets @ST-10 @must
+  Scenario: An elder may hold its announcements while changes it witnessed are pending, but not past 200 ms
+    Given the node under test founds a stableset that puppets p1, p2, p3, p4 join, one at a time
+    When the puppets play:
+      """
+      # 5 members: the node takes j1 and j2 at once (ST-5), and only j1 gets a majority.
+      j1 asks join j1@0
+      node sends j1 WITNESS join j1@5
+      j2 asks join j2@0
+      node sends j2 WITNESS join j2@6
+      p1 answers join j1@5
+      p2 answers join j1@5
+      # The subject hears at once; p4 may wait while j2 is pending, but no longer than 200 ms.
+      node sends j1 STABLESET with member j1@5 within 0.5s
+      node sends p4 STABLESET with member j1@5 within 0.5s
+      node holds member j1@5
+      node holds pending join j2@6 witnessed by node
+      """
+
   @puppets @ST-8 @must
   Scenario: A member answers a stableset that lacks what it applied with its own
     Given the node under test founds a stableset that puppets p1, p2, p3 join, one at a time

@@ -193,7 +193,11 @@ type Core struct {
 	// queued are joiners this elder could not take up because as many joins as it takes at once
 	// were pending: it takes them up, in the order they first asked, as soon as it can (ST-5),
 	// instead of leaving each to ask again a second later. One entry per joiner, its newest request.
-	queued   []heldRequest
+	queued []heldRequest
+	// owed are the changes this elder applied whose announcements (ST-10) it holds while other
+	// changes it witnessed are pending, so that a run of changes costs each member one STABLESET
+	// rather than one per change; it sends them once none is pending, or at its next tick.
+	owed     []owedChange
 	lastPing time.Time
 	// leaveOnceIn: asked to leave while joining; leaves as soon as it is in.
 	leaveOnceIn bool
@@ -905,6 +909,10 @@ func (c *Core) Tick(now time.Time) {
 	c.askToCatchUp()
 	c.pushStuck()
 	c.settle()
+	// What was held for a tick goes out whatever is still pending (ST-10's bound).
+	if len(c.owed) > 0 && !(mutant.Enabled && mutant.Is("announcements-wait-for-quiet")) {
+		c.announceOwed()
+	}
 }
 
 // forgetStrangers drops what this node keeps about peers that are neither members nor contacts
@@ -1009,6 +1017,9 @@ func (c *Core) settle() {
 	if len(c.queued) > 0 {
 		c.takeQueued()
 	}
+	if len(c.owed) > 0 && !c.awaitsOwnWitnessed() {
+		c.announceOwed()
+	}
 }
 
 // react follows the changes just applied (c.applied; c.elderBuf holds the elders before them). It
@@ -1036,9 +1047,13 @@ func (c *Core) react(wasElder bool) bool {
 			c.witness(p.Change)
 		}
 	}
-	// Tell the subjects and the members that are not elders (ST-10); elders know already.
+	// Tell the subjects at once, and the members that are not elders now or once the changes
+	// pending beside these have applied (ST-10); elders know already.
 	for _, ch := range c.applied {
-		c.announce(ch)
+		if ch.Member.Name != c.self.Name {
+			c.syncFor(ch.Member, c.decisionOf(ch))
+		}
+		c.owed = append(c.owed, owedChange{ch, c.now})
 		if ch.Kind == wire.ChangeJoin && ch.Member.Name != c.self.Name {
 			c.passLists(ch.Member)
 		}
@@ -1056,20 +1071,42 @@ func (c *Core) witnessedByAnElder(p stableset.Pending) bool {
 	return false
 }
 
-// announce sends the stableset to every member that is not an elder and to the subject, once
-// per applied change.
-func (c *Core) announce(ch stableset.Change) {
-	sent := false
+// awaitsOwnWitnessed reports whether a change this node witnessed is still pending: one more
+// apply is on its way, and the announcements it owes can cover it too (ST-10).
+func (c *Core) awaitsOwnWitnessed() bool {
+	waiting := false
+	c.set.EachPending(func(_ stableset.Change, witnesses []wire.Name) {
+		waiting = waiting || slices.Contains(witnesses, c.self.Name)
+	})
+	return waiting
+}
+
+// owedChange is an applied change whose announcement to the members is held, and when it
+// applied (its subject was sent the stableset then).
+type owedChange struct {
+	stableset.Change
+	at time.Time
+}
+
+// announceOwed sends the stableset once to every member that is not an elder. A subject was sent
+// it as its change applied: it is sent it again unless that was just now, since a joiner takes
+// the stableset only once a majority of its elders sent the same one, and the elders' first ones
+// may differ by the changes that applied beside its own (ST-5). The frames are charged to the
+// last decision owed.
+func (c *Core) announceOwed() {
+	if c.phase != Member && c.phase != Leaving {
+		c.owed = c.owed[:0]
+		return
+	}
+	last := c.decisionOf(c.owed[len(c.owed)-1].Change)
 	for _, m := range c.set.Members() {
-		if m.Name == c.self.Name || c.set.IsElder(m.Name) || mutant.Enabled && mutant.Is("announce-to-subject-only") {
+		if m.Name == c.self.Name || c.set.IsElder(m.Name) || mutant.Enabled && mutant.Is("announce-to-subject-only") ||
+			slices.ContainsFunc(c.owed, func(o owedChange) bool { return o.Member.Name == m.Name && o.at.Equal(c.now) }) {
 			continue
 		}
-		c.syncFor(m, c.decisionOf(ch))
-		sent = sent || m.Name == ch.Member.Name
+		c.syncFor(m, last)
 	}
-	if !sent && ch.Member.Name != c.self.Name {
-		c.syncFor(ch.Member, c.decisionOf(ch))
-	}
+	c.owed = c.owed[:0]
 }
 
 // removed: this node's own leave applied. A leaver is done; any other node was removed while it
@@ -1090,6 +1127,7 @@ func (c *Core) removed(elders []wire.Member) {
 	clear(c.tracks)
 	clear(c.asked)
 	c.queued = c.queued[:0]
+	c.owed = c.owed[:0]
 	c.phase = Joining
 	c.askToJoin()
 }

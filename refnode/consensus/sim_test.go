@@ -22,6 +22,7 @@ import (
 var (
 	simSeeds = flag.Int("seeds", 1000, "number of simulation seeds to run")
 	simSeed  = flag.Int64("seed", -1, "run only this simulation seed")
+	simFirst = flag.Int64("firstseed", 0, "the first of the -seeds seeds run, so that another range can be sampled")
 	simTrace = flag.Bool("simtrace", false, "log every frame but pings of the simulation (with -seed)")
 )
 
@@ -151,6 +152,8 @@ type sim struct {
 	audit []string
 	left  map[int]bool
 	trace bool
+	// stablesetsFrom counts the STABLESET frames each node sent.
+	stablesetsFrom map[int]int
 
 	// For runs with sections (sections_sim_test.go): the prefix length, whom node i bootstraps
 	// from (-1: nobody), and a partition of its own.
@@ -245,6 +248,12 @@ func (s *sim) flush(i int) {
 			s.t.Fatalf("node %d sends to an unknown name", i)
 		}
 		f := simFrame{from: i, typ: m.Type, body: slices.Clone(m.Body), header: nd.core.Set().ID()}
+		if m.Type == wire.TypeStableset {
+			if s.stablesetsFrom == nil {
+				s.stablesetsFrom = map[int]int{}
+			}
+			s.stablesetsFrom[i]++
+		}
 		switch {
 		case m.Type == wire.TypeWitnessRequest || m.Type == wire.TypePing:
 			nd.nextID++
@@ -274,6 +283,23 @@ func (s *sim) transmit(to int, f simFrame) {
 	}
 }
 
+// describeView lists a STABLESET's members, joining and leaving by node number, for -simtrace.
+func (s *sim) describeView(v *wire.StablesetView) string {
+	var b strings.Builder
+	var m wire.Member
+	for list, label := range []string{"members", "joining", "leaving"} {
+		if v.Len(list) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, " %s", label)
+		for i := range v.Len(list) {
+			v.Entry(list, i, &m)
+			fmt.Fprintf(&b, " %d@%d", s.byKey[m.Name], m.Ordinal)
+		}
+	}
+	return b.String()
+}
+
 func (s *sim) deliver(to int, f simFrame) {
 	nd := s.nodes[to]
 	if !nd.started || nd.dead || nd.core.Phase() == Left {
@@ -284,7 +310,11 @@ func (s *sim) deliver(to int, f simFrame) {
 	if s.trace && f.typ != wire.TypePing && f.typ != wire.TypePong {
 		var o wire.Observation
 		desc := ""
-		if o.Decode(f.body) == nil {
+		var v wire.StablesetView
+		switch {
+		case f.typ == wire.TypeStableset && v.Decode(f.body) == nil:
+			desc = s.describeView(&v)
+		case o.Decode(f.body) == nil:
 			desc = fmt.Sprintf("%v %d@%d", o.Kind, s.byKey[o.Member.Name], o.Member.Ordinal)
 		}
 		s.t.Logf("%v %d -> %d %v id=%d %s", s.now, f.from, to, f.typ, f.id, desc)
@@ -470,7 +500,7 @@ func TestSimulation(t *testing.T) {
 		seeds = append(seeds, *simSeed)
 	} else {
 		for i := range *simSeeds {
-			seeds = append(seeds, int64(i))
+			seeds = append(seeds, *simFirst+int64(i))
 		}
 	}
 	gaps := 0

@@ -64,7 +64,7 @@ var All = []Mutant{
 	{"silent", "NC", "NC-4", "the node writes no log line at all, to standard output or standard error"},
 	{"bad-settings-exit-1", "NC", "NC-6", "settings the node cannot use make it exit with code 1 instead of 2"},
 	// 7. Admin API
-	{"spec-version-1", "ADM", "ADM-2", `GET /v1/node reports spec_version "8" (the previous version) instead of "9"`},
+	{"spec-version-1", "ADM", "ADM-2", `GET /v1/node reports spec_version "9" (the previous version) instead of "10"`},
 	{"stableset-ordinal-1", "ADM", "ADM-3", "GET /v1/stableset reports the node alone with ordinal 1 instead of 0"},
 	{"counters-miss-pong", "ADM", "ADM-4", "PONGs the node sends are not counted in sent"},
 	{"peer-close-counted-in-reader", "ADM", "ADM-4", "a peer's close is counted only while the node reads the stream: a close before the stream is accepted is not counted, and the peer's NO_ERROR close after an orderly end (WIRE-4) is counted as the node's own"},
@@ -87,6 +87,7 @@ var All = []Mutant{
 	{"small-stableset-concurrent-joins", "ST", "ST-5", "an elder of a stableset with fewer members than elder_size takes 8 joins at once, instead of one at a time"},
 	{"sections-concurrent-joins", "ST", "ST-5", "an elder in a network of sections takes 8 joins at once, instead of one at a time"},
 	{"concurrent-joins-share-ordinal", "ST", "ST-5", "an elder that takes several joins at once gives each the ordinal one above every ordinal applied, so they share it, instead of giving each its own"},
+	{"announcements-wait-for-quiet", "ST", "ST-10", "an elder holds its announcements to the members until no change it witnessed is pending, however long that takes, instead of sending them within 200 ms"},
 	{"announce-to-subject-only", "ST", "ST-10", "an elder that applies a change sends its stableset to the change's subject only, not to the members that are not elders (they learn of it only by anti-entropy)"},
 	{"promotion-waits", "ST", "ST-4", "when an elder leaves, the next eldest member becomes an elder only at the next join, not at once"},
 	{"view-lists-heard", "ST", "ST-6", "a STABLESET lists every pending change, also those the sender only heard of from others, so the receiver counts the sender as a witness of what it never witnessed"},
