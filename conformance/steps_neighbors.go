@@ -25,7 +25,7 @@ import (
 // more: no address reaches a target NB-4 does not allow, and no target gets its own record.
 
 func registerNeighborSteps(sc *godog.ScenarioContext, g *gossipSteps) {
-	sc.Step(`^"([^"]+)" receives within (\d+) seconds? gossip holding exactly the node's record without its address(?:,? and the records of "([^"]+)"| and no other record)$`, g.receivesExactly)
+	sc.Step(`^"([^"]+)" receives within (\d+(?:\.\d+)?) seconds? gossip holding exactly the node's record without its address(?:,? and the records of "([^"]+)"| and no other record)$`, g.receivesExactly)
 	sc.Step(`^scripted peer "([^"]+)" introduces "([^"]+)" to the node$`, g.introduces)
 	sc.Step(`^peer "([^"]+)" receives a Debut from the node: its record alone, with its address$`, g.receivesDebut)
 	sc.Step(`^the node lists "([^"]+)" as a full neighbor and holds no record of "([^"]+)"$`, g.listsButHoldsNot)
@@ -175,7 +175,7 @@ func (g *gossipSteps) gossipReceived(name string) []peer.Frame {
 // every record some held record lists, never the target's own, an address only to a target that
 // lists its node). Earlier gossip after the step may differ: the node may send a change in more
 // than one gossip; what it must not send, the shared privacy check catches.
-func (g *gossipSteps) receivesExactly(target string, seconds int, others string) error {
+func (g *gossipSteps) receivesExactly(target string, seconds float64, others string) error {
 	want := map[wire.Name][]byte{}
 	for _, n := range splitNames(others) {
 		gp := g.gossiper(n)
@@ -226,7 +226,7 @@ func (g *gossipSteps) receivesExactly(target string, seconds int, others string)
 	if event.IsZero() {
 		return errors.New("this step judges gossip sent after a When step, and the scenario has none before it")
 	}
-	deadline := event.Add(time.Duration(seconds) * time.Second)
+	deadline := event.Add(time.Duration(seconds * float64(time.Second)))
 	var seen []string
 	for {
 		seen = seen[:0]
@@ -257,7 +257,7 @@ func (g *gossipSteps) receivesExactly(target string, seconds int, others string)
 	if len(seen) > 0 {
 		what = strings.Join(seen, " | ")
 	}
-	return violates(fmt.Errorf("peer %q received no gossip within %ds of the When step holding exactly the node's record without its address and the records of [%s]; gossip it received after the step: %s",
+	return violates(fmt.Errorf("peer %q received no gossip within %gs of the When step holding exactly the node's record without its address and the records of [%s]; gossip it received after the step: %s",
 		target, seconds, others, what), "NB-4")
 }
 

@@ -34,6 +34,16 @@ Feature: Neighborhood gossip observed from scripted neighbors
     Then the node sends no gossip for 1 second after the When step
     And the node holds version 5 of "zoe"'s record, listing "ann"
 
+  @NB-4 @must
+  Scenario: However the node paces its gossip, a change reaches its neighbors within 200 ms
+    Given a node under test
+    And scripted peers "ann, bob" are full neighbors of the node
+    When peer "ann" relays version 5 of "zoe"'s record, listing "ann"
+    Then "bob" receives within 0.5 seconds gossip holding exactly the node's record without its address and the records of "ann, zoe"
+    # At once again: a node that paces its gossip holds this change back, but not past 200 ms.
+    When peer "ann" relays version 6 of "zoe"'s record, listing "ann"
+    Then "bob" receives within 0.5 seconds gossip holding exactly the node's record without its address and the records of "ann, zoe"
+
   @NB-7 @must
   Scenario: A stranger's record with an address is dropped unless the stranger sent it itself
     Given a node under test

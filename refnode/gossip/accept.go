@@ -54,6 +54,11 @@ type Message struct {
 	Kind Kind
 	Type Type // for KindGossip, what the body is meant as
 	Body []byte
+	// OwnVersion is the version of the own record a Standard gossip carries. A runtime that
+	// sends a target only the newest of several Standard gossips replaces one only by another
+	// of the same version, so that every neighbor sees every version of the own record: each
+	// listed or withdrawn neighbor, one version apiece (NB-2), can then be judged from outside.
+	OwnVersion uint64
 }
 
 // Result is what one accepted gossip did and what to do about it.

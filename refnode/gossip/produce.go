@@ -71,7 +71,7 @@ func (db *DB) gossipFor(target wire.Name, refs map[wire.Name]struct{}) (Message,
 	body := appendBody(make([]byte, 0, size), parts)
 	clear(parts)
 	db.parts = parts[:0]
-	return Message{To: target, Addr: db.addrOf(target), Kind: KindGossip, Type: Standard, Body: body}, true
+	return Message{To: target, Addr: db.addrOf(target), Kind: KindGossip, Type: Standard, Body: body, OwnVersion: db.own.Version}, true
 }
 
 // relayForm chooses which signed bytes of n's newest record go to target, or nil for none.

@@ -28,6 +28,11 @@ type GossipConfig struct {
 	// changed, so that a gossip lost with a connection is made good; default 10s
 	// (ASK_ABOUT_GOSSIP_INTERVAL).
 	Interval time.Duration
+	// Pace is the least time between two Standard gossips to one target: what changes in
+	// between goes out in one gossip at the end of it, the newest made for the target. A run of
+	// changes, such as many nodes debuting at once, then costs each link a gossip per Pace
+	// rather than one per change. Default 100ms; negative sends each at once.
+	Pace time.Duration
 }
 
 func (c *GossipConfig) setDefaults() {
@@ -49,7 +54,17 @@ func (c *GossipConfig) setDefaults() {
 	if c.Interval == 0 {
 		c.Interval = 10 * time.Second
 	}
+	if c.Pace == 0 {
+		c.Pace = DefaultGossipPace
+	}
 }
+
+// DefaultGossipPace is GossipConfig.Pace's default. With N nodes debuting through one at once
+// (bench/cluster gossip-convergence, 4 runs per size), it cut the gossip frames to convergence
+// at N = 8, 16, 32, 64 from 169, 819, 4242, 15156 to 93, 351, 1090, 6143, and the time at 64
+// from 4.6 to 3.6 s (p50); at 8 nodes the time rose from 61 to 219 ms. A pace of 50 ms left
+// about 10 000 frames at 64.
+const DefaultGossipPace = 100 * time.Millisecond
 
 // neighborhood drives the pure gossip core (refnode/gossip) from frames, the admin API and a
 // timer. The database has a lock of its own, apart from the consensus core's, and bans are
@@ -71,9 +86,10 @@ type neighborhood struct {
 	retry      *time.Timer  // the next Debut to lastTarget, while one is scheduled (NB-16)
 	retryWait  time.Duration
 
-	qmu    sync.Mutex // guards queues and busy
-	queues map[wire.Name][]gossip.Message
-	busy   map[wire.Name]bool
+	qmu      sync.Mutex // guards queues, busy and lastPace
+	queues   map[wire.Name][]gossip.Message
+	busy     map[wire.Name]bool
+	lastPace map[wire.Name]time.Time // when each target was last sent a Standard gossip
 
 	watchMu sync.Mutex
 	watched map[*transport.Peer]bool
@@ -89,7 +105,7 @@ type debutTarget struct {
 func newNeighborhood(n *Node, cfg GossipConfig, dataDir string) (*neighborhood, error) {
 	cfg.setDefaults()
 	g := &neighborhood{n: n, cfg: cfg, store: newStateStore(dataDir),
-		queues: map[wire.Name][]gossip.Message{}, busy: map[wire.Name]bool{}, watched: map[*transport.Peer]bool{}}
+		queues: map[wire.Name][]gossip.Message{}, busy: map[wire.Name]bool{}, lastPace: map[wire.Name]time.Time{}, watched: map[*transport.Peer]bool{}}
 	var err error
 	if g.loaded, err = g.store.load(); err != nil {
 		return nil, err
@@ -265,10 +281,11 @@ func (g *neighborhood) enqueue(msgs []gossip.Message) {
 	defer g.qmu.Unlock()
 	for _, m := range msgs {
 		q := g.queues[m.To]
-		if n := len(q); n > 0 && isStandard(m) && isStandard(q[n-1]) {
+		if n := len(q); n > 0 && isStandard(m) && isStandard(q[n-1]) && m.OwnVersion == q[n-1].OwnVersion {
 			// A Standard gossip carries the whole of what the target may have, so a newer one
 			// still waiting to go makes the older one needless; sending only the newer keeps
-			// each target's versions going up (NB-10) with fewer frames while a dial runs.
+			// each target's versions going up (NB-10) with fewer frames while a dial runs or
+			// the pace holds it. Only for the same own version: each one reaches every neighbor.
 			q[n-1] = m
 			continue
 		}
@@ -285,6 +302,8 @@ func isStandard(m gossip.Message) bool {
 	return m.Kind == gossip.KindGossip && m.Type == gossip.Standard
 }
 
+// drain sends a target's messages in order. A Standard gossip alone in the queue waits until Pace
+// has passed since the target's last one; meanwhile a newer one replaces it (enqueue).
 func (g *neighborhood) drain(to wire.Name) {
 	defer g.n.wg.Done()
 	for {
@@ -297,9 +316,41 @@ func (g *neighborhood) drain(to wire.Name) {
 			return
 		}
 		m := q[0]
+		// Only a message nothing waits behind is held: what waits behind it could not replace it.
+		if pace := g.pace(); isStandard(m) && len(q) == 1 && pace > 0 {
+			now := time.Now()
+			if wait := g.lastPace[to].Add(pace).Sub(now); wait > 0 {
+				g.qmu.Unlock()
+				select {
+				case <-time.After(wait):
+				case <-g.n.ctx.Done():
+				}
+				continue
+			}
+			g.lastPace[to] = now
+		}
 		g.queues[to] = q[1:]
 		g.qmu.Unlock()
 		g.send(m)
+	}
+}
+
+func (g *neighborhood) pace() time.Duration {
+	if mutant.Enabled && mutant.Is("gossip-pace-unbounded") {
+		return time.Second
+	}
+	return g.cfg.Pace
+}
+
+// forgetPace drops the pace of targets last sent a Standard gossip over Pace ago, which
+// no longer hold anything back.
+func (g *neighborhood) forgetPace(now time.Time) {
+	g.qmu.Lock()
+	defer g.qmu.Unlock()
+	for to, at := range g.lastPace {
+		if now.Sub(at) >= g.pace() {
+			delete(g.lastPace, to)
+		}
 	}
 }
 
@@ -351,6 +402,7 @@ func (g *neighborhood) clock() {
 			g.enqueue(msgs) // under the lock, in the order made (see update)
 			g.scheduleRetryLocked()
 			g.mu.Unlock()
+			g.forgetPace(now)
 		}
 	}
 }

@@ -188,6 +188,7 @@ func parse(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	intFromEnv(&o.gossip.MaxDegree, "max-degree", "SSKIT_MAX_DEGREE", gossip.DefaultMaxDegree, "most neighbors the node's own gossip record lists")
 	intFromEnv(&o.gossip.MinHops, "min-hops", "SSKIT_MIN_HOPS", gossip.DefaultMinHops, "fewest hops of a route (GET /v1/route), 1 to 6")
 	durationFromEnv(&o.gossip.Interval, "gossip-interval", "SSKIT_GOSSIP_INTERVAL", 10*time.Second, "how often neighbors get Standard gossip although nothing changed")
+	durationFromEnv(&o.gossip.Pace, "gossip-pace", "SSKIT_GOSSIP_PACE", node.DefaultGossipPace, "least time between two Standard gossips to one node, the changes in between sent together; 0 sends each at once")
 	durationFromEnv(&o.gossip.PassExpiry, "pass-expiry", "SSKIT_PASS_EXPIRY", gossip.DefaultPassExpiry, "how long a Pass target is remembered against pass loops, and a Debut waits for its answer")
 	durationFromEnv(&o.gossip.IsolatedGrace, "isolated-grace", "SSKIT_ISOLATED_GRACE", gossip.DefaultIsolatedGrace, "how long a record nobody lists is kept")
 	durationFromEnv(&o.gossip.CullInterval, "cull-interval", "SSKIT_CULL_INTERVAL", gossip.DefaultCullInterval, "least time between two culls of records nobody lists")
@@ -248,6 +249,12 @@ func buildConfig(o options, getenv func(string) string, stderr io.Writer) (node.
 		if d < 10*time.Millisecond {
 			return cfg, fmt.Errorf("%s must be at least 10ms, got %v", flagName, d)
 		}
+	}
+	switch p := o.gossip.Pace; {
+	case p < 0 || p >= o.gossip.Interval:
+		return cfg, fmt.Errorf("--gossip-pace must be at least 0 and below --gossip-interval (%v), got %v", o.gossip.Interval, p)
+	case p == 0:
+		cfg.Gossip.Pace = -1 // node.GossipConfig's "at once"; its zero value is the default
 	}
 	if o.sectionBits < 0 || o.sectionBits > wire.MaxSectionBits {
 		return cfg, fmt.Errorf("--section-bits must be between 0 and %d, got %d", wire.MaxSectionBits, o.sectionBits)

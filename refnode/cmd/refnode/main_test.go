@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stableset/sskit/refnode/node"
 )
 
 // The test binary doubles as refnode, so the process tests need no separate build.
@@ -43,6 +45,8 @@ func TestBadSettingsExitWithUsageCode(t *testing.T) {
 		{"--max-degree", "0"},
 		{"--min-hops", "7"},
 		{"--gossip-interval", "0s"},
+		{"--gossip-pace", "-1ms"},
+		{"--gossip-pace", "10s"},
 		{"--pass-expiry", "soon"},
 	} {
 		var stderr bytes.Buffer
@@ -63,8 +67,12 @@ func TestGossipSettingsFromEnvironmentAndFlags(t *testing.T) {
 	}
 	g := cfg.Gossip
 	if cfg.DataDir != "/tmp/x" || g.MaxDegree != 4 || g.MinHops != 2 || g.Interval != 2*time.Second || g.PassExpiry != time.Minute ||
-		g.IsolatedGrace != 30*time.Second || g.CullInterval != time.Minute {
+		g.IsolatedGrace != 30*time.Second || g.CullInterval != time.Minute || g.Pace != node.DefaultGossipPace {
 		t.Fatalf("data dir %q, gossip %+v", cfg.DataDir, g)
+	}
+	// --gossip-pace 0 sends each gossip at once, which the node's config spells negative.
+	if _, cfg, err = parse([]string{"--gossip-pace", "0s"}, func(k string) string { return env[k] }, io.Discard, io.Discard); err != nil || cfg.Gossip.Pace >= 0 {
+		t.Fatalf("--gossip-pace 0s gave pace %v, err %v", cfg.Gossip.Pace, err)
 	}
 	if _, _, err := parse(nil, func(k string) string { return map[string]string{"SSKIT_CULL_INTERVAL": "often"}[k] }, io.Discard, io.Discard); err == nil ||
 		!strings.Contains(err.Error(), "SSKIT_CULL_INTERVAL") {
