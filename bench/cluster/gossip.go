@@ -37,14 +37,6 @@ type GossipResult struct {
 	Missing string
 }
 
-// gossipPollInterval is the pause between two rounds of reading every node's neighborhood:
-// pollInterval, or 3 ms per node when that is longer. One round reads n answers of n records
-// each, and at 64 nodes reading them every 50 ms took a sixth of the nodes' CPU (profiled),
-// slowing the very convergence being timed.
-func gossipPollInterval(n int) time.Duration {
-	return max(pollInterval, time.Duration(n)*3*time.Millisecond)
-}
-
 // GossipConvergence has every node but the first debut through the first at once
 // (POST /v1/debut), and waits until every node holds the current record of every other node and
 // lists no half link (SPEC.md NB-9, NB-13): the neighborhood a network of nodes that all debuted
@@ -81,7 +73,7 @@ func (c *Cluster) GossipConvergence(ctx context.Context, deadline time.Duration)
 			out.Missing = missing
 			break
 		}
-		time.Sleep(gossipPollInterval(len(c.live)))
+		time.Sleep(roundPause(len(c.live)))
 	}
 	after, err := c.gossipFrames(ctx)
 	if err != nil {

@@ -64,7 +64,7 @@ func (r *Run) document(drawn map[string]bool) []block {
 			"from the rest. The majority side removes them after the peer timeout (3 s by default); then the " +
 			"network heals and anti-entropy brings everyone back (SPEC.md ST-8, ST-11): the cut-off nodes find " +
 			"themselves removed and join again as new instances. Convergence is from healing until every node, " +
-			"polled every 50 ms, is a member of one stableset of all N nodes. Anti-entropy frames are the " +
+			"polled every 50 ms or 3 ms per node, whichever is longer, is a member of one stableset of all N nodes. Anti-entropy frames are the " +
 			"`anti_entropy_frames` counters summed over the nodes; all frames are every frame sent (`GET /v1/counters`, " +
 			"pings included), both from just before healing to just after convergence."))
 		add(r.antiEntropyTable())
