@@ -18,6 +18,7 @@ var (
 	nodesFlag    = flag.String("cluster.nodes", "4,8,16,32,64", "comma-separated cluster sizes")
 	samplesFlag  = flag.Int("cluster.samples", 100, "sequential join+leave pairs per cluster size (decisions)")
 	joinersFlag  = flag.Int("cluster.joiners", 8, "nodes that join at once, then leave at once (concurrent)")
+	roundsFlag   = flag.Int("cluster.rounds", 3, "rounds of joins at once and leaves at once per concurrent run: one round at 64 nodes ranged from 24 to 84 joins/s")
 	backendFlag  = flag.String("cluster.backend", envOr("BACKEND", "process"), "process or docker [BACKEND]")
 	parallelFlag = flag.Int("cluster.start-parallel", 8, "nodes started (and joining) at once while a cluster forms")
 	outFlag      = flag.String("cluster.out", os.Getenv("SSKIT_BENCH_OUT"), "directory for "+SamplesFile+" (one row per decision, for latency CDFs); empty: none [SSKIT_BENCH_OUT]")
@@ -94,8 +95,8 @@ func BenchmarkCluster(b *testing.B) {
 	}
 	// Configuration lines of the Go benchmark format: benchstat and sskit bench report show them
 	// with the results that follow.
-	fmt.Printf("cluster-impl: %s\ncluster-backend: %s\ncluster-samples: %d\ncluster-joiners: %d\n",
-		impl.Name, *backendFlag, *samplesFlag, *joinersFlag)
+	fmt.Printf("cluster-impl: %s\ncluster-backend: %s\ncluster-samples: %d\ncluster-joiners: %d\ncluster-rounds: %d\n",
+		impl.Name, *backendFlag, *samplesFlag, *joinersFlag, max(1, *roundsFlag))
 	for _, n := range sizes {
 		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) { benchmarkSize(b, impl, n) })
 	}
@@ -319,7 +320,7 @@ func benchmarkConcurrent(b *testing.B, c *Cluster) {
 	k := *joinersFlag
 	var joins, leaves []*Decision
 	var joinTime, leaveTime time.Duration // from requesting the changes until the last applied
-	for range b.N {
+	for range b.N * max(1, *roundsFlag) {
 		jd, joiners, err := c.ConcurrentJoins(context.Background(), k)
 		if err != nil {
 			b.Fatal(err)

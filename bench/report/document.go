@@ -48,13 +48,13 @@ func (r *Run) document(drawn map[string]bool) []block {
 
 	add(heading{2, "Concurrent joins and leaves"})
 	add(paragraph(fmt.Sprintf("%s new nodes join at once through the first node, which is paused while they start so "+
-		"that it hears all their requests when it resumes; when every node agrees, the same nodes leave at once. "+
-		"Decisions per second is their number over the time from resuming the first node (or sending the leave "+
-		"requests) to the last elder applying the last of them: the joiners' process starts are not the cluster's "+
+		"that it hears all their requests when it resumes; when every node agrees, the same nodes leave at once; "+
+		"%s rounds of that. Decisions per second is their number over the time from resuming the first node (or sending the leave "+
+		"requests) to the last elder applying the last of them, summed over the rounds: the joiners' process starts are not the cluster's "+
 		"work. An elder takes up to 8 joins at once (SPEC.md ST-5, one at a time below 4 members) and holds the "+
 		"joiners it cannot take yet, taking the next as soon as one of its joins applies. Latency is per decision, defined as above; a node records a "+
 		"join only once an elder takes it up, so the latency leaves out a joiner's wait in that queue.",
-		r.configOr("cluster-joiners", "Several"))))
+		r.configOr("cluster-joiners", "Several"), r.configOr("cluster-rounds", "1"))))
 	add(r.concurrentTable())
 	fig("scaling-throughput.svg", "decisions per second under concurrent changes against N")
 
