@@ -48,8 +48,9 @@ const pollInterval = 50 * time.Millisecond
 
 // roundPause is the pause between two rounds of polling n nodes: pollInterval, or 3 ms per node
 // when that is longer. A round asks every node once, and at 64 nodes rounds every 50 ms took a
-// sixth of the nodes' CPU (profiled), slowing the very work being timed. The times measured
-// come from the nodes' own logs, so the pause costs the run wall time, not accuracy.
+// sixth of the nodes' CPU (profiled), slowing the very work being timed. Decision times come
+// from the nodes' own logs and do not depend on the pause; a convergence time read by polling is
+// late by up to one pause.
 func roundPause(n int) time.Duration {
 	return max(pollInterval, time.Duration(n)*3*time.Millisecond)
 }

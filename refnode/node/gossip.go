@@ -86,10 +86,13 @@ type neighborhood struct {
 	retry      *time.Timer  // the next Debut to lastTarget, while one is scheduled (NB-16)
 	retryWait  time.Duration
 
-	qmu      sync.Mutex // guards queues, busy and lastPace
+	qmu      sync.Mutex // guards queues, busy, lastPace and pacing
 	queues   map[wire.Name][]gossip.Message
 	busy     map[wire.Name]bool
 	lastPace map[wire.Name]time.Time // when each target was last sent a Standard gossip
+	// pacing holds, per target whose drain waits out the pace, a channel enqueue closes when it
+	// queues a message the held gossip cannot absorb: only Standard gossip is paced (NB-4).
+	pacing map[wire.Name]chan struct{}
 
 	watchMu sync.Mutex
 	watched map[*transport.Peer]bool
@@ -105,7 +108,7 @@ type debutTarget struct {
 func newNeighborhood(n *Node, cfg GossipConfig, dataDir string) (*neighborhood, error) {
 	cfg.setDefaults()
 	g := &neighborhood{n: n, cfg: cfg, store: newStateStore(dataDir),
-		queues: map[wire.Name][]gossip.Message{}, busy: map[wire.Name]bool{}, lastPace: map[wire.Name]time.Time{}, watched: map[*transport.Peer]bool{}}
+		queues: map[wire.Name][]gossip.Message{}, busy: map[wire.Name]bool{}, lastPace: map[wire.Name]time.Time{}, pacing: map[wire.Name]chan struct{}{}, watched: map[*transport.Peer]bool{}}
 	var err error
 	if g.loaded, err = g.store.load(); err != nil {
 		return nil, err
@@ -281,7 +284,7 @@ func (g *neighborhood) enqueue(msgs []gossip.Message) {
 	defer g.qmu.Unlock()
 	for _, m := range msgs {
 		q := g.queues[m.To]
-		if n := len(q); n > 0 && isStandard(m) && isStandard(q[n-1]) && m.OwnVersion == q[n-1].OwnVersion {
+		if n := len(q); n > 0 && isStandard(m) && isStandard(q[n-1]) && g.mergeable(q[n-1], m) {
 			// A Standard gossip carries the whole of what the target may have, so a newer one
 			// still waiting to go makes the older one needless; sending only the newer keeps
 			// each target's versions going up (NB-10) with fewer frames while a dial runs or
@@ -290,6 +293,10 @@ func (g *neighborhood) enqueue(msgs []gossip.Message) {
 			continue
 		}
 		g.queues[m.To] = append(q, m)
+		if wake, ok := g.pacing[m.To]; ok {
+			close(wake) // the held gossip goes now, so that m does not wait out its pace
+			delete(g.pacing, m.To)
+		}
 		if !g.busy[m.To] {
 			g.busy[m.To] = true
 			g.n.wg.Add(1)
@@ -298,12 +305,19 @@ func (g *neighborhood) enqueue(msgs []gossip.Message) {
 	}
 }
 
+// mergeable reports whether a newer Standard gossip may replace an older one still queued: only
+// within one version of the own record, so that every version reaches every neighbor (NB-4).
+func (g *neighborhood) mergeable(older, newer gossip.Message) bool {
+	return older.OwnVersion == newer.OwnVersion || mutant.Enabled && mutant.Is("gossip-merges-own-versions")
+}
+
 func isStandard(m gossip.Message) bool {
 	return m.Kind == gossip.KindGossip && m.Type == gossip.Standard
 }
 
 // drain sends a target's messages in order. A Standard gossip alone in the queue waits until Pace
-// has passed since the target's last one; meanwhile a newer one replaces it (enqueue).
+// has passed since the target's last one; meanwhile a newer one replaces it (enqueue), and any
+// other message queued behind it ends the wait.
 func (g *neighborhood) drain(to wire.Name) {
 	defer g.n.wg.Done()
 	for {
@@ -320,11 +334,19 @@ func (g *neighborhood) drain(to wire.Name) {
 		if pace := g.pace(); isStandard(m) && len(q) == 1 && pace > 0 {
 			now := time.Now()
 			if wait := g.lastPace[to].Add(pace).Sub(now); wait > 0 {
+				wake := make(chan struct{})
+				g.pacing[to] = wake
 				g.qmu.Unlock()
 				select {
 				case <-time.After(wait):
+				case <-wake:
 				case <-g.n.ctx.Done():
 				}
+				g.qmu.Lock()
+				if g.pacing[to] == wake {
+					delete(g.pacing, to)
+				}
+				g.qmu.Unlock()
 				continue
 			}
 			g.lastPace[to] = now
