@@ -228,6 +228,20 @@ Feature: Stableset consensus against puppets
       """
 
   @puppets @ST-10 @must
+  Scenario: An elder sends the subject its stableset within 200 ms, also a subject that never spoke to it
+    Given the node under test founds a stableset that puppets p1, p2, p3 join, one at a time
+    When the puppets play:
+      """
+      # j asked p1, not the node: the node may wait for j to speak to it, but not past 200 ms.
+      # j answers no PING either, so only the bound gets it the stableset.
+      j falls silent
+      p1 asks join j@4
+      p2 asks join j@4
+      node holds member j@4
+      node sends j STABLESET with member j@4 within 0.5s
+      """
+
+  @puppets @ST-10 @must
   Scenario: An elder may hold its announcements while changes it witnessed are pending, but not past 200 ms
     Given the node under test founds a stableset that puppets p1, p2, p3, p4 join, one at a time
     When the puppets play:

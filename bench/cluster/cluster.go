@@ -55,6 +55,16 @@ func roundPause(n int) time.Duration {
 	return max(pollInterval, time.Duration(n)*3*time.Millisecond)
 }
 
+// pause waits one round pause for the live nodes, or until ctx ends.
+func (c *Cluster) pause(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(roundPause(len(c.live))):
+		return nil
+	}
+}
+
 // agreementTimeout is how long a cluster of n members may take to agree after a change. It
 // grows with n because one round of polling does, on a machine shared by every node.
 func agreementTimeout(n int) time.Duration {
@@ -274,6 +284,9 @@ func (c *Cluster) leaveAll(ctx context.Context, leavers []*harness.Node, logs ma
 		return err
 	}
 	c.live = without(c.live, leavers...)
+	if err := c.pause(ctx); err != nil { // as decidedView does
+		return err
+	}
 	if err := c.awaitAgreement(ctx, c.live, len(c.live)); err != nil {
 		return err
 	}

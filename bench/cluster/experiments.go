@@ -79,6 +79,16 @@ func (c *Cluster) view(ctx context.Context) (stablesetView, error) {
 	return c.agreedView(ctx, c.live, len(c.live))
 }
 
+// decidedView is view for a change just requested. Its first poll waits one round pause: asking
+// every node for its stableset while they decide slows the very decision being timed, and at
+// once it could only find the change still undecided.
+func (c *Cluster) decidedView(ctx context.Context) (stablesetView, error) {
+	if err := c.pause(ctx); err != nil {
+		return stablesetView{}, err
+	}
+	return c.view(ctx)
+}
+
 // JoinLeave makes samples decisions of each kind, one at a time: a new node joins through the
 // first node, every node agrees on the larger stableset, then that node leaves through POST
 // /v1/leave and every node agrees on the smaller one. The elders do not change throughout.
@@ -96,7 +106,7 @@ func (c *Cluster) JoinLeave(ctx context.Context, samples int) (Decisions, error)
 			return Decisions{}, err
 		}
 		j := joiners[0]
-		v, err := c.view(ctx)
+		v, err := c.decidedView(ctx)
 		if err != nil {
 			return Decisions{}, fmt.Errorf("after %s joined: %w", j.Label(), err)
 		}
@@ -152,7 +162,7 @@ func (c *Cluster) ConcurrentJoins(ctx context.Context, k int) (Decisions, []*har
 	if err != nil {
 		return Decisions{}, nil, err
 	}
-	v, err := c.view(ctx)
+	v, err := c.decidedView(ctx)
 	if err != nil {
 		return Decisions{}, joiners, fmt.Errorf("after %d concurrent joins: %w", k, err)
 	}

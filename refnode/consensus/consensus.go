@@ -171,7 +171,10 @@ type peerState struct {
 	pingedSince, lastPinged time.Time
 	// lastSaid is when the peer last sent a frame of its own, one answering none of this node's:
 	// it shows the peer alive as well as a PONG would, so a ping due before then is not sent.
-	lastSaid      time.Time
+	lastSaid time.Time
+	// lastFrame is when the peer last sent any frame at all; zero if it never did. A subject
+	// heard from lately is sent its stableset at once (ST-10): a connection to it is open.
+	lastFrame     time.Time
 	mismatchSince time.Time
 	mismatchMine  wire.StablesetID
 	lastSync      time.Time
@@ -197,8 +200,16 @@ type Core struct {
 	// owed are the changes this elder applied whose announcements (ST-10) it holds while other
 	// changes it witnessed are pending, so that a run of changes costs each member one STABLESET
 	// rather than one per change; it sends them once none is pending, or at its next tick.
-	owed     []owedChange
-	lastPing time.Time
+	owed []owedChange
+	// waiting are subjects of changes this elder applied that had not spoken to it lately: it
+	// sends them its stableset as soon as they do, or at its first tick SubjectWait after
+	// applying (ST-10), instead of opening a connection to each while the decision is still
+	// being taken by the other elders.
+	waiting []waitingSubject
+	// pingedFor is the stableset a joiner last pinged the elders of, having been sent it by one
+	// of them (ST-5): it pings the elders of each such stableset once.
+	pingedFor wire.StablesetID
+	lastPing  time.Time
 	// leaveOnceIn: asked to leave while joining; leaves as soon as it is in.
 	leaveOnceIn bool
 	lastTry     time.Time
@@ -272,7 +283,8 @@ func (c *Core) Heard(now time.Time, from wire.Member, h wire.Header) {
 	c.now = now
 	id := h.Stableset
 	p := c.peer(from.Name)
-	p.lastHeard = now
+	p.lastHeard, p.lastFrame = now, now
+	c.tellWaitingSubject(from.Name)
 	if !h.Type.IsResponse() {
 		p.lastSaid = now
 	}
@@ -649,8 +661,11 @@ func (c *Core) considerAdopting(from wire.Member, v *wire.StablesetView) {
 	}
 	if c.phase == Joining && (!in || !isElder(from.Name)) {
 		// Pointed elsewhere, or told it is in by a member that is not an elder, whose word
-		// alone lets no one in: ask that stableset's elders from now on (ST-5).
-		if len(elders) > 0 && !slices.Equal(c.contacts, elders) {
+		// alone lets no one in: ask that stableset's elders from now on (ST-5). Not when the
+		// sender is alone and no contact: that is another joiner asking for votes (askVoters),
+		// and asking it instead of the elders would leave this node asking a joiner forever.
+		lone := len(members) == 1 && members[0].Name == from.Name && !wire.HasName(c.contacts, from.Name)
+		if len(elders) > 0 && !slices.Equal(c.contacts, elders) && !lone {
 			c.contacts = slices.Clone(elders)
 			c.askToJoin()
 		}
@@ -679,6 +694,16 @@ func (c *Core) considerAdopting(from wire.Member, v *wire.StablesetView) {
 	need := stableset.Majority(len(elders))
 	if mutant.Enabled && c.phase == Joining && mutant.Is("joiner-trusts-one") {
 		need = 1
+	}
+	if count < need && c.phase == Joining && c.pingedFor != voted {
+		// In, by one elder's word: ping the others, which may wait to hear from this node
+		// before they open a connection to it (ST-10).
+		c.pingedFor = voted
+		for _, e := range elders {
+			if e.Name != c.self.Name && !votedFor(e.Name) {
+				c.out = append(c.out, Message{To: e, Type: wire.TypePing})
+			}
+		}
 	}
 	if count < need {
 		// Wait before asking: the other elders' own STABLESETs for a change they applied are on
@@ -913,6 +938,9 @@ func (c *Core) Tick(now time.Time) {
 	if len(c.owed) > 0 && !(mutant.Enabled && mutant.Is("announcements-wait-for-quiet")) {
 		c.announceOwed()
 	}
+	if len(c.waiting) > 0 {
+		c.tellSubjectsWaited()
+	}
 }
 
 // forgetStrangers drops what this node keeps about peers that are neither members nor contacts
@@ -1051,7 +1079,7 @@ func (c *Core) react(wasElder bool) bool {
 	// pending beside these have applied (ST-10); elders know already.
 	for _, ch := range c.applied {
 		if ch.Member.Name != c.self.Name {
-			c.syncFor(ch.Member, c.decisionOf(ch))
+			c.tellSubject(ch)
 		}
 		c.owed = append(c.owed, owedChange{ch, c.now})
 		if ch.Kind == wire.ChangeJoin && ch.Member.Name != c.self.Name {
@@ -1081,6 +1109,77 @@ func (c *Core) awaitsOwnWitnessed() bool {
 	return waiting
 }
 
+// SubjectHeardWithin is how recently a subject must have sent this elder a frame to be sent
+// its stableset at once when its change applies (ST-10).
+const SubjectHeardWithin = 2 * time.Second
+
+// SubjectWait is how long after applying a change an elder waits, at the least, for its subject
+// to speak before sending it the stableset anyway: it sends at its first tick from then, so
+// within SubjectWait and a tick interval (ST-10's bound is 200 ms).
+const SubjectWait = 50 * time.Millisecond
+
+// waitingSubject is the subject of an applied change whose stableset this elder holds until the
+// subject speaks to it, and when the change applied.
+type waitingSubject struct {
+	member   wire.Member
+	decision int
+	at       time.Time
+	// view is the STABLESET body as the change applied: the subject gets what it would have had
+	// at once, so that a joiner's elders send it the same stableset however long each waited,
+	// and not stablesets that differ by the changes applied meanwhile (ST-5).
+	view []byte
+}
+
+// tellSubject sends the subject of a change that just applied this node's stableset: at once if
+// the subject spoke to it lately, such as a joiner that asked it or a member that asked to
+// leave; else once the subject speaks, or after SubjectWait (ST-10). A joiner that asked one
+// elder pings the others once that elder's stableset shows it in (ST-5), and the others answer
+// over the connection that opens: an elder does not open one to it while the other elders are
+// still deciding, sharing the machine with them.
+func (c *Core) tellSubject(ch stableset.Change) {
+	p := c.peer(ch.Member.Name)
+	if !p.lastFrame.IsZero() && c.now.Sub(p.lastFrame) < SubjectHeardWithin {
+		c.syncFor(ch.Member, c.decisionOf(ch))
+		return
+	}
+	c.waiting = slices.DeleteFunc(c.waiting, func(w waitingSubject) bool { return w.member.Name == ch.Member.Name })
+	var view []byte
+	view, c.joinBuf, c.leftBuf = c.set.AppendView(nil, c.joinBuf, c.leftBuf)
+	c.waiting = append(c.waiting, waitingSubject{member: ch.Member, decision: c.decisionOf(ch), at: c.now, view: view})
+}
+
+// tellWaited sends a waiting subject the stableset it waited for.
+func (c *Core) tellWaited(w waitingSubject) {
+	c.emit(Message{To: w.member, Type: wire.TypeStableset, Body: w.view}, w.decision)
+}
+
+// tellWaitingSubject sends a waiting subject that just spoke the stableset it waits for.
+func (c *Core) tellWaitingSubject(n wire.Name) {
+	i := slices.IndexFunc(c.waiting, func(w waitingSubject) bool { return w.member.Name == n })
+	if i < 0 {
+		return
+	}
+	w := c.waiting[i]
+	c.waiting = slices.Delete(c.waiting, i, i+1)
+	if c.phase == Member || c.phase == Leaving {
+		c.tellWaited(w)
+	}
+}
+
+// tellSubjectsWaited sends the stableset to the subjects that have waited SubjectWait.
+func (c *Core) tellSubjectsWaited() {
+	if mutant.Enabled && mutant.Is("subject-waits-to-be-heard") {
+		return
+	}
+	c.waiting = slices.DeleteFunc(c.waiting, func(w waitingSubject) bool {
+		if c.now.Sub(w.at) < SubjectWait {
+			return false
+		}
+		c.tellWaited(w)
+		return true
+	})
+}
+
 // owedChange is an applied change whose announcement to the members is held, and when it
 // applied (its subject was sent the stableset then).
 type owedChange struct {
@@ -1101,7 +1200,8 @@ func (c *Core) announceOwed() {
 	last := c.decisionOf(c.owed[len(c.owed)-1].Change)
 	for _, m := range c.set.Members() {
 		if m.Name == c.self.Name || c.set.IsElder(m.Name) || mutant.Enabled && mutant.Is("announce-to-subject-only") ||
-			slices.ContainsFunc(c.owed, func(o owedChange) bool { return o.Member.Name == m.Name && o.at.Equal(c.now) }) {
+			slices.ContainsFunc(c.owed, func(o owedChange) bool { return o.Member.Name == m.Name && o.at.Equal(c.now) }) ||
+			slices.ContainsFunc(c.waiting, func(w waitingSubject) bool { return w.member.Name == m.Name }) {
 			continue
 		}
 		c.syncFor(m, last)
@@ -1128,6 +1228,8 @@ func (c *Core) removed(elders []wire.Member) {
 	clear(c.asked)
 	c.queued = c.queued[:0]
 	c.owed = c.owed[:0]
+	c.waiting = c.waiting[:0]
+	c.pingedFor = wire.StablesetID{}
 	c.phase = Joining
 	c.askToJoin()
 }

@@ -64,7 +64,7 @@ var All = []Mutant{
 	{"silent", "NC", "NC-4", "the node writes no log line at all, to standard output or standard error"},
 	{"bad-settings-exit-1", "NC", "NC-6", "settings the node cannot use make it exit with code 1 instead of 2"},
 	// 7. Admin API
-	{"spec-version-1", "ADM", "ADM-2", `GET /v1/node reports spec_version "9" (the previous version) instead of "10"`},
+	{"spec-version-1", "ADM", "ADM-2", `GET /v1/node reports spec_version "10" (the previous version) instead of "11"`},
 	{"stableset-ordinal-1", "ADM", "ADM-3", "GET /v1/stableset reports the node alone with ordinal 1 instead of 0"},
 	{"counters-miss-pong", "ADM", "ADM-4", "PONGs the node sends are not counted in sent"},
 	{"peer-close-counted-in-reader", "ADM", "ADM-4", "a peer's close is counted only while the node reads the stream: a close before the stream is accepted is not counted, and the peer's NO_ERROR close after an orderly end (WIRE-4) is counted as the node's own"},
@@ -88,6 +88,7 @@ var All = []Mutant{
 	{"sections-concurrent-joins", "ST", "ST-5", "an elder in a network of sections takes 8 joins at once, instead of one at a time"},
 	{"concurrent-joins-share-ordinal", "ST", "ST-5", "an elder that takes several joins at once gives each the ordinal one above every ordinal applied, so they share it, instead of giving each its own"},
 	{"announcements-wait-for-quiet", "ST", "ST-10", "an elder holds its announcements to the members until no change it witnessed is pending, however long that takes, instead of sending them within 200 ms"},
+	{"subject-waits-to-be-heard", "ST", "ST-10", "an elder that applies a change whose subject has not spoken to it lately waits for the subject to speak before sending it the stableset, however long that takes, instead of sending it within 200 ms"},
 	{"gossip-merges-own-versions", "NB", "NB-4", "a newer Standard gossip replaces an older one still queued for the target even when they carry different versions of the own record, so a neighbor may never see a version that listed or withdrew a node"},
 	{"gossip-pace-unbounded", "NB", "NB-4", "a node sends a target at most one Standard gossip a second, so a change may wait a second to reach a neighbor (NB-4 allows 200 ms)"},
 	{"announce-to-subject-only", "ST", "ST-10", "an elder that applies a change sends its stableset to the change's subject only, not to the members that are not elders (they learn of it only by anti-entropy)"},
