@@ -1188,7 +1188,8 @@ type owedChange struct {
 }
 
 // announceOwed sends the stableset once to every member that is not an elder. A subject was sent
-// it as its change applied: it is sent it again unless that was just now, since a joiner takes
+// it as its change applied, or is still to be sent that one (waiting): it is sent the present one
+// too unless its change applied just now, since a joiner takes
 // the stableset only once a majority of its elders sent the same one, and the elders' first ones
 // may differ by the changes that applied beside its own (ST-5). The frames are charged to the
 // last decision owed.
@@ -1200,8 +1201,7 @@ func (c *Core) announceOwed() {
 	last := c.decisionOf(c.owed[len(c.owed)-1].Change)
 	for _, m := range c.set.Members() {
 		if m.Name == c.self.Name || c.set.IsElder(m.Name) || mutant.Enabled && mutant.Is("announce-to-subject-only") ||
-			slices.ContainsFunc(c.owed, func(o owedChange) bool { return o.Member.Name == m.Name && o.at.Equal(c.now) }) ||
-			slices.ContainsFunc(c.waiting, func(w waitingSubject) bool { return w.member.Name == m.Name }) {
+			slices.ContainsFunc(c.owed, func(o owedChange) bool { return o.Member.Name == m.Name && o.at.Equal(c.now) }) {
 			continue
 		}
 		c.syncFor(m, last)
