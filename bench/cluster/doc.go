@@ -66,7 +66,9 @@
 //     the joiner's process start and greeting PING are not in it.
 //   - Joiner in (joiner-in-ms): what a joiner waits, by its own record (ST-12): from its first
 //     request to taking the stableset a majority of the elders sent it (ST-5). It includes the
-//     elders dialing it to announce the change (ST-10), which the decision latency does not.
+//     connections between the joiner and the elders it did not ask: the joiner pings them once
+//     one elder's stableset shows it in, and they answer with theirs (ST-5, ST-10), after the
+//     decision rather than during it.
 //   - Frames among the elders (msgs/decision): the sum over every node of elder_frames_sent, the
 //     frames it sent to elders while an elder itself; SPEC.md ST-9 bounds it by 24, and the
 //     conformance suite checks the same sum (decisionsWithinBudget).

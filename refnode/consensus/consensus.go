@@ -1128,6 +1128,10 @@ type waitingSubject struct {
 	// at once, so that a joiner's elders send it the same stableset however long each waited,
 	// and not stablesets that differ by the changes applied meanwhile (ST-5).
 	view []byte
+	// announced: a held announcement went to the other members while the subject waited; the
+	// subject gets the present stableset too when it is told, over the same connection, instead
+	// of the announcement opening one while the subject opens its own to ping (ST-5).
+	announced bool
 }
 
 // tellSubject sends the subject of a change that just applied this node's stableset: at once if
@@ -1151,6 +1155,9 @@ func (c *Core) tellSubject(ch stableset.Change) {
 // tellWaited sends a waiting subject the stableset it waited for.
 func (c *Core) tellWaited(w waitingSubject) {
 	c.emit(Message{To: w.member, Type: wire.TypeStableset, Body: w.view}, w.decision)
+	if w.announced {
+		c.syncFor(w.member, w.decision)
+	}
 }
 
 // tellWaitingSubject sends a waiting subject that just spoke the stableset it waits for.
@@ -1188,8 +1195,8 @@ type owedChange struct {
 }
 
 // announceOwed sends the stableset once to every member that is not an elder. A subject was sent
-// it as its change applied, or is still to be sent that one (waiting): it is sent the present one
-// too unless its change applied just now, since a joiner takes
+// it as its change applied: it is sent the present one too unless its change applied just now (a
+// subject still waiting gets it when it is told), since a joiner takes
 // the stableset only once a majority of its elders sent the same one, and the elders' first ones
 // may differ by the changes that applied beside its own (ST-5). The frames are charged to the
 // last decision owed.
@@ -1202,6 +1209,10 @@ func (c *Core) announceOwed() {
 	for _, m := range c.set.Members() {
 		if m.Name == c.self.Name || c.set.IsElder(m.Name) || mutant.Enabled && mutant.Is("announce-to-subject-only") ||
 			slices.ContainsFunc(c.owed, func(o owedChange) bool { return o.Member.Name == m.Name && o.at.Equal(c.now) }) {
+			continue
+		}
+		if i := slices.IndexFunc(c.waiting, func(w waitingSubject) bool { return w.member.Name == m.Name }); i >= 0 {
+			c.waiting[i].announced = true
 			continue
 		}
 		c.syncFor(m, last)
