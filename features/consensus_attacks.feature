@@ -375,6 +375,19 @@ Feature: Stableset consensus against puppets
       node holds pending join z@6 witnessed by p1
       """
 
+  @puppets @ST-5 @must
+  Scenario: A joiner takes no direction from a stableset of its sender alone
+    Given the node under test joins a stableset of puppets p1, p2, p3, p4 through p1
+    When the puppets play:
+      """
+      node sends p1 WITNESS_REQUEST join node@0
+      # k is alone, as a joiner waiting for its own elders is: it is no member that could point
+      # the node to elders, so the node goes on asking p1.
+      k sends stableset members k@0
+      node sends k no WITNESS_REQUEST join node@0 within 1.5s
+      node sends p1 WITNESS_REQUEST join node@0 within 1s
+      """
+
   @puppets @ST-7 @must
   Scenario: An elder witnesses the leave of a member that falls silent
     Given the node under test founds a stableset that puppets p1, p2, p3, p4 join, one at a time

@@ -108,8 +108,14 @@ func TestDockerClusterStartsNodesWithContractSettings(t *testing.T) {
 		if ns := n.inst.NetNS(); ns <= 0 {
 			t.Fatalf("%s: NetNS %d, want the container's pid", n.Label(), ns)
 		}
-		if !strings.Contains(n.LogTail(50), "refnode started") {
-			t.Fatalf("%s: the container's output is not in its log:\n%s", n.Label(), n.LogTail(50))
+		// The container's output reaches the log by a stream of its own, which may lag the node's
+		// readiness on a busy machine: await it.
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(n.LogTail(50), "refnode started") {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the container's output is not in its log within 10 s:\n%s", n.Label(), n.LogTail(50))
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	}
 }

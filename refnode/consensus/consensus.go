@@ -284,7 +284,9 @@ func (c *Core) Heard(now time.Time, from wire.Member, h wire.Header) {
 	id := h.Stableset
 	p := c.peer(from.Name)
 	p.lastHeard, p.lastFrame = now, now
-	c.tellWaitingSubject(from.Name)
+	if len(c.waiting) > 0 {
+		c.tellWaitingSubject(from.Name)
+	}
 	if !h.Type.IsResponse() {
 		p.lastSaid = now
 	}
@@ -664,7 +666,8 @@ func (c *Core) considerAdopting(from wire.Member, v *wire.StablesetView) {
 		// alone lets no one in: ask that stableset's elders from now on (ST-5). Not when the
 		// sender is alone and no contact: that is another joiner asking for votes (askVoters),
 		// and asking it instead of the elders would leave this node asking a joiner forever.
-		lone := len(members) == 1 && members[0].Name == from.Name && !wire.HasName(c.contacts, from.Name)
+		lone := len(members) == 1 && members[0].Name == from.Name && !wire.HasName(c.contacts, from.Name) &&
+			!(mutant.Enabled && mutant.Is("joiner-follows-lone-stableset"))
 		if len(elders) > 0 && !slices.Equal(c.contacts, elders) && !lone {
 			c.contacts = slices.Clone(elders)
 			c.askToJoin()

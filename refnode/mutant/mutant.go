@@ -88,6 +88,7 @@ var All = []Mutant{
 	{"sections-concurrent-joins", "ST", "ST-5", "an elder in a network of sections takes 8 joins at once, instead of one at a time"},
 	{"concurrent-joins-share-ordinal", "ST", "ST-5", "an elder that takes several joins at once gives each the ordinal one above every ordinal applied, so they share it, instead of giving each its own"},
 	{"announcements-wait-for-quiet", "ST", "ST-10", "an elder holds its announcements to the members until no change it witnessed is pending, however long that takes, instead of sending them within 200 ms"},
+	{"joiner-follows-lone-stableset", "ST", "ST-5", "a joiner that receives a STABLESET listing only its sender, a node it is not asking, asks that node to let it in instead of its bootstrap peers"},
 	{"subject-waits-to-be-heard", "ST", "ST-10", "an elder that applies a change whose subject has not spoken to it lately waits for the subject to speak before sending it the stableset, however long that takes, instead of sending it within 200 ms"},
 	{"gossip-merges-own-versions", "NB", "NB-4", "a newer Standard gossip replaces an older one still queued for the target even when they carry different versions of the own record, so a neighbor may never see a version that listed or withdrew a node"},
 	{"gossip-pace-unbounded", "NB", "NB-4", "a node sends a target at most one Standard gossip a second, so a change may wait a second to reach a neighbor (NB-4 allows 200 ms)"},
