@@ -29,7 +29,7 @@ func formedElder(t *testing.T) (*Core, time.Time) {
 	return c, epoch.Add(s.now)
 }
 
-// askJoin has elders a and b ask c to witness j's join, as an elder that took it would (ST-9).
+// askJoin has each of elders ask c to witness j's join, as an elder that took it would (ST-9).
 func askJoin(c *Core, now time.Time, j wire.Member, elders ...wire.Member) {
 	for i, e := range elders {
 		o := wire.Observation{Kind: wire.ChangeJoin, Member: j}
