@@ -242,22 +242,23 @@ func reportLatency(b *testing.B, prefix string, ds []*Decision, p90p99 bool) {
 	b.ReportMetric(s.Max, prefix+"-max-ms")
 }
 
-// reportJoinerIn reports what the joiners waited, by their own logs: from the first request to
-// taking the stableset that lists them. It reports nothing when no joiner logged its own join.
-func reportJoinerIn(b *testing.B, joins []*Decision) {
+// reportSubjectWait reports what the subjects of ds waited, by their own logs, as
+// <prefix>-p50-ms, -p99-ms and -max-ms: wait gives a decision's figure, 0 when its subject logged
+// none. It reports nothing when no subject did.
+func reportSubjectWait(b *testing.B, prefix string, ds []*Decision, wait func(*Decision) time.Duration) {
 	var in []float64
-	for _, d := range joins {
-		if d.JoinerIn > 0 {
-			in = append(in, ms(d.JoinerIn))
+	for _, d := range ds {
+		if w := wait(d); w > 0 {
+			in = append(in, ms(w))
 		}
 	}
 	if len(in) == 0 {
 		return
 	}
 	s := Summarize(in)
-	b.ReportMetric(s.P50, "joiner-in-p50-ms")
-	b.ReportMetric(s.P99, "joiner-in-p99-ms")
-	b.ReportMetric(s.Max, "joiner-in-max-ms")
+	b.ReportMetric(s.P50, prefix+"-p50-ms")
+	b.ReportMetric(s.P99, prefix+"-p99-ms")
+	b.ReportMetric(s.Max, prefix+"-max-ms")
 }
 
 // idleRoundTrips PINGs, one every idleGap, measure the idle round trip beside the decisions.
@@ -294,7 +295,10 @@ func benchmarkDecisions(b *testing.B, c *Cluster) {
 	writeSamples(b, n, "decisions", all)
 	reportLatency(b, "join", joins, true)
 	reportLatency(b, "leave", leaves, true)
-	reportJoinerIn(b, joins)
+	// What the subject waited: the joiner from its first request to taking the stableset that
+	// lists it, the leaver from asking to leave to taking the one without it.
+	reportSubjectWait(b, "joiner-in", joins, func(d *Decision) time.Duration { return d.JoinerIn })
+	reportSubjectWait(b, "leaver-out", leaves, func(d *Decision) time.Duration { return d.LeaverOut })
 	rtt := Summarize(rtts)
 	b.ReportMetric(rtt.P50, "idle-rtt-p50-ms")
 	b.ReportMetric(rtt.P99, "idle-rtt-p99-ms")

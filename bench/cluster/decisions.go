@@ -71,6 +71,9 @@ type Decision struct {
 	// JoinerIn is what the joiner waited: from its first request to taking the stableset that
 	// lists it, by its own log (SPEC.md ST-12); 0 when the joiner logged no such record.
 	JoinerIn time.Duration
+	// LeaverOut is what the leaver waited: from asking to leave to taking the stableset without
+	// it, by its own log; 0 when the leaver logged no applied time.
+	LeaverOut time.Duration
 }
 
 // Latency is the decision latency: from the first node hearing of the change until the last
@@ -114,6 +117,13 @@ func mergeDecisions(logs map[string]decisionLog, elders []string, want map[Decis
 					}
 				}
 				continue
+			}
+			if node == k.Name && k.Kind == "LEAVE" && r.Applied != nil {
+				// The leaver's own record: it starts the decision (the leave is timed from the
+				// leaver's request) and gives the leaver's own figure.
+				if applied, err := time.Parse(time.RFC3339Nano, *r.Applied); err == nil {
+					d.LeaverOut = applied.Sub(started)
+				}
 			}
 			if d.Started.IsZero() || started.Before(d.Started) {
 				d.Started = started

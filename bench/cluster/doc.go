@@ -69,6 +69,10 @@
 //     connections between the joiner and the elders it did not ask: the joiner pings them once
 //     one elder's stableset shows it in, and they answer with theirs (ST-5, ST-10), after the
 //     decision rather than during it.
+//   - Leaver out (leaver-out-ms): what a leaver waits, by its own record (ST-12): from asking to
+//     leave (POST /v1/leave) to applying its leave, when a majority of the elders witnessed it or
+//     their stableset without it arrived. With joiner in, it is the figure a user waits for; the
+//     leave latency starts at the same request, the join latency after the joiner's.
 //   - Frames among the elders (msgs/decision): the sum over every node of elder_frames_sent, the
 //     frames it sent to elders while an elder itself; SPEC.md ST-9 bounds it by 24, and the
 //     conformance suite checks the same sum (decisionsWithinBudget).
@@ -95,6 +99,7 @@
 //	                    frames among the elders, mean and maximum; all-msgs/decision
 //	                    join-all-msgs/decision: all frames, mean; decisions: how many;
 //	                    joiner-in-p50-ms joiner-in-p99-ms joiner-in-max-ms;
+//	                    leaver-out-p50-ms leaver-out-p99-ms leaver-out-max-ms;
 //	                    idle-rtt-p50-ms idle-rtt-p99-ms
 //	concurrent          joins/s leaves/s; join-p50-ms join-max-ms leave-p50-ms leave-max-ms;
 //	                    msgs/decision max-msgs/decision all-msgs/decision

@@ -75,7 +75,9 @@ func TestMergeDecisions(t *testing.T) {
 		"m1": {Decisions: []decisionRecord{rec("JOIN", "aa", 1, ptr(at(40)), 0, 3)}},
 		// The joiner's own record: from its first request (0 ms) to taking the stableset
 		// (15 ms); it is the joiner's figure and moves neither the start nor the counts.
-		"aa": {Decisions: []decisionRecord{rec("JOIN", "aa", 0, ptr(at(15)), 0, 2)}},
+		// Its own record of its leave: from asking (19 ms) to taking the stableset without it
+		// (27 ms). It starts the leave, which is timed from the leaver's request.
+		"aa": {Decisions: []decisionRecord{rec("JOIN", "aa", 0, ptr(at(15)), 0, 2), rec("LEAVE", "aa", 19, ptr(at(27)), 2, 0)}},
 	}
 	got, err := mergeDecisions(logs, []string{"e1", "e2", "e3"}, map[DecisionKey]bool{join: true, leave: true})
 	if err != nil {
@@ -98,8 +100,17 @@ func TestMergeDecisions(t *testing.T) {
 	if !l.EldersApplied.IsZero() || l.Latency() != 0 {
 		t.Errorf("leave applied by 1 of 3 elders: EldersApplied %v, want zero", l.EldersApplied)
 	}
-	if l.Records != 2 || l.Applied != 1 {
-		t.Errorf("leave = %+v, want 2 records, 1 applied", l)
+	if l.Records != 3 || l.Applied != 2 {
+		t.Errorf("leave = %+v, want 3 records, 2 applied (e1 and the leaver)", l)
+	}
+	if l.LeaverOut != 8*time.Millisecond {
+		t.Errorf("leaver out after %v, want 8ms (its own record)", l.LeaverOut)
+	}
+	if want, _ := time.Parse(time.RFC3339Nano, at(19)); !l.Started.Equal(want) {
+		t.Errorf("leave started %v, want the leaver's request at %v", l.Started, want)
+	}
+	if j.LeaverOut != 0 {
+		t.Errorf("a join has leaver out %v, want 0", j.LeaverOut)
 	}
 }
 

@@ -203,3 +203,35 @@ func TestJoinerIgnoresALoneJoinersStableset(t *testing.T) {
 		t.Fatal("did not ask its bootstrap peer again after the retry interval")
 	}
 }
+
+// A leaver's record of its own leave ends when it takes the stableset without it (ST-12): that
+// is what a leaver waits for, as a joiner waits for the stableset that lists it.
+func TestLeaverRecordsItsLeaveApplied(t *testing.T) {
+	s := newFixedSim(t, 5)
+	s.runUntil(6 * time.Second)
+	leaver := s.nodes[4]
+	if len(leaver.core.Set().Members()) != 5 || leaver.core.Set().IsElder(leaver.member.Name) {
+		t.Fatalf("node 4 holds %s, want a member that is not an elder, of 5", s.names(leaver))
+	}
+	self, _ := leaver.core.Set().Member(leaver.member.Name)
+	s.left[4] = true
+	s.push(event{at: s.now, kind: evLeave, node: 4})
+	s.runUntil(s.now + 2*time.Second)
+	if leaver.core.Phase() != Left {
+		t.Fatalf("node 4 is %v 2 s after asking to leave, want left", leaver.core.Phase())
+	}
+	var own *Decision
+	for _, d := range leaver.core.Decisions() {
+		if d.Kind == wire.ChangeLeave && d.Member.Name == self.Name && d.Member.Ordinal == self.Ordinal {
+			own = &d
+		}
+	}
+	switch {
+	case own == nil:
+		t.Fatalf("node 4 logged no record of its own leave of %d", self.Ordinal)
+	case own.Applied.IsZero():
+		t.Fatal("node 4's record of its own leave has no applied time though it has left")
+	case own.Applied.Before(own.Started):
+		t.Fatalf("node 4's leave applied at %v, before it started at %v", own.Applied, own.Started)
+	}
+}
