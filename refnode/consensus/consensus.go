@@ -1027,6 +1027,15 @@ func (c *Core) pushStuck() {
 				c.send(e, wire.TypeWitnessRequest, 0, full, tr.decision)
 			}
 		}
+		// A change stuck this long may be one the other elders have gone past: they applied it
+		// and a later event of its name, and ignore requests for it. The stableset id covers
+		// names only, so nothing else shows that this node fell behind. The STABLESET, which
+		// lists the change, lacks what they applied, and ST-8 has them answer with theirs.
+		for _, e := range c.set.Elders() {
+			if e.Name != c.self.Name {
+				c.sync(e, true)
+			}
+		}
 		if full.Kind == wire.ChangeLeave && full.Member.Name == c.self.Name && !c.set.IsElder(c.self.Name) {
 			c.tellElders(full, tr)
 		}

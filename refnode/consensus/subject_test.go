@@ -235,3 +235,77 @@ func TestLeaverRecordsItsLeaveApplied(t *testing.T) {
 		t.Fatalf("node 4's leave applied at %v, before it started at %v", own.Applied, own.Started)
 	}
 }
+
+// A join that one elder took and the other applied, and whose joiner then left, stays pending at
+// the first for ever unless it learns what the other applied: both hold the same names, so the
+// same stableset id, and the other ignores requests for a change it has gone past. Below
+// elder_size that pending join keeps the first from taking any other (simulation seed 2660).
+// When its push for the stuck join goes unanswered, the elder sends its STABLESET too, which
+// lacks the leave, and ST-8 has the other answer with its own.
+func TestStuckJoinIsResolvedByTheOtherElderStableset(t *testing.T) {
+	s := newFixedSim(t, 2)
+	s.runUntil(3 * time.Second)
+	c0, c1 := s.nodes[0].core, s.nodes[1].core
+	m0, m1 := s.nodes[0].member, s.nodes[1].member
+	if len(c0.Set().Members()) != 2 || len(c1.Set().Members()) != 2 {
+		t.Fatalf("before: node 0 holds %s, node 1 %s, want both of 2 members", s.names(s.nodes[0]), s.names(s.nodes[1]))
+	}
+	c0.Outbox()
+	c1.Outbox()
+	now := epoch.Add(s.now)
+	j := testMember(10, 0)
+	ask := func(c *Core, at time.Time, from wire.Member, kind wire.ChangeKind, m wire.Member) {
+		o := wire.Observation{Kind: kind, Member: m}
+		c.Receive(at, from, wire.Header{Type: wire.TypeWitnessRequest, ID: 7}, o.Append(nil))
+	}
+	// j asks node 0, which takes the join; its request reaches node 1, which applies it, but
+	// node 1's witness never reaches node 0. Then j leaves through node 1.
+	ask(c0, now, j, wire.ChangeJoin, j)
+	var taken wire.Member
+	for _, p := range c0.Set().Pending() {
+		if p.Member.Name == j.Name {
+			taken = p.Member
+		}
+	}
+	if taken.Ordinal == 0 {
+		t.Fatal("node 0 did not take j's join")
+	}
+	c0.Outbox()
+	ask(c1, now, m0, wire.ChangeJoin, taken)
+	ask(c1, now.Add(10*time.Millisecond), taken, wire.ChangeLeave, taken)
+	if got := len(c1.Set().Members()); got != 2 || c1.Set().Live(wire.ChangeLeave, taken) {
+		t.Fatalf("node 1 holds %d members and j's leave is live there, want j joined and left", got)
+	}
+	c1.Outbox()
+
+	// Node 0's push of the stuck join goes with its STABLESET.
+	later := now.Add(c0.cfg.RequestTimeout + 100*time.Millisecond)
+	c0.Tick(later)
+	views := stablesetsTo(c0.Outbox(), m1.Name)
+	if len(views) == 0 {
+		t.Fatal("node 0 pushed its stuck join without its STABLESET to node 1")
+	}
+	// Node 1 finds it lacking j's leave and answers with its own (ST-8), which settles node 0.
+	c1.Receive(later, m0, wire.Header{Type: wire.TypeStableset, Stableset: c0.Set().ID()}, views[0])
+	answers := stablesetsTo(c1.Outbox(), m0.Name)
+	if len(answers) == 0 {
+		t.Fatal("node 1 did not answer a STABLESET lacking j's leave with its own")
+	}
+	c0.Receive(later, m1, wire.Header{Type: wire.TypeStableset, Stableset: c1.Set().ID()}, answers[0])
+	for _, p := range c0.Set().Pending() {
+		if p.Member.Name == j.Name && p.Kind == wire.ChangeJoin {
+			t.Fatalf("node 0 still holds j's join pending after node 1's STABLESET: %+v", p)
+		}
+	}
+	// And it takes the next joiner.
+	k := testMember(11, 0)
+	c0.Outbox()
+	ask(c0, later, k, wire.ChangeJoin, k)
+	took := false
+	for _, m := range c0.Outbox() {
+		took = took || (m.Type == wire.TypeWitness && m.To.Name == k.Name)
+	}
+	if !took {
+		t.Fatal("node 0 did not take the next joiner")
+	}
+}
