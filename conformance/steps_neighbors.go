@@ -55,7 +55,21 @@ func registerNeighborSteps(sc *godog.ScenarioContext, g *gossipSteps) {
 	sc.Step(`^peer "([^"]+)" receives a Pass naming "([^"]+)", with its address$`, g.receivesPassNaming)
 	sc.Step(`^peer "([^"]+)" receives Standard gossip as the answer to its Debut: the node's record without its address, listing "([^"]+)", and no record with an address$`, g.receivesStandardAnswer)
 	sc.Step(`^scripted peer "([^"]+)" debuts to the node with a record listing "([^"]+)"$`, g.debutsListing)
+	sc.Step(`^the debutants the node placed while its neighbors joined no longer count$`, placementsLapse)
 	sc.Step(`^peer "([^"]+)" receives an Introduction: the node's record with its address, listing "([^"]+)", and the addressed record of "([^"]+)"$`, g.receivesIntroduction)
+}
+
+// placementLapse is how long a scenario waits for the debutants a node sent on to count no
+// more towards its neighbors' degrees: NB-5 counts each until 1 s after the last, and the
+// margin allows for a loaded machine.
+const placementLapse = 1300 * time.Millisecond
+
+// placementsLapse waits out NB-5's placement count after the Introductions and Passes the node
+// made while its scripted neighbors joined, so that the next placement goes by the records the
+// node holds alone.
+func placementsLapse() error {
+	time.Sleep(placementLapse)
+	return nil
 }
 
 // nodeName is the name a script line uses for the node under test.
@@ -82,12 +96,18 @@ func splitNames(list string) []string {
 }
 
 // pick reads "the lower of A, B" and "the higher of A, B" as the peer whose name is lower or
-// higher (names compare as their bytes, and so as hex), and any other text as a peer's name: a
-// scenario about ties cannot know its random names in advance.
+// higher (names compare as their bytes, and so as hex), "the second lowest of A, B, C" as the
+// one next above the lowest, and any other text as a peer's name: a scenario about ties cannot
+// know its random names in advance.
 func (g *gossipSteps) pick(text string) string {
 	byName := func(a, b string) int { return strings.Compare(g.nameOf(a).String(), g.nameOf(b).String()) }
 	if among, ok := strings.CutPrefix(text, "the lower of "); ok {
 		return slices.MinFunc(splitNames(among), byName)
+	}
+	if among, ok := strings.CutPrefix(text, "the second lowest of "); ok {
+		names := splitNames(among)
+		slices.SortFunc(names, byName)
+		return names[min(1, len(names)-1)]
 	}
 	if among, ok := strings.CutPrefix(text, "the higher of "); ok {
 		return slices.MaxFunc(splitNames(among), byName)

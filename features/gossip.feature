@@ -29,9 +29,20 @@ Feature: Neighborhood gossip
   Scenario: At the degree limit a debutant is passed to a neighbor
     Given a node under test
     And scripted peers "p1, p2, p3, p4, p5" are full neighbors of the node
+    And the debutants the node placed while its neighbors joined no longer count
     When scripted peer "p6" debuts to the node
     Then peer "p6" receives a Pass naming the least-connected of the node's neighbors, the lowest name among equals, with its address
     And the node lists 5 full neighbors and is at version 6
+
+  @NB-5 @must
+  Scenario: Debutants that arrive one after another at the degree limit are passed to different neighbors: one sent on counts towards its neighbor's degree
+    Given a node under test
+    And scripted peers "p1, p2, p3, p4, p5" are full neighbors of the node
+    And the debutants the node placed while its neighbors joined no longer count
+    When scripted peer "p6" debuts to the node
+    Then peer "p6" receives a Pass naming "the lower of p1, p2, p3, p4, p5", with its address
+    When scripted peer "p7" debuts to the node
+    Then peer "p7" receives a Pass naming "the second lowest of p1, p2, p3, p4, p5", with its address
 
   @NB-5 @NB-8 @must
   Scenario: At the degree limit with nobody to pass to, the debutant gets a GOSSIP_FAILURE

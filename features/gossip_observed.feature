@@ -88,6 +88,7 @@ Feature: Neighborhood gossip observed from scripted neighbors
     And scripted peers "ann, bob, cid" are full neighbors of the node
     When peer "ann" sends its next record, listing the node and "x1"
     Then the node holds version 3 of "ann"'s record
+    And the debutants the node placed while its neighbors joined no longer count
     When scripted peer "dee" debuts to the node
     Then peer "dee" receives an Introduction: the node's record with its address, listing "dee", and the addressed record of "the lower of bob, cid"
 

@@ -135,6 +135,7 @@ func (db *DB) AcceptOn(from wire.Name, conn uint64, fromAddr netip.AddrPort, bod
 		return Result{Note: "gossip from the node itself"}
 	}
 	db.expire(now)
+	db.now = now
 	views, err := DecodeGossip(body, db.views[:0])
 	defer func() { clear(views); db.views = views[:0] }() // keep no pointers into body
 	if err != nil {
@@ -296,6 +297,7 @@ func (db *DB) acceptDebut(from wire.Name, fromAddr netip.AddrPort, v *record.Vie
 	exclude := func(n wire.Name) bool { return n == from || viewLists(v, n) }
 	// Step 1 (rulebook 54): a full neighbor better placed to take the debutant.
 	if n, ok := db.betterPlacedNeighbor(exclude); ok {
+		db.notePlaced(n)
 		return Result{Messages: []Message{db.passMessage(from, fromAddr, n)}}
 	}
 	// Step 2 (rulebook 55): accept below the degree limit.
@@ -317,6 +319,7 @@ func (db *DB) acceptDebut(from wire.Name, fromAddr netip.AddrPort, v *record.Vie
 		}
 		var reply Message
 		if n, ok := db.introductionCandidate(exclude); ok {
+			db.notePlaced(n)
 			reply = db.gossipMessage(from, fromAddr, Introduction, db.debutRecord(), db.addrs[n].b)
 		} else {
 			// Rulebook 57: nobody to introduce, so debut back: the own record, now listing
@@ -331,11 +334,14 @@ func (db *DB) acceptDebut(from wire.Name, fromAddr netip.AddrPort, v *record.Vie
 	}
 	// Step 3 (rulebook 58): full up, so pass to the least-connected neighbor, or fail.
 	if n, ok := db.leastConnectedNeighbor(exclude); ok {
-		if d, _ := db.Degree(n); d >= db.cfg.MaxDegree && !mutant.Is("saturated-passes-on") {
+		// Whether to split goes by the records alone: every neighbor that suits is at the
+		// limit by the record held of it (SPEC.md NB-5).
+		if d := db.leastRecordedDegree(exclude); d >= db.cfg.MaxDegree && !mutant.Is("saturated-passes-on") {
 			if res, ok := db.split(from, fromAddr, v, exclude, now); ok {
 				return res
 			}
 		}
+		db.notePlaced(n)
 		return Result{Messages: []Message{db.passMessage(from, fromAddr, n)}}
 	}
 	return Result{
@@ -363,7 +369,7 @@ func (db *DB) split(from wire.Name, fromAddr netip.AddrPort, v *record.View, exc
 	// Only a link the held records show another path around: one that is a network's only
 	// bridge between two parts would cut it in two if the debutant's Debut to the withdrawn
 	// neighbor is passed on (seen: 1 run in 20 at 32 nodes converged into two parts).
-	out, ok := db.leastConnected(func(n wire.Name) bool { return !exclude(n) && db.lists(n, db.me) && db.pathAround(n) })
+	out, ok := db.leastRecorded(func(n wire.Name) bool { return !exclude(n) && db.lists(n, db.me) && db.pathAround(n) })
 	if !ok {
 		return Result{}, false
 	}
@@ -434,8 +440,12 @@ func (db *DB) betterPlacedNeighbor(exclude func(wire.Name) bool) (wire.Name, boo
 		if exclude(n) || !db.lists(n, db.me) || !db.passable(n) {
 			continue
 		}
-		d, _ := db.Degree(n)
-		if d >= 3 && (bestDegree < 0 || d < bestDegree || mutant.Is("pass-highest-name") && d == bestDegree) {
+		// Degree 3 or more by its record; ranked by the degree placement sees.
+		if recorded, _ := db.Degree(n); recorded < 3 {
+			continue
+		}
+		d := db.placementDegree(n)
+		if bestDegree < 0 || d < bestDegree || mutant.Is("pass-highest-name") && d == bestDegree {
 			best, bestDegree = n, d
 		}
 	}
@@ -454,13 +464,36 @@ func (db *DB) leastConnectedNeighbor(exclude func(wire.Name) bool) (wire.Name, b
 	return db.leastConnected(func(n wire.Name) bool { return !exclude(n) })
 }
 
+// leastRecordedDegree is the lowest degree, by the records held, of the neighbors a Pass could
+// name (rulebook 58), half neighbors included; -1 when there is none.
+func (db *DB) leastRecordedDegree(exclude func(wire.Name) bool) int {
+	n, ok := db.leastRecorded(func(n wire.Name) bool { return !exclude(n) })
+	if !ok {
+		return -1
+	}
+	d, _ := db.Degree(n)
+	return d
+}
+
+// leastConnected finds the neighbor that suits of lowest degree as placement sees it
+// (placementDegree), the lowest name among equals.
 func (db *DB) leastConnected(suits func(wire.Name) bool) (wire.Name, bool) {
+	return db.leastBy(suits, db.placementDegree)
+}
+
+// leastRecorded is leastConnected by the degrees the records held show, as a split chooses the
+// link to split (SPEC.md NB-5).
+func (db *DB) leastRecorded(suits func(wire.Name) bool) (wire.Name, bool) {
+	return db.leastBy(suits, func(n wire.Name) int { d, _ := db.Degree(n); return d })
+}
+
+func (db *DB) leastBy(suits func(wire.Name) bool, degree func(wire.Name) int) (wire.Name, bool) {
 	best, bestDegree := wire.Name{}, -1
 	for _, n := range db.own.Neighbors {
 		if !suits(n) || !db.passable(n) {
 			continue
 		}
-		if d, _ := db.Degree(n); bestDegree < 0 || d < bestDegree || mutant.Is("pass-highest-name") && d == bestDegree {
+		if d := degree(n); bestDegree < 0 || d < bestDegree || mutant.Is("pass-highest-name") && d == bestDegree {
 			best, bestDegree = n, d
 		}
 	}

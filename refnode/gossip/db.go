@@ -68,6 +68,8 @@ type DB struct {
 	bans     map[wire.Name]Ban       // banned names, why and when; never removed
 	passed   map[wire.Name]time.Time // Pass targets and when they were passed to us
 	debuting map[wire.Name]time.Time // Debuts sent and not yet answered, and when
+	placed   map[wire.Name]placement // debutants sent on to each neighbor since its record we hold
+	now      time.Time               // the time of the gossip being accepted
 	dropped  uint64                  // relayed records not stored because MaxHeldRecords were held
 
 	lastCull time.Time
@@ -87,6 +89,19 @@ type entry struct {
 	concealed []byte      // latest's version without an address, or nil if not received
 	seen      time.Time   // when latest was stored, for culling
 }
+
+// placement counts the debutants a node sent on to one neighbor, in a Pass or an Introduction,
+// since the version of the neighbor's record it holds: a debutant sent there is on its way to
+// that neighbor, whose record will list it, or which will send it on in turn.
+type placement struct {
+	debutants int
+	version   uint64
+	at        time.Time // the last one
+}
+
+// placementMemory is how long a placement counts towards a neighbor's degree without a newer
+// record of it: long enough for the debutant's Debut to reach it and its gossip to come back.
+const placementMemory = time.Second
 
 // addressed is a record with an address, signed by its subject; the address never changes
 // once known (rulebook 77), though the record may be older than the entry's.
@@ -132,6 +147,7 @@ func New(cfg Config) (*DB, error) {
 		bans:     map[wire.Name]Ban{},
 		passed:   map[wire.Name]time.Time{},
 		debuting: map[wire.Name]time.Time{},
+		placed:   map[wire.Name]placement{},
 		refs:     map[wire.Name]struct{}{},
 	}
 	db.own = record.Record{Name: db.me, Version: cfg.FirstVersion, Accepts: cfg.Addr.IsValid(), Addr: cfg.Addr}
@@ -307,6 +323,41 @@ func (db *DB) Degree(name wire.Name) (int, bool) {
 }
 
 func (db *DB) degree() int { return len(db.own.Neighbors) }
+
+// placementDegree is n's degree as placement sees it (SPEC.md NB-5): the neighbors n's record
+// lists plus the debutants this node sent on to n since that record, until placementMemory after
+// the last. When many nodes debut through one node at once, the degrees its records show do not
+// change between one Debut and the next, and every debutant would be sent to the same neighbor,
+// which passes most of them on again, or introduces them all to the same node in turn.
+func (db *DB) placementDegree(n wire.Name) int {
+	d, _ := db.Degree(n)
+	if p, ok := db.placed[n]; ok && !mutant.Is("placement-by-record-alone") {
+		if e := db.nodes[n]; e != nil && e.view.Version() == p.version && db.now.Sub(p.at) < placementMemory {
+			d += p.debutants
+		}
+	}
+	return d
+}
+
+// notePlaced counts a debutant sent on to n, in a Pass or an Introduction (placementDegree).
+func (db *DB) notePlaced(n wire.Name) {
+	var version uint64
+	if e := db.nodes[n]; e != nil {
+		version = e.view.Version()
+	}
+	for m, q := range db.placed { // forget the lapsed, so that past neighbors leave nothing
+		if db.now.Sub(q.at) >= placementMemory {
+			delete(db.placed, m)
+		}
+	}
+	p := db.placed[n]
+	if p.version != version {
+		p = placement{version: version}
+	}
+	p.debutants++
+	p.at = db.now
+	db.placed[n] = p
+}
 
 // hasRoom reports whether the own record may list one more neighbor, answering for from:
 // neighbors listed plus one place held for each Debut in progress to a node not listed yet

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/stableset/sskit/refnode/record"
 	"github.com/stableset/sskit/refnode/wire"
@@ -553,4 +554,36 @@ func TestDebutThatChangesNothingIsAnsweredAlone(t *testing.T) {
 	if res.Changed || f.db.Version() != version || len(res.Messages) != 1 || res.Messages[0].To != x.name {
 		t.Fatalf("the same Debut again: got %s, want one answer to the debutant and no change", describe(res))
 	}
+}
+
+// SPEC.md NB-5: a debutant sent on to a neighbor counts towards that neighbor's degree until a
+// newer record of it arrives, or for placementMemory. Debutants that arrive one after another
+// are spread over the neighbors instead of all going to the one the records rank first, which
+// passed most of them on again when 64 nodes debuted through one at once.
+func TestDebutantsSentOnCountTowardsTheNeighborsDegree(t *testing.T) {
+	f := newFixture(t)
+	ps := peers(1, 5)
+	for _, p := range ps {
+		f.link(p, true, true, 2)
+	}
+	byName := slices.Clone(ps)
+	slices.SortFunc(byName, func(a, b peer) int { return compareNames(a.name, b.name) })
+	debut := func(i int, at time.Time) Message {
+		x := newPeer(100 + i)
+		res := f.db.Accept(x.name, x.addr, body(x.addressed(t, 1)), at)
+		wantNoBan(t, res)
+		return only(t, res)
+	}
+	// Each of the first five goes to another neighbor, in order of name.
+	for i, want := range byName {
+		wantRecords(t, debut(i, t0), Pass, want.name)
+	}
+	// All five now count one more; the sixth goes to the lowest name again.
+	wantRecords(t, debut(5, t0), Pass, byName[0].name)
+	// A newer record of the second, at the same degree, replaces what was counted for it.
+	f.store(byName[1].sign(t, rec{version: 2, accepts: true, neighbors: append([]wire.Name{f.me.name}, ghosts(900, 1)...)}))
+	wantRecords(t, debut(6, t0), Pass, byName[1].name)
+	// After placementMemory the records alone count again.
+	wantRecords(t, debut(7, t0.Add(placementMemory)), Pass, byName[0].name)
+	wantRecords(t, debut(8, t0.Add(placementMemory)), Pass, byName[1].name)
 }

@@ -67,6 +67,11 @@
 //     (rule 57). At degree 5, step 3 passes the debutant to the least-connected neighbor, half
 //     neighbors included. If nobody suits it sends a NoSuitableNeighbors failure. Only nodes
 //     whose addressed record is held can be passed or introduced. Ties go to the lower name.
+//     Neighbors are ranked by placement degree (SPEC.md NB-5, an addition to MASQ): the degree
+//     their record shows plus the debutants this node sent them, in a Pass or an Introduction,
+//     since that record, until 1 s after the last. Without it, debutants that arrive together
+//     all go to the neighbor the records rank first. Whether a neighbor has degree 3 or more,
+//     and whether every neighbor is full so that a link is split, go by the records alone.
 //   - Pass, rules 61 and 62. The answer is a Debut to the target, and the database stays
 //     unchanged. The pass-loop guard ignores a target passed within 60 s, refreshing its time,
 //     and a target to which a Debut is in progress. A banned target or a current neighbor is

@@ -64,7 +64,7 @@ var All = []Mutant{
 	{"silent", "NC", "NC-4", "the node writes no log line at all, to standard output or standard error"},
 	{"bad-settings-exit-1", "NC", "NC-6", "settings the node cannot use make it exit with code 1 instead of 2"},
 	// 7. Admin API
-	{"spec-version-1", "ADM", "ADM-2", `GET /v1/node reports spec_version "10" (the previous version) instead of "11"`},
+	{"spec-version-1", "ADM", "ADM-2", `GET /v1/node reports spec_version "11" (the previous version) instead of "12"`},
 	{"stableset-ordinal-1", "ADM", "ADM-3", "GET /v1/stableset reports the node alone with ordinal 1 instead of 0"},
 	{"counters-miss-pong", "ADM", "ADM-4", "PONGs the node sends are not counted in sent"},
 	{"peer-close-counted-in-reader", "ADM", "ADM-4", "a peer's close is counted only while the node reads the stream: a close before the stream is accepted is not counted, and the peer's NO_ERROR close after an orderly end (WIRE-4) is counted as the node's own"},
@@ -115,6 +115,7 @@ var All = []Mutant{
 	{"known-debut-ignored", "NB", "NB-5", "a Debut (the sender's own record alone, with its address) from a node whose record the node already holds, relayed by the neighbor that took it, is read as Standard gossip, as MASQ does: it changes nothing and goes unanswered, so the debutant holds a place for it for 60 s and is not placed"},
 	{"debutant-with-neighbor-introduced", "NB", "NB-5", "below the degree limit, a debutant whose record lists a neighbor already (answering an Introduction or a Pass) is introduced to another neighbor, as a debutant with none is, instead of being answered with Standard gossip alone"},
 	{"pass-highest-name", "NB", "NB-5", "among the suitable neighbors of equal lowest degree, a Pass (and an Introduction) names the one with the highest name instead of the lowest"},
+	{"placement-by-record-alone", "NB", "NB-5", "debutants are placed by the degrees the held records show alone: one sent on to a neighbor does not count towards that neighbor's degree, so debutants that arrive one after another at the degree limit all get a Pass to the same neighbor"},
 	{"saturated-passes-on", "NB", "NB-5", "at the degree limit, when every neighbor that suits is at the limit too, the node passes the debutant on instead of splitting a link for it"},
 	{"bridge-split", "NB", "NB-5", "at the degree limit, with every neighbor that suits at the limit too, the node splits the link to its least-connected full neighbor even when the records it holds show no other path to that neighbor, so a link that may be the only bridge between two parts of the network is split"},
 	{"introducee-stored", "NB", "NB-6", "the introducee's record in an Introduction is stored as if it had come in Standard gossip, so the node holds it (GET /v1/neighborhood lists it) and relays it to the nodes that list the introducee, instead of keeping only its address for the Debut"},
