@@ -1030,10 +1030,12 @@ func (c *Core) pushStuck() {
 		// A change stuck this long may be one the other elders have gone past: they applied it
 		// and a later event of its name, and ignore requests for it. The stableset id covers
 		// names only, so nothing else shows that this node fell behind. The STABLESET, which
-		// lists the change, lacks what they applied, and ST-8 has them answer with theirs.
+		// lists the change, lacks what they applied, and ST-8 has them answer with theirs. It
+		// keeps ST-8's bound of one per member per 200 ms, but is not itself sent because of
+		// ST-8, so it is not counted as anti-entropy (ADM-8).
 		for _, e := range c.set.Elders() {
-			if e.Name != c.self.Name {
-				c.sync(e, true)
+			if p := c.peer(e.Name); e.Name != c.self.Name && (p.lastSync.IsZero() || c.now.Sub(p.lastSync) >= c.cfg.AntiEntropyDelay) {
+				c.sync(e, false)
 			}
 		}
 		if full.Kind == wire.ChangeLeave && full.Member.Name == c.self.Name && !c.set.IsElder(c.self.Name) {
