@@ -108,22 +108,21 @@ func mergeDecisions(logs map[string]decisionLog, elders []string, want map[Decis
 				d = &Decision{Key: k}
 				out[k] = d
 			}
-			if node == k.Name && k.Kind == "JOIN" {
-				// The joiner's own record of its join, from its first request: a figure of its
-				// own, kept out of the elders' one, whose start is the first member hearing.
+			if node == k.Name {
+				// The subject's own record: what it waited, a figure of its own.
+				var waited time.Duration
 				if r.Applied != nil {
 					if applied, err := time.Parse(time.RFC3339Nano, *r.Applied); err == nil {
-						d.JoinerIn = applied.Sub(started)
+						waited = applied.Sub(started)
 					}
 				}
-				continue
-			}
-			if node == k.Name && k.Kind == "LEAVE" && r.Applied != nil {
-				// The leaver's own record: it starts the decision (the leave is timed from the
-				// leaver's request) and gives the leaver's own figure.
-				if applied, err := time.Parse(time.RFC3339Nano, *r.Applied); err == nil {
-					d.LeaverOut = applied.Sub(started)
+				if k.Kind == "JOIN" {
+					// Kept out of the elders' figure, whose start is the first member hearing.
+					d.JoinerIn = waited
+					continue
 				}
+				// A leaver is a member: its request starts the leave's latency too.
+				d.LeaverOut = waited
 			}
 			if d.Started.IsZero() || started.Before(d.Started) {
 				d.Started = started

@@ -1034,7 +1034,7 @@ func (c *Core) pushStuck() {
 		// keeps ST-8's bound of one per member per 200 ms, but is not itself sent because of
 		// ST-8, so it is not counted as anti-entropy (ADM-8).
 		for _, e := range c.set.Elders() {
-			if p := c.peer(e.Name); e.Name != c.self.Name && (p.lastSync.IsZero() || c.now.Sub(p.lastSync) >= c.cfg.AntiEntropyDelay) {
+			if e.Name != c.self.Name && !c.syncedRecently(c.peer(e.Name)) {
 				c.sync(e, false)
 			}
 		}
@@ -1259,10 +1259,17 @@ func (c *Core) removed(elders []wire.Member) {
 	c.askToJoin()
 }
 
-// sync sends this node's STABLESET to a peer, at most once per anti-entropy delay.
+// syncedRecently reports whether this node sent p its STABLESET within the anti-entropy delay
+// (ST-8's bound of one per member per 200 ms).
+func (c *Core) syncedRecently(p *peerState) bool {
+	return !p.lastSync.IsZero() && c.now.Sub(p.lastSync) < c.cfg.AntiEntropyDelay
+}
+
+// sync sends this node's STABLESET to a peer; for anti-entropy, at most once per anti-entropy
+// delay.
 func (c *Core) sync(to wire.Member, antiEntropy bool) {
 	p := c.peer(to.Name)
-	if antiEntropy && !p.lastSync.IsZero() && c.now.Sub(p.lastSync) < c.cfg.AntiEntropyDelay {
+	if antiEntropy && c.syncedRecently(p) {
 		return
 	}
 	p.lastSync = c.now
