@@ -152,6 +152,7 @@ func (db *DB) AcceptOn(from wire.Name, conn uint64, fromAddr netip.AddrPort, bod
 			}
 			return db.Ban(from, ErrTamperedRecord, now)
 		}
+		db.verified(&views[i])
 	}
 	on := link{from, conn}
 	if mutant.Enabled && mutant.Is("version-backwards-across-links") {

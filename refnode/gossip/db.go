@@ -88,6 +88,24 @@ type entry struct {
 	latest    []byte      // highest version seen, concealed or with address; a copy we own
 	concealed []byte      // latest's version without an address, or nil if not received
 	seen      time.Time   // when latest was stored, for culling
+	// older holds copies of older versions whose signatures verified, the last pastCopies of
+	// them: records a node supersedes, and older ones that neighbors still relay.
+	older     [pastCopies][]byte
+	nextOlder int
+}
+
+// pastCopies is how many verified older records a node keeps per known node. While a network
+// converges, neighbors relay versions the receiver has gone past: at 64 nodes these were 78%
+// of the signatures checked, and checking them again made convergence CPU-bound.
+const pastCopies = 4
+
+// keepOlder remembers b, the bytes of a verified record older than the newest held.
+func (e *entry) keepOlder(b []byte) {
+	if b == nil {
+		return
+	}
+	e.older[e.nextOlder] = b
+	e.nextOlder = (e.nextOlder + 1) % pastCopies
 }
 
 // placement counts the debutants a node sent on to one neighbor, in a Pass or an Introduction,
@@ -575,6 +593,10 @@ func (db *DB) store(v *record.View, now time.Time) bool {
 	case v.Version() > e.view.Version(),
 		mutant.Is("equal-version-replaces") && v.Version() == e.view.Version() && !sameContent(&e.view, v):
 		// The mutant compares versions with >=: another record at the held version replaces it.
+		e.keepOlder(e.latest)
+		if e.concealed != nil && &e.concealed[0] != &e.latest[0] { // not one copy
+			e.keepOlder(e.concealed)
+		}
 		e.latest = bytes.Clone(v.Bytes())
 		_ = e.view.Decode(e.latest) // decoded once already
 		e.concealed = nil
@@ -648,11 +670,28 @@ func (db *DB) equivocates(v *record.View) bool {
 func (db *DB) holdsExactly(v *record.View) bool {
 	name := v.Name()
 	b := v.Bytes()
-	if e := db.nodes[name]; e != nil && (bytes.Equal(b, e.latest) || bytes.Equal(b, e.concealed)) {
-		return true
+	e := db.nodes[name]
+	if e != nil {
+		if bytes.Equal(b, e.latest) || bytes.Equal(b, e.concealed) {
+			return true
+		}
+		for _, o := range e.older {
+			if bytes.Equal(b, o) {
+				return true
+			}
+		}
 	}
 	a := db.addrs[name]
 	return a != nil && bytes.Equal(b, a.b)
+}
+
+// verified notes that v's signature verified. A record older than the one held is kept among
+// the entry's older copies, so that the next relay of it is not checked again; anything else
+// is stored or dropped by the rules that follow.
+func (db *DB) verified(v *record.View) {
+	if e := db.nodes[v.Name()]; e != nil && v.Version() < e.view.Version() {
+		e.keepOlder(bytes.Clone(v.Bytes()))
+	}
 }
 
 // sameContent compares two records of one name and version, ignoring the address.

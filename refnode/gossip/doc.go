@@ -148,6 +148,11 @@
 //     newer copy relayed by a third node may overtake the sender's own message;
 //   - the Malformed Debut and Pass cases (ErrDebutAddrNoAccept, ErrPassWithoutAddress).
 //
+// A signature is checked once per byte string: a record whose bytes equal a held record, or one
+// of the last 4 older versions of that node whose signatures verified, is not checked again,
+// since records are signed whole. Neighbors relay versions the receiver has gone past while a
+// network converges; checking those again made convergence CPU-bound.
+//
 // A ban removes the sender's record and address, withdraws my link to it (version +1) and
 // returns Standard gossip that shows the disconnection. The ban is recorded for good: later
 // gossip from the banned name is Refused unread, its records are ignored whoever relays them,

@@ -393,3 +393,36 @@ func TestAcceptKeepsNoReferenceToTheBody(t *testing.T) {
 		}
 	}
 }
+
+// While a network converges, neighbors relay versions the node has gone past. A version whose
+// signature verified once, stored and then superseded or relayed late, is not verified again
+// (holdsExactly), yet the same version with its signature altered is still a tampered record.
+func TestOlderVersionsCheckedOnceAreNotCheckedAgain(t *testing.T) {
+	f := newFixture(t)
+	a, c := newPeer(1), newPeer(2)
+	f.link(a, true, true, 1)
+	v4, v5, v6 := c.concealed(t, 4, a.name), c.concealed(t, 5, a.name), c.concealed(t, 6, a.name)
+	for i, relayed := range [][]byte{v5, v6, v4} {
+		if res := f.accept(a, body(a.concealed(t, uint64(2+i), f.me.name, c.name), relayed)); res.Ban != nil {
+			t.Fatalf("gossip %d: %s", i+1, describe(res))
+		}
+	}
+	if held, _ := f.db.Record(c.name); held.Version() != 6 {
+		t.Fatalf("holds version %d of c, want 6", held.Version())
+	}
+	for _, older := range []struct {
+		name string
+		b    []byte
+	}{{"v5, stored and then superseded", v5}, {"v4, relayed after v6", v4}} {
+		var v record.View
+		if err := v.Decode(older.b); err != nil {
+			t.Fatal(err)
+		}
+		if !f.db.holdsExactly(&v) {
+			t.Errorf("%s: its signature would be checked again", older.name)
+		}
+	}
+	altered := bytes.Clone(v5)
+	altered[len(altered)-1] ^= 1
+	wantBan(t, f.accept(a, body(a.concealed(t, 5, f.me.name, c.name), altered)), a.name, ErrTamperedRecord)
+}
