@@ -44,7 +44,8 @@
 // until every node is again a member of one stableset of N (SPEC.md ST-8, ST-11).
 //
 // BenchmarkCluster/nodes=N/gossip-convergence forms -cluster.gossip-runs fresh clusters of N,
-// since gossip starts from nothing once per cluster. In each, every node but the first debuts
+// since gossip starts from nothing once per cluster, one after another and after the cluster of
+// the other sub-benchmarks has stopped, so that nothing else runs beside them. In each, every node but the first debuts
 // through the first at once (POST /v1/debut), and the benchmark waits, up to 60 s, until every
 // node holds the current record of every other node and lists no half link (SPEC.md NB-9),
 // reading every neighborhood every 50 ms or 3 ms per node, whichever is longer. It reports the
