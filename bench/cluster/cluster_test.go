@@ -18,7 +18,7 @@ var (
 	nodesFlag    = flag.String("cluster.nodes", "4,8,16,32,64", "comma-separated cluster sizes")
 	samplesFlag  = flag.Int("cluster.samples", 100, "sequential join+leave pairs per cluster size (decisions)")
 	joinersFlag  = flag.Int("cluster.joiners", 8, "nodes that join at once, then leave at once (concurrent)")
-	roundsFlag   = flag.Int("cluster.rounds", 3, "rounds of joins at once and leaves at once per concurrent run: one round at 64 nodes ranged from 24 to 84 joins/s")
+	roundsFlag   = flag.Int("cluster.rounds", 6, "rounds of joins at once and leaves at once per concurrent run: one round at 64 nodes ranged from 24 to 84 joins/s; 3 rounds gave 37 in one report, 5 rounds 58 and 72 in two runs a day later")
 	backendFlag  = flag.String("cluster.backend", envOr("BACKEND", "process"), "process or docker [BACKEND]")
 	parallelFlag = flag.Int("cluster.start-parallel", 8, "nodes started (and joining) at once while a cluster forms")
 	outFlag      = flag.String("cluster.out", os.Getenv("SSKIT_BENCH_OUT"), "directory for "+SamplesFile+" (one row per decision, for latency CDFs); empty: none [SSKIT_BENCH_OUT]")
