@@ -17,6 +17,7 @@ BENCH_SAMPLES   ?= 100
 BENCH_JOINERS   ?= 8
 CLUSTER_COUNT   ?= 1
 RAFT_COUNT      ?= 6
+RAFT_VOTERS     ?= 4,16
 GOSSIP_RUNS     ?= 20
 MEMBERLIST_RUNS ?= 20
 CLUSTER_FLAGS    = -cluster.nodes=$(BENCH_NODES) -cluster.samples=$(BENCH_SAMPLES) -cluster.joiners=$(BENCH_JOINERS) \
@@ -113,13 +114,13 @@ bench-report: build ## bench-cluster and the hashicorp/raft and hashicorp/member
 	  echo "- cpu: $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $$(nproc) cores"; \
 	  echo "- memory: $$(free -g | awk '/Mem:/{print $$2}') GiB"; echo "- kernel: $$(uname -r)"; echo "- go: $$(go version | cut -d' ' -f3-)"; \
 	  echo "- load average at the start: $$(cut -d' ' -f1-3 /proc/loadavg)"; \
-	  echo "- command: make bench-report BENCH_NODES=$(BENCH_NODES) BENCH_SAMPLES=$(BENCH_SAMPLES) BENCH_JOINERS=$(BENCH_JOINERS) CLUSTER_COUNT=$(CLUSTER_COUNT) GOSSIP_RUNS=$(GOSSIP_RUNS) RAFT_COUNT=$(RAFT_COUNT) MEMBERLIST_RUNS=$(MEMBERLIST_RUNS)$(if $(BACKEND), BACKEND=$(BACKEND))"; \
+	  echo "- command: make bench-report BENCH_NODES=$(BENCH_NODES) BENCH_SAMPLES=$(BENCH_SAMPLES) BENCH_JOINERS=$(BENCH_JOINERS) CLUSTER_COUNT=$(CLUSTER_COUNT) GOSSIP_RUNS=$(GOSSIP_RUNS) RAFT_COUNT=$(RAFT_COUNT) RAFT_VOTERS=$(RAFT_VOTERS) MEMBERLIST_RUNS=$(MEMBERLIST_RUNS)$(if $(BACKEND), BACKEND=$(BACKEND))"; \
 	} > $$run/MACHINE.md && \
 	$(GO) test -c -o bin/cluster-bench.test ./bench/cluster/ && \
 	{ bin/cluster-bench.test -test.run '^$$' -test.bench Cluster -test.benchtime 1x -test.count $(CLUSTER_COUNT) -test.timeout 60m \
 	    $(CLUSTER_FLAGS) -cluster.out=$$run > $$run/cluster.txt || { tail -n 30 $$run/cluster.txt; exit 1; }; } && \
-	echo "bench-report: hashicorp/raft AddVoter (bench/raftcmp), $(RAFT_COUNT) runs" && \
-	{ (cd bench/raftcmp && $(GO) test -run '^$$' -bench . -benchmem -count $(RAFT_COUNT)) > $$run/raft.txt || { tail -n 30 $$run/raft.txt; exit 1; }; } && \
+	echo "bench-report: hashicorp/raft AddVoter (bench/raftcmp) to $(RAFT_VOTERS) voters, $(RAFT_COUNT) runs" && \
+	{ (cd bench/raftcmp && $(GO) test -run '^$$' -bench . -benchmem -count $(RAFT_COUNT) -args -raft.voters=$(RAFT_VOTERS)) > $$run/raft.txt || { tail -n 30 $$run/raft.txt; exit 1; }; } && \
 	echo "bench-report: hashicorp/memberlist join convergence (bench/memberlistcmp), $(MEMBERLIST_RUNS) runs per size" && \
 	{ (cd bench/memberlistcmp && $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m \
 	    -args -memberlist.nodes=$(BENCH_NODES) -memberlist.runs=$(MEMBERLIST_RUNS)) > $$run/memberlist.txt || { tail -n 30 $$run/memberlist.txt; exit 1; }; } && \

@@ -2,8 +2,11 @@ package raftcmp
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +18,10 @@ import (
 // the change itself (about 1 ms) is timed, so the time-based default would ask for ~1000
 // iterations per sample. A fixed count keeps `-count 6` well under a minute.
 const defaultBenchtime = "30x"
+
+// votersFlag lists the cluster sizes a voter is added to: sskit's report compares refnode's
+// join at N nodes with raft's AddVoter at N voters, for each N both measured.
+var votersFlag = flag.String("raft.voters", "4,16", "comma-separated numbers of voters before the change")
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -99,23 +106,38 @@ func TestClassifyAppend(t *testing.T) {
 	}
 }
 
-// BenchmarkRaftAddVoter measures "add one voter to a 4-node cluster" with hashicorp/raft over
-// loopback TCP. Every iteration starts a fresh, stable 4-voter cluster (not timed), then times
-// leader.AddVoter(n5) until its future returns (ns/op: the leader has committed and applied the
-// configuration entry), and counts the messages between the nodes from just before AddVoter
-// until all 5 nodes have applied the entry.
+// BenchmarkRaftAddVoter measures "add one voter to an N-node cluster" with hashicorp/raft over
+// loopback TCP, for each N in -raft.voters (sub-benchmarks voters=N). Every iteration starts a
+// fresh, stable N-voter cluster (not timed), then times leader.AddVoter(nN+1) until its future
+// returns (ns/op: the leader has committed and applied the configuration entry), and counts the
+// messages between the nodes from just before AddVoter until all N+1 nodes have applied the
+// entry.
 func BenchmarkRaftAddVoter(b *testing.B) {
+	var sizes []int
+	for _, f := range strings.Split(*votersFlag, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || v < 1 {
+			b.Fatalf("-raft.voters: %q is not a number of voters", f)
+		}
+		sizes = append(sizes, v)
+	}
+	for _, v := range sizes {
+		b.Run(fmt.Sprintf("voters=%d", v), func(b *testing.B) { benchmarkAddVoter(b, v) })
+	}
+}
+
+func benchmarkAddVoter(b *testing.B, voters int) {
 	b.StopTimer()
 	var (
 		commits, applied                      []time.Duration
 		msgs, nonHeartbeat, entries, backgrnd int64
 	)
 	for i := 0; i < b.N; i++ {
-		c, err := NewCluster(4)
+		c, err := NewCluster(voters)
 		if err != nil {
 			b.Fatal(err)
 		}
-		n, err := c.NewNode("n5")
+		n, err := c.NewNode(raft.ServerID(fmt.Sprintf("n%d", voters+1)))
 		if err != nil {
 			c.Shutdown()
 			b.Fatal(err)

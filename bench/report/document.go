@@ -351,7 +351,7 @@ func (r *Run) raftSection() []block {
 		return []block{paragraph("Not in this run: there is no `" + RaftFile + "` (bench/raftcmp).")}
 	}
 	const nsPerMs = 1e6
-	runs := len(r.raft["msgs/change"])
+	_, runs := r.raftValue("msgs/change")
 	t := table{header: []string{"", "refnode: join at N = 4 (one at a time)", "hashicorp/raft v1.8.0: AddVoter, 4 → 5 voters"}}
 	t.rows = [][]string{
 		{"latency p50", r.cell("decisions", 4, "join-p50-ms") + " ms: first heard → every elder applied",
@@ -368,7 +368,7 @@ func (r *Run) raftSection() []block {
 			r.raftCell("msgs/change", 1) + " (" + r.raftCell("msgs-nonheartbeat/change", 1) + " without heartbeats)"},
 		{"background traffic", "PING to every member every 500 ms, not counted", r.raftCell("msgs-idle/change", 1) + " in an idle window as long"},
 	}
-	return []block{
+	return append([]block{
 		paragraph(fmt.Sprintf("The same membership change, measured in the same run: bench/raftcmp (its own Go module) "+
 			"adds a fifth voter to a fresh 4-node hashicorp/raft cluster over loopback TCP, %d iterations per "+
 			"benchmark run, %d runs (medians shown). One message is one frame or one RPC request or response, "+
@@ -377,6 +377,43 @@ func (r *Run) raftSection() []block {
 		paragraph("Read with care: raft's commit needs the leader and a quorum and is one log append; a stableset " +
 			"decision needs a strict majority of the elders to witness it, and every elder applies it. raft's " +
 			"message count depends on its timers (heartbeats every 5–10 ms here), refnode's does not."),
+	}, r.raftPerSize()...)
+}
+
+// raftPerSize sets refnode's join and leave at N nodes beside raft's AddVoter at N voters, for
+// every N both measured, as ratios: #17 asks for at most 1 at N = 4 and 16.
+func (r *Run) raftPerSize() []block {
+	const nsPerMs = 1e6
+	t := table{header: []string{"N", "refnode join p50 / p99 ms", "refnode leave p50 / p99 ms", "raft AddVoter p50 / p99 ms",
+		"join ÷ raft p50", "p99", "leave ÷ raft p50", "p99"}}
+	t.numeric = numericColumns(len(t.header))
+	for _, n := range r.raftSizes() {
+		if _, k := r.value("decisions", n, "join-p50-ms"); k == 0 {
+			continue
+		}
+		p50, _ := r.raftValueAt(n, "latency-p50-ns")
+		p99, _ := r.raftValueAt(n, "latency-p99-ns")
+		ratio := func(unit string, raft float64) string {
+			v, k := r.value("decisions", n, unit)
+			if k == 0 || raft == 0 {
+				return "–"
+			}
+			return fmt.Sprintf("%.2f", v/(raft/nsPerMs))
+		}
+		t.rows = append(t.rows, []string{strconv.Itoa(n),
+			r.cell("decisions", n, "join-p50-ms") + " / " + r.cell("decisions", n, "join-p99-ms"),
+			r.cell("decisions", n, "leave-p50-ms") + " / " + r.cell("decisions", n, "leave-p99-ms"),
+			num(p50/nsPerMs) + " / " + num(p99/nsPerMs),
+			ratio("join-p50-ms", p50), ratio("join-p99-ms", p99), ratio("leave-p50-ms", p50), ratio("leave-p99-ms", p99)})
+	}
+	if len(t.rows) == 0 {
+		return nil
+	}
+	return []block{
+		paragraph("Size by size: refnode's decisions at N nodes (one at a time, first heard → every elder applied) beside " +
+			"raft adding a voter to N voters (AddVoter → committed at the leader), each the median over raft's runs. " +
+			"The ratios are refnode ÷ raft: above 1, refnode took longer (#17's target: at most 1 at N = 4 and 16)."),
+		t,
 	}
 }
 
@@ -519,7 +556,7 @@ func ratio(a float64, ka int, b float64, kb int) string {
 
 // raftIterations is the mean iterations per raft benchmark run, read from the file's results.
 func (r *Run) raftIterations() int {
-	its := r.raft["iterations"]
+	its := r.raft[sizeUnit{4, "iterations"}]
 	if len(its) == 0 {
 		return 0
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -55,8 +56,9 @@ type Run struct {
 	cluster map[metricKey][]float64
 	// sizes are the cluster sizes measured, ascending.
 	sizes []int
-	// raft holds BenchmarkRaftAddVoter's values per unit, as go test wrote them (ns, not sec).
-	raft map[string][]float64
+	// raft holds BenchmarkRaftAddVoter's values per number of voters before the change and unit,
+	// as go test wrote them (ns, not sec).
+	raft map[sizeUnit][]float64
 	// memberlist holds BenchmarkJoinConvergence's values per size and unit (bench/memberlistcmp).
 	memberlist map[sizeUnit][]float64
 	samples    []sample
@@ -68,7 +70,7 @@ type Run struct {
 // Load reads a run directory. The cluster benchmark output is required; the raft and memberlist
 // comparisons, the samples and the machine description are shown when present.
 func Load(dir string) (*Run, error) {
-	r := &Run{Dir: dir, cluster: map[metricKey][]float64{}, raft: map[string][]float64{},
+	r := &Run{Dir: dir, cluster: map[metricKey][]float64{}, raft: map[sizeUnit][]float64{},
 		memberlist: map[sizeUnit][]float64{}, config: map[string]string{}}
 	if err := r.loadCluster(filepath.Join(dir, ClusterFile)); err != nil {
 		return nil, err
@@ -148,18 +150,33 @@ func original(v benchfmt.Value) string {
 	return v.Unit
 }
 
+// loadRaft reads BenchmarkRaftAddVoter/voters=N of bench/raftcmp; a result without a size, as
+// bench/raftcmp wrote before it measured more than one, added a voter to 4.
 func (r *Run) loadRaft(file string) error {
 	return results(file, func(res *benchfmt.Result) {
-		if string(res.Name.Base()) != "RaftAddVoter" {
+		base, parts := res.Name.Parts()
+		if string(base) != "RaftAddVoter" {
 			return
 		}
-		r.raft["iterations"] = append(r.raft["iterations"], float64(res.Iters))
+		voters := 4
+		for _, p := range parts {
+			if v, ok := strings.CutPrefix(string(p), "/voters="); ok {
+				n, err := strconv.Atoi(v)
+				if err != nil {
+					return
+				}
+				voters = n
+			}
+		}
+		k := sizeUnit{voters, "iterations"}
+		r.raft[k] = append(r.raft[k], float64(res.Iters))
 		for _, v := range res.Values {
 			val := v.Value
 			if v.OrigUnit != "" {
 				val = v.OrigValue
 			}
-			r.raft[original(v)] = append(r.raft[original(v)], val)
+			k := sizeUnit{voters, original(v)}
+			r.raft[k] = append(r.raft[k], val)
 		}
 	})
 }
@@ -238,7 +255,21 @@ func (r *Run) value(exp string, nodes int, unit string) (float64, int) {
 	return median(r.cluster[metricKey{exp, nodes, unit}])
 }
 
-func (r *Run) raftValue(unit string) (float64, int) { return median(r.raft[unit]) }
+// raftValue is raft's value at 4 voters, the size the section's first table compares.
+func (r *Run) raftValue(unit string) (float64, int) { return r.raftValueAt(4, unit) }
+
+func (r *Run) raftValueAt(voters int, unit string) (float64, int) {
+	return median(r.raft[sizeUnit{voters, unit}])
+}
+
+// raftSizes are the numbers of voters raft added one to, ascending.
+func (r *Run) raftSizes() []int {
+	set := map[int]bool{}
+	for k := range r.raft {
+		set[k.Nodes] = true
+	}
+	return slices.Sorted(maps.Keys(set))
+}
 
 // gossipValue is memberlistValue with memberlist, refnode's gossip-convergence value otherwise.
 func (r *Run) gossipValue(memberlist bool, nodes int, unit string) (float64, int) {

@@ -263,3 +263,34 @@ func TestGrowthSaysWhichSizesItFit(t *testing.T) {
 		t.Errorf("a row whose fit read every size says it left some out:\n%s", md)
 	}
 }
+
+// raft measured at several sizes (BenchmarkRaftAddVoter/voters=N) is set beside refnode's
+// decisions size by size, as ratios; a size only one side measured has no row.
+func TestRaftBesideRefnodeSizeBySize(t *testing.T) {
+	dir := writeRun(t, false)
+	raft := "goos: linux\n" +
+		"BenchmarkRaftAddVoter/voters=4-2 \t 30 \t 340000 ns/op \t 300000 latency-p50-ns \t 900000 latency-p99-ns \t 23.1 msgs/change \t 8 msgs-entries/change\n" +
+		"BenchmarkRaftAddVoter/voters=16-2 \t 30 \t 2100000 ns/op \t 2000000 latency-p50-ns \t 4000000 latency-p99-ns \t 124 msgs/change \t 32 msgs-entries/change\n" +
+		"BenchmarkRaftAddVoter/voters=32-2 \t 30 \t 4100000 ns/op \t 4000000 latency-p50-ns \t 8000000 latency-p99-ns \t 250 msgs/change \t 64 msgs-entries/change\n"
+	if err := os.WriteFile(filepath.Join(dir, RaftFile), []byte(raft), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	report := renderMarkdown(t, dir)
+	for _, want := range []string{
+		"| latency p50 | 4 ms: first heard → every elder applied | 0.30 ms: AddVoter → committed and applied at the leader |",
+		"| 4 | 4 / 8 | 4 / 8 | 0.30 / 0.90 | 13.33 | 8.89 | 13.33 | 8.89 |",
+		"| 16 | 8 / 16 | 8 / 16 | 2 / 4 | 4.00 | 4.00 | 4.00 | 4.00 |",
+	} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	_, section, _ := strings.Cut(report, "Size by size")
+	section, _, _ = strings.Cut(section, "## ")
+	if strings.Contains(section, "| 32 |") || strings.Contains(section, "| 8 |") {
+		t.Errorf("a size only one side measured has a row:\n%s", section)
+	}
+	if t.Failed() {
+		t.Logf("report:\n%s", report)
+	}
+}
