@@ -80,20 +80,24 @@ func TestSubjectNotHeardIsToldOnceItSpeaks(t *testing.T) {
 		t.Fatalf("sent j %d STABLESETs before j spoke to it, want none yet", len(got))
 	}
 	// Another join applies meanwhile: j must still get the stableset of its own join.
+	now = now.Add(time.Millisecond)
 	askJoin(c, now, k, e[0], e[2])
 	c.Outbox()
 	now = now.Add(10 * time.Millisecond)
 	c.Heard(now, j, wire.Header{Type: wire.TypePing, Stableset: stableset.AloneID(j.Name)})
-	// k's announcement went to the members while j waited: j gets it too, after its own.
 	got := stablesetsTo(c.Outbox(), j.Name)
-	if len(got) != 2 {
-		t.Fatalf("sent j %d STABLESETs when it spoke, want 2: its own join's and k's announcement", len(got))
+	if len(got) != 1 {
+		t.Fatalf("sent j %d STABLESETs when it spoke, want 1: its own join's", len(got))
 	}
 	if !viewHas(t, got[0], j.Name) || viewHas(t, got[0], k.Name) {
-		t.Fatal("the first STABLESET j got is not the one the node held when j's join applied")
+		t.Fatal("the STABLESET j got is not the one the node held when j's join applied")
 	}
-	if !viewHas(t, got[1], k.Name) {
-		t.Fatal("the second STABLESET j got is not the present one, with k")
+	// k's announcement, held until the tick, reaches j with the other members: the present
+	// stableset, with k.
+	c.Tick(now)
+	got = stablesetsTo(c.Outbox(), j.Name)
+	if len(got) != 1 || !viewHas(t, got[0], k.Name) {
+		t.Fatalf("sent j %d STABLESETs at the tick, want 1, the present one with k", len(got))
 	}
 	// Told once: j speaking again costs nothing more.
 	c.Heard(now, j, wire.Header{Type: wire.TypePing})
@@ -308,4 +312,39 @@ func TestStuckJoinIsResolvedByTheOtherElderStableset(t *testing.T) {
 	if !took {
 		t.Fatal("node 0 did not take the next joiner")
 	}
+}
+
+// An elder holds its announcements to the members that are not elders until its next tick, so
+// that they do not compete with the decision's own frames (ST-10: at the latest 200 ms after
+// applying), and charges them to the decision they announce (ST-12).
+func TestAnnouncementsWaitForTheTick(t *testing.T) {
+	c, now := formedElder(t)
+	e := c.Set().Elders()
+	j, k := testMember(10, 4), testMember(11, 5)
+	c.Heard(now, j, wire.Header{Type: wire.TypePing, Stableset: stableset.AloneID(j.Name)})
+	askJoin(c, now, j, e[0], e[2])
+	if got := stablesetsTo(c.Outbox(), j.Name); len(got) != 1 {
+		t.Fatalf("sent j %d STABLESETs as its join applied, want 1: a subject that spoke is told at once", len(got))
+	}
+	now = now.Add(time.Millisecond)
+	askJoin(c, now, k, e[0], e[2])
+	if _, in := c.Set().Member(k.Name); !in {
+		t.Fatal("k's join did not apply with 3 of 4 elders")
+	}
+	if got := stablesetsTo(c.Outbox(), j.Name); len(got) != 0 {
+		t.Fatalf("sent member j %d STABLESETs as k's join applied, want them held until the tick", len(got))
+	}
+	c.Tick(now.Add(time.Millisecond))
+	if got := stablesetsTo(c.Outbox(), j.Name); len(got) != 1 || !viewHas(t, got[0], k.Name) {
+		t.Fatalf("sent member j %d STABLESETs at the tick, want 1 listing k", len(got))
+	}
+	for _, d := range c.Decisions() {
+		if d.Kind == wire.ChangeJoin && d.Member.Name == k.Name {
+			if p := d.Peers[j.Name]; p == nil || p.Sent != 1 {
+				t.Fatalf("k's join charged %+v frames to j, want the announcement", p)
+			}
+			return
+		}
+	}
+	t.Fatal("no decision recorded for k's join")
 }
