@@ -736,10 +736,23 @@ func (c *Core) considerAdopting(from wire.Member, v *wire.StablesetView) {
 		clear(c.tracks)
 		c.recordOwnJoin()
 		c.mergeView(from, v)
+	} else {
+		c.closeAdopted()
 	}
 	c.settle()
 	if c.leaveOnceIn && c.phase == Member {
 		c.Leave(c.now)
+	}
+}
+
+// closeAdopted records as applied the decisions whose changes taking over a stableset applied
+// (ST-12): a member that catches up so applies them as surely as by its elders' witnesses, and
+// its log would otherwise show them pending until the tick forgets their tracks.
+func (c *Core) closeAdopted() {
+	for ch := range c.tracks {
+		if c.set.Applied(ch.Kind, ch.Member) {
+			c.closeDecision(ch)
+		}
 	}
 }
 

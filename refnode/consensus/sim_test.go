@@ -439,6 +439,24 @@ func (s *sim) check() []string {
 	}
 	if s.sc.faultFree {
 		problems = append(problems, s.checkBudget()...)
+		problems = append(problems, s.checkApplied()...)
+	}
+	return problems
+}
+
+// checkApplied: a live member records every decision its stableset reflects as applied (ST-12),
+// however it came to apply it: by its elders' witnesses or by taking over their stableset.
+func (s *sim) checkApplied() []string {
+	var problems []string
+	for i, nd := range s.nodes {
+		if nd.dead || s.left[i] || nd.core.Phase() != Member {
+			continue
+		}
+		for _, d := range nd.core.Decisions() {
+			if d.Applied.IsZero() && d.Member.Name != nd.member.Name && nd.core.Set().Applied(d.Kind, d.Member) {
+				problems = append(problems, fmt.Sprintf("node %d applied %v of node %d@%d but its log shows it pending", i, d.Kind, s.byKey[d.Member.Name], d.Member.Ordinal))
+			}
+		}
 	}
 	return problems
 }

@@ -156,6 +156,13 @@ func (s *Set) Live(kind wire.ChangeKind, m wire.Member) bool {
 	return less(rank(cur.member.Ordinal, kindOf(cur)), rank(m.Ordinal, kind))
 }
 
+// Applied reports whether the change, or a later event of the same instance, has been applied:
+// the greatest event held for the name is of that instance and is not before the change.
+func (s *Set) Applied(kind wire.ChangeKind, m wire.Member) bool {
+	cur, ok := s.state[m.Name]
+	return ok && cur.member.Ordinal == m.Ordinal && !s.Live(kind, m)
+}
+
 func kindOf(i instance) wire.ChangeKind {
 	if i.left {
 		return wire.ChangeLeave
