@@ -554,9 +554,10 @@ func ratio(a float64, ka int, b float64, kb int) string {
 	}
 }
 
-// raftIterations is the mean iterations per raft benchmark run, read from the file's results.
+// raftIterations is the mean iterations per raft benchmark run at raftVoters, read from the
+// file's results.
 func (r *Run) raftIterations() int {
-	its := r.raft[sizeUnit{4, "iterations"}]
+	its := r.raft[sizeUnit{raftVoters, "iterations"}]
 	if len(its) == 0 {
 		return 0
 	}

@@ -150,15 +150,19 @@ func original(v benchfmt.Value) string {
 	return v.Unit
 }
 
-// loadRaft reads BenchmarkRaftAddVoter/voters=N of bench/raftcmp; a result without a size, as
-// bench/raftcmp wrote before it measured more than one, added a voter to 4.
+// raftVoters is the size the raft section's first table compares with refnode's join at N = 4,
+// and the size of a raft result that names none, as bench/raftcmp wrote before it measured more.
+const raftVoters = 4
+
+// loadRaft reads BenchmarkRaftAddVoter/voters=N of bench/raftcmp; a result without a size added a
+// voter to raftVoters.
 func (r *Run) loadRaft(file string) error {
 	return results(file, func(res *benchfmt.Result) {
 		base, parts := res.Name.Parts()
 		if string(base) != "RaftAddVoter" {
 			return
 		}
-		voters := 4
+		voters := raftVoters
 		for _, p := range parts {
 			if v, ok := strings.CutPrefix(string(p), "/voters="); ok {
 				n, err := strconv.Atoi(v)
@@ -255,8 +259,8 @@ func (r *Run) value(exp string, nodes int, unit string) (float64, int) {
 	return median(r.cluster[metricKey{exp, nodes, unit}])
 }
 
-// raftValue is raft's value at 4 voters, the size the section's first table compares.
-func (r *Run) raftValue(unit string) (float64, int) { return r.raftValueAt(4, unit) }
+// raftValue is raft's value at raftVoters.
+func (r *Run) raftValue(unit string) (float64, int) { return r.raftValueAt(raftVoters, unit) }
 
 func (r *Run) raftValueAt(voters int, unit string) (float64, int) {
 	return median(r.raft[sizeUnit{voters, unit}])
