@@ -748,9 +748,11 @@ func (c *Core) considerAdopting(from wire.Member, v *wire.StablesetView) {
 // closeAdopted records as applied the decisions whose changes taking over a stableset applied
 // (ST-12): a member that catches up so applies them as surely as by its elders' witnesses, and
 // its log would otherwise show them pending until the tick forgets their tracks.
+// Tracks outlive their change until the next tick, so one the witnesses applied is skipped, or
+// it would count twice in the totals.
 func (c *Core) closeAdopted() {
-	for ch := range c.tracks {
-		if c.set.Applied(ch.Kind, ch.Member) {
+	for ch, tr := range c.tracks {
+		if d := c.entry(tr.decision); d != nil && d.Applied.IsZero() && c.set.Applied(ch.Kind, ch.Member) {
 			c.closeDecision(ch)
 		}
 	}
