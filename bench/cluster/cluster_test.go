@@ -271,6 +271,22 @@ func reportSubjectWait(b *testing.B, prefix string, ds []*Decision, wait func(*D
 	b.ReportMetric(s.Max, prefix+"-max-ms")
 }
 
+// reportJoinerLegs reports the p50 of the first and last of JoinerLegs (the middle one is the
+// join latency): where a joiner's wait goes besides the decision.
+func reportJoinerLegs(b *testing.B, joins []*Decision) {
+	var reach, told []float64
+	for _, d := range joins {
+		if r, _, t, ok := d.JoinerLegs(); ok {
+			reach, told = append(reach, ms(r)), append(told, ms(t))
+		}
+	}
+	if len(reach) == 0 {
+		return
+	}
+	b.ReportMetric(Summarize(reach).P50, "joiner-reach-p50-ms")
+	b.ReportMetric(Summarize(told).P50, "joiner-told-p50-ms")
+}
+
 // idleRoundTrips PINGs, one every idleGap, measure the idle round trip beside the decisions.
 const (
 	idleRoundTrips = 100
@@ -309,6 +325,7 @@ func benchmarkDecisions(b *testing.B, c *Cluster) {
 	// lists it, the leaver from asking to leave to taking the one without it.
 	reportSubjectWait(b, "joiner-in", joins, func(d *Decision) time.Duration { return d.JoinerIn })
 	reportSubjectWait(b, "leaver-out", leaves, func(d *Decision) time.Duration { return d.LeaverOut })
+	reportJoinerLegs(b, joins)
 	rtt := Summarize(rtts)
 	b.ReportMetric(rtt.P50, "idle-rtt-p50-ms")
 	b.ReportMetric(rtt.P99, "idle-rtt-p99-ms")

@@ -74,6 +74,23 @@ type Decision struct {
 	// LeaverOut is what the leaver waited: from asking to leave to taking the stableset without
 	// it, by its own log; 0 when the leaver logged no applied time.
 	LeaverOut time.Duration
+	// JoinerAsked and JoinerTook are the joiner's own record of its join: its first request and
+	// its taking the stableset that lists it; zero when it logged none. With Started and
+	// EldersApplied they split JoinerIn into three legs (JoinerLegs).
+	JoinerAsked, JoinerTook time.Time
+}
+
+// JoinerLegs splits what the joiner waited in three: from its first request until the first
+// member heard of the join (its connection to its bootstrap peer and greeting PING included),
+// the decision (Latency), and from the last elder applying the join until the joiner took the
+// stableset (the elders' STABLESETs on their way to it, after the joiner connected to those it
+// had not asked). The last leg is negative when a majority of the elders told the joiner before
+// the last elder applied. ok is false when a record is missing.
+func (d *Decision) JoinerLegs() (reach, decide, told time.Duration, ok bool) {
+	if d.JoinerAsked.IsZero() || d.JoinerTook.IsZero() || d.EldersApplied.IsZero() {
+		return 0, 0, 0, false
+	}
+	return d.Started.Sub(d.JoinerAsked), d.Latency(), d.JoinerTook.Sub(d.EldersApplied), true
 }
 
 // Latency is the decision latency: from the first node hearing of the change until the last
@@ -117,6 +134,10 @@ func mergeDecisions(logs map[string]decisionLog, elders []string, want map[Decis
 					}
 				}
 				if k.Kind == "JOIN" {
+					d.JoinerAsked = started
+					if waited > 0 {
+						d.JoinerTook = started.Add(waited)
+					}
 					// Kept out of the elders' figure, whose start is the first member hearing.
 					d.JoinerIn = waited
 					continue

@@ -70,7 +70,10 @@
 //     request to taking the stableset a majority of the elders sent it (ST-5). It includes the
 //     connections between the joiner and the elders it did not ask: the joiner pings them once
 //     one elder's stableset shows it in, and they answer with theirs (ST-5, ST-10), after the
-//     decision rather than during it.
+//     decision rather than during it. Its legs (Decision.JoinerLegs): the request's way to the
+//     first member (joiner-reach-ms: a QUIC handshake and the greeting PING), the decision (the
+//     join latency), and from the last elder applying to the joiner taking the stableset
+//     (joiner-told-ms: the handshakes with the elders it did not ask, then their STABLESETs).
 //   - Leaver out (leaver-out-ms): what a leaver waits, by its own record (ST-12): from asking to
 //     leave (POST /v1/leave) to applying its leave, when a majority of the elders witnessed it or
 //     their stableset without it arrived. With joiner in, it is the figure a user waits for; the
@@ -101,6 +104,7 @@
 //	                    frames among the elders, mean and maximum; all-msgs/decision
 //	                    join-all-msgs/decision: all frames, mean; decisions: how many;
 //	                    joiner-in-p50-ms joiner-in-p99-ms joiner-in-max-ms;
+//	                    joiner-reach-p50-ms joiner-told-p50-ms (two legs of joiner in);
 //	                    leaver-out-p50-ms leaver-out-p99-ms leaver-out-max-ms;
 //	                    idle-rtt-p50-ms idle-rtt-p99-ms
 //	concurrent          joins/s leaves/s; join-p50-ms join-max-ms leave-p50-ms leave-max-ms;

@@ -96,6 +96,13 @@ func TestMergeDecisions(t *testing.T) {
 	if j.JoinerIn != 15*time.Millisecond {
 		t.Errorf("joiner in after %v, want 15ms (its own record)", j.JoinerIn)
 	}
+	// 0 → 1 ms to the first member, 11 ms deciding, and the joiner took it 3 ms after e2 applied.
+	if reach, decide, told, ok := j.JoinerLegs(); !ok || reach != time.Millisecond || decide != 11*time.Millisecond || told != 3*time.Millisecond {
+		t.Errorf("joiner legs %v, %v, %v (%v), want 1ms, 11ms, 3ms", reach, decide, told, ok)
+	}
+	if _, _, _, ok := got[leave].JoinerLegs(); ok {
+		t.Error("a leave has joiner legs")
+	}
 	l := got[leave]
 	if !l.EldersApplied.IsZero() || l.Latency() != 0 {
 		t.Errorf("leave applied by 1 of 3 elders: EldersApplied %v, want zero", l.EldersApplied)

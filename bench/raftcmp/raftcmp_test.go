@@ -158,6 +158,9 @@ func benchmarkAddVoter(b *testing.B, voters int) {
 	}
 	perOp := func(v int64) float64 { return float64(v) / float64(b.N) }
 	b.ReportMetric(float64(mean(applied).Nanoseconds()), "applied-ns/op")
+	// What the new voter waited, as refnode's joiner-in: until every node, it included, applied.
+	b.ReportMetric(float64(percentile(applied, 50).Nanoseconds()), "applied-p50-ns")
+	b.ReportMetric(float64(percentile(applied, 99).Nanoseconds()), "applied-p99-ns")
 	b.ReportMetric(float64(percentile(commits, 50).Nanoseconds()), "latency-p50-ns")
 	b.ReportMetric(float64(percentile(commits, 99).Nanoseconds()), "latency-p99-ns")
 	b.ReportMetric(perOp(msgs), "msgs/change")

@@ -409,10 +409,59 @@ func (r *Run) raftPerSize() []block {
 	if len(t.rows) == 0 {
 		return nil
 	}
-	return []block{
+	return append([]block{
 		paragraph("Size by size: refnode's decisions at N nodes (one at a time, first heard → every elder applied) beside " +
 			"raft adding a voter to N voters (AddVoter → committed at the leader), each the median over raft's runs. " +
 			"The ratios are refnode ÷ raft: above 1, refnode took longer (#17's target: at most 1 at N = 4 and 16)."),
+		t,
+	}, r.newMemberWaits()...)
+}
+
+// newMemberWaits sets what refnode's joiner waits (its first request → it took the elders'
+// STABLESET) beside what raft's new voter waits (AddVoter → every voter, the new one included,
+// applied the entry), size by size: the figure #17 says covers what a user waits for.
+func (r *Run) newMemberWaits() []block {
+	const nsPerMs = 1e6
+	t := table{header: []string{"N", "refnode joiner in p50 / p99 ms", "its legs p50 ms: reach / decide / told",
+		"raft every voter applied p50 / p99 ms", "÷ raft p50", "p99"}}
+	t.numeric = numericColumns(len(t.header))
+	for _, n := range r.raftSizes() {
+		in50, k50 := r.value("decisions", n, "joiner-in-p50-ms")
+		in99, k99 := r.value("decisions", n, "joiner-in-p99-ms")
+		raft50, kr50 := r.raftValueAt(n, "applied-p50-ns")
+		raft99, kr99 := r.raftValueAt(n, "applied-p99-ns")
+		if k50 == 0 || kr50 == 0 {
+			continue
+		}
+		ratio := func(v float64, k int, raft float64, kr int) string {
+			if k == 0 || kr == 0 || raft == 0 {
+				return "–"
+			}
+			return fmt.Sprintf("%.2f", v/(raft/nsPerMs))
+		}
+		raftCell := func(v float64, k int) string {
+			if k == 0 {
+				return "–"
+			}
+			return num(v / nsPerMs)
+		}
+		t.rows = append(t.rows, []string{strconv.Itoa(n),
+			r.cell("decisions", n, "joiner-in-p50-ms") + " / " + r.cell("decisions", n, "joiner-in-p99-ms"),
+			r.cell("decisions", n, "joiner-reach-p50-ms") + " / " + r.cell("decisions", n, "join-p50-ms") + " / " + r.cell("decisions", n, "joiner-told-p50-ms"),
+			raftCell(raft50, kr50) + " / " + raftCell(raft99, kr99),
+			ratio(in50, k50, raft50, kr50), ratio(in99, k99, raft99, kr99)})
+	}
+	if len(t.rows) == 0 {
+		return nil
+	}
+	return []block{
+		paragraph("What the new member waits, size by size: refnode's joiner from its first request (a QUIC handshake " +
+			"with its bootstrap peer included) until it took the STABLESET of a majority of the elders, and its legs: " +
+			"reach, its request's way to the first member; decide, the join latency; told, from the last elder applying " +
+			"until the joiner took the stableset (its handshakes with the elders it had not asked, then their STABLESETs). " +
+			"Beside it, raft from " +
+			"AddVoter until the last node, the new voter included, applied the entry. raft's followers learn of a commit " +
+			"from the leader's next AppendEntries, sent every CommitTimeout to 2 × CommitTimeout (5–10 ms here), so its figure is mostly that setting: compare with care."),
 		t,
 	}
 }

@@ -269,17 +269,29 @@ func TestGrowthSaysWhichSizesItFit(t *testing.T) {
 func TestRaftBesideRefnodeSizeBySize(t *testing.T) {
 	dir := writeRun(t, false)
 	raft := "goos: linux\n" +
-		"BenchmarkRaftAddVoter/voters=4-2 \t 30 \t 340000 ns/op \t 300000 latency-p50-ns \t 900000 latency-p99-ns \t 23.1 msgs/change \t 8 msgs-entries/change\n" +
+		"BenchmarkRaftAddVoter/voters=4-2 \t 30 \t 340000 ns/op \t 300000 latency-p50-ns \t 900000 latency-p99-ns \t 10000000 applied-p50-ns \t 16000000 applied-p99-ns \t 23.1 msgs/change \t 8 msgs-entries/change\n" +
 		"BenchmarkRaftAddVoter/voters=16-2 \t 30 \t 2100000 ns/op \t 2000000 latency-p50-ns \t 4000000 latency-p99-ns \t 124 msgs/change \t 32 msgs-entries/change\n" +
 		"BenchmarkRaftAddVoter/voters=32-2 \t 30 \t 4100000 ns/op \t 4000000 latency-p50-ns \t 8000000 latency-p99-ns \t 250 msgs/change \t 64 msgs-entries/change\n"
 	if err := os.WriteFile(filepath.Join(dir, RaftFile), []byte(raft), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	joinerIn := "BenchmarkCluster/nodes=4/decisions-2 \t 1 \t 5 joiner-in-p50-ms \t 12 joiner-in-p99-ms \t 1.5 joiner-reach-p50-ms \t -0.5 joiner-told-p50-ms\n" +
+		"BenchmarkCluster/nodes=16/decisions-2 \t 1 \t 7 joiner-in-p50-ms \t 14 joiner-in-p99-ms\n"
+	f, err := os.OpenFile(filepath.Join(dir, ClusterFile), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(joinerIn); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
 	report := renderMarkdown(t, dir)
 	for _, want := range []string{
 		"| latency p50 | 4 ms: first heard → every elder applied | 0.30 ms: AddVoter → committed and applied at the leader |",
 		"| 4 | 4 / 8 | 4 / 8 | 0.30 / 0.90 | 13.33 | 8.89 | 13.33 | 8.89 |",
 		"| 16 | 8 / 16 | 8 / 16 | 2 / 4 | 4.00 | 4.00 | 4.00 | 4.00 |",
+		// What the new member waits: only where raft measured it (not at 16, an older raft.txt's line).
+		"| 4 | 5 / 12 | 1.50 / 4 / -0.50 | 10 / 16 | 0.50 | 0.75 |",
 	} {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q", want)
@@ -289,6 +301,11 @@ func TestRaftBesideRefnodeSizeBySize(t *testing.T) {
 	section, _, _ = strings.Cut(section, "## ")
 	if strings.Contains(section, "| 32 |") || strings.Contains(section, "| 8 |") {
 		t.Errorf("a size only one side measured has a row:\n%s", section)
+	}
+	_, waits, _ := strings.Cut(report, "What the new member waits")
+	waits, _, _ = strings.Cut(waits, "## ")
+	if strings.Contains(waits, "| 16 |") {
+		t.Errorf("a size raft measured no applied time for has a row:\n%s", waits)
 	}
 	if t.Failed() {
 		t.Logf("report:\n%s", report)
