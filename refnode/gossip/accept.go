@@ -59,7 +59,13 @@ type Message struct {
 	// of the same version, so that every neighbor sees every version of the own record: each
 	// listed or withdrawn neighbor, one version apiece (NB-2), can then be judged from outside.
 	OwnVersion uint64
+	// ownRecord is the own record of OwnVersion, for a deferred Standard gossip (Deferred).
+	ownRecord []byte
 }
+
+// Deferred reports whether m is a Standard gossip whose body is yet to be made, with
+// DB.StandardBody, when it is sent (Config.DeferStandard).
+func (m Message) Deferred() bool { return m.Body == nil && m.ownRecord != nil }
 
 // Result is what one accepted gossip did and what to do about it.
 type Result struct {

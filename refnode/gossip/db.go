@@ -47,6 +47,12 @@ type Config struct {
 	// keep its old records (rulebook 75), so a node with a data directory passes the last
 	// version it signed plus 1.
 	FirstVersion uint64
+	// DeferStandard makes the Standard gossip that Accept, Ban, Disconnect and the like return
+	// carry no body yet (Message.Deferred): the runtime makes it with StandardBody when it sends
+	// it, made for the target as things then stand (NB-4). A runtime that paces its gossip so
+	// skips making the bodies of the gossips a newer one replaces while they wait; about half of
+	// them in a network of 64 nodes converging at once, of some 10 KiB each.
+	DeferStandard bool
 }
 
 // DB is a node's neighborhood database: its own record, the signed records it knows of other

@@ -22,7 +22,10 @@ func (db *DB) Broadcast() []Message { return db.broadcast(nil, wire.Name{}, fals
 // broadcast appends to msgs a custom Standard gossip for each listed neighbor except skip (when
 // hasSkip), which is getting a reply of its own.
 func (db *DB) broadcast(msgs []Message, skip wire.Name, hasSkip bool) []Message {
-	refs := db.referenced()
+	var refs map[wire.Name]struct{}
+	if !db.cfg.DeferStandard {
+		refs = db.referenced()
+	}
 	for _, n := range db.own.Neighbors {
 		if hasSkip && n == skip {
 			continue
@@ -34,20 +37,43 @@ func (db *DB) broadcast(msgs []Message, skip wire.Name, hasSkip bool) []Message 
 	return msgs
 }
 
-// gossipFor builds the Standard gossip for target: the own record and every referenced record
-// (rulebook 85) except the target's own (rulebook 69), each in a form that reveals an address
-// only as rulebook 84 allows. Records that would make the body larger than MaxBodySize are left
-// out, the own record never; a receiver cannot tell that from a ragged edge (rulebook 74).
+// gossipFor makes the Standard gossip for target, or with Config.DeferStandard one whose body
+// StandardBody makes later; false when target has no record here (rulebook 86).
 func (db *DB) gossipFor(target wire.Name, refs map[wire.Name]struct{}) (Message, bool) {
 	if _, ok := db.nodes[target]; !ok {
 		return Message{}, false
 	}
+	m := Message{To: target, Addr: db.addrOf(target), Kind: KindGossip, Type: Standard, OwnVersion: db.own.Version}
+	if db.cfg.DeferStandard {
+		m.ownRecord = db.ownConcealed
+		return m, true
+	}
+	m.Body = db.standardBody(target, refs, db.ownConcealed)
+	return m, true
+}
+
+// StandardBody makes the body of a deferred Standard gossip (Message.Deferred) as things now
+// stand, with the own record of the version it was made for: every version goes to every
+// neighbor it lists (NB-4), and a newer one follows it. False when its target no longer has a
+// record here, or m is not deferred.
+func (db *DB) StandardBody(m Message) ([]byte, bool) {
+	if _, ok := db.nodes[m.To]; !ok || !m.Deferred() {
+		return nil, false
+	}
+	return db.standardBody(m.To, db.referenced(), m.ownRecord), true
+}
+
+// standardBody builds the Standard gossip for target: the own record (own) and every referenced
+// record (rulebook 85) except the target's own (rulebook 69), each in a form that reveals an
+// address only as rulebook 84 allows. Records that would make the body larger than MaxBodySize
+// are left out, the own record never; a receiver cannot tell that from a ragged edge (rulebook 74).
+func (db *DB) standardBody(target wire.Name, refs map[wire.Name]struct{}, ownRecord []byte) []byte {
 	parts := db.parts[:0]
-	size := countSize + lengthSize + len(db.ownConcealed)
+	size := countSize + lengthSize + len(ownRecord)
 	own := false
 	for _, n := range db.names {
 		if !own && compareNames(db.me, n) < 0 {
-			parts, own = append(parts, db.ownConcealed), true
+			parts, own = append(parts, ownRecord), true
 		}
 		if n == target {
 			continue
@@ -66,12 +92,12 @@ func (db *DB) gossipFor(target wire.Name, refs map[wire.Name]struct{}) (Message,
 		parts = append(parts, b)
 	}
 	if !own {
-		parts = append(parts, db.ownConcealed)
+		parts = append(parts, ownRecord)
 	}
 	body := appendBody(make([]byte, 0, size), parts)
 	clear(parts)
 	db.parts = parts[:0]
-	return Message{To: target, Addr: db.addrOf(target), Kind: KindGossip, Type: Standard, Body: body, OwnVersion: db.own.Version}, true
+	return body
 }
 
 // relayForm chooses which signed bytes of n's newest record go to target, or nil for none.

@@ -1,6 +1,7 @@
 package gossip
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -184,5 +185,57 @@ func TestGossipStaysWithinTheBodySize(t *testing.T) {
 	}
 	if _, ok := find(decode(t, m), f.me.name); !ok {
 		t.Fatal("the own record was left out")
+	}
+}
+
+// NB-4: with DeferStandard, a Standard gossip is made when the runtime sends it, for its target
+// as things then stand, but with the own record of the version it was made for: each version
+// goes to every neighbor it lists, and a newer one follows it.
+func TestDeferredStandardGossipIsMadeWhenSent(t *testing.T) {
+	f := newFixture(t)
+	f.db.cfg.DeferStandard = true
+	a, b, c := newPeer(1), newPeer(2), newPeer(3)
+	f.link(a, true, true, 1)
+	f.link(b, true, true, 1)
+	toA, ok := f.db.Gossip(a.name)
+	if !ok || !toA.Deferred() || toA.Body != nil {
+		t.Fatalf("gossip to a made at once (deferred %v, %d bytes), want its body left for later", toA.Deferred(), len(toA.Body))
+	}
+	made := f.db.Version()
+	// After it was made: b lists c, whose record arrives, and c becomes a neighbor (a new version).
+	f.store(b.concealed(t, 2, f.me.name, c.name))
+	f.store(c.concealed(t, 1, b.name))
+	f.link(c, true, true, 1)
+	if f.db.Version() == made {
+		t.Fatal("linking c did not change the own record")
+	}
+	body, ok := f.db.StandardBody(toA)
+	if !ok {
+		t.Fatal("no body for a, whose record is held")
+	}
+	rs := decode(t, Message{To: a.name, Kind: KindGossip, Body: body})
+	if own, _ := find(rs, f.me.name); own.Version != made {
+		t.Errorf("own record at version %d, want %d, the one the gossip was made for", own.Version, made)
+	}
+	if r, ok := find(rs, b.name); !ok || r.Version != 2 {
+		t.Errorf("b's record %+v (held %v), want version 2, as things stand", r, ok)
+	}
+	if _, ok := find(rs, c.name); !ok {
+		t.Error("c's record, stored after the gossip was made, is not in it")
+	}
+	// Of the present version, the body is what a node that makes it at once sends.
+	now, _ := f.db.Gossip(a.name)
+	deferred, _ := f.db.StandardBody(now)
+	f.db.cfg.DeferStandard = false
+	eager, _ := f.db.Gossip(a.name)
+	if !bytes.Equal(deferred, eager.Body) {
+		t.Error("a deferred gossip of the present version differs from one made at once")
+	}
+	if _, ok := f.db.StandardBody(eager); ok {
+		t.Error("StandardBody made a body for a gossip that already had one")
+	}
+	f.db.Ban(a.name, nil, t0)
+	if _, ok := f.db.StandardBody(toA); ok {
+		t.Error("a body for a banned target, whose record is gone")
 	}
 }

@@ -138,7 +138,7 @@ func (g *neighborhood) start(addr netip.AddrPort) error {
 		g.n.cfg.Logger.Warn("listening on an unspecified address: the gossip record says the node accepts no connections", "listen", addr)
 		addr = netip.AddrPort{}
 	}
-	db, err := gossip.New(gossip.Config{Key: g.n.cfg.Identity.Key, Addr: addr, MaxDegree: g.cfg.MaxDegree,
+	db, err := gossip.New(gossip.Config{Key: g.n.cfg.Identity.Key, Addr: addr, MaxDegree: g.cfg.MaxDegree, DeferStandard: true,
 		PassExpiry: g.cfg.PassExpiry, IsolatedGrace: g.cfg.IsolatedGrace, CullInterval: g.cfg.CullInterval,
 		FirstVersion: st.Version + 1})
 	if err != nil {
@@ -402,7 +402,18 @@ func (g *neighborhood) send(m gossip.Message) {
 	if m.Kind == gossip.KindFailure {
 		typ = wire.TypeGossipFailure
 	}
-	if err := p.Send(ctx, typ, m.Body); err != nil {
+	body := m.Body
+	if m.Deferred() {
+		// Made now, once the pace and the dial are behind it: the newest the target may have.
+		var ok bool
+		g.mu.Lock()
+		body, ok = g.db.StandardBody(m)
+		g.mu.Unlock()
+		if !ok {
+			return // the target's record is gone: nothing to gossip to it
+		}
+	}
+	if err := p.Send(ctx, typ, body); err != nil {
 		g.n.cfg.Logger.Debug("gossip send failed", "peer", m.To, "err", err)
 	}
 }
