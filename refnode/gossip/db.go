@@ -284,6 +284,9 @@ func (db *DB) Record(name wire.Name) (record.View, bool) {
 	return e.view, true
 }
 
+// Held is how many nodes' records the database holds, the own record not counted.
+func (db *DB) Held() int { return len(db.names) }
+
 // Known returns the names of the nodes whose records the database holds, sorted, without its
 // own.
 func (db *DB) Known() []wire.Name { return slices.Clone(db.names) }

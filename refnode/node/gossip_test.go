@@ -160,3 +160,25 @@ func TestFailureReasonsMatchTheCatalogue(t *testing.T) {
 		}
 	}
 }
+
+// A node that holds many records paces its Standard gossip twice as long, never past NB-4's
+// 200 ms, and never shorter than it was asked to; a pace of 0 stays 0.
+func TestPaceDoublesInACrowdUpToNB4sBound(t *testing.T) {
+	for _, c := range []struct {
+		pace time.Duration
+		held int64
+		want time.Duration
+	}{
+		{100 * time.Millisecond, CrowdedGossipRecords - 1, 100 * time.Millisecond},
+		{100 * time.Millisecond, CrowdedGossipRecords, 200 * time.Millisecond},
+		{150 * time.Millisecond, CrowdedGossipRecords, 200 * time.Millisecond},
+		{300 * time.Millisecond, CrowdedGossipRecords, 300 * time.Millisecond},
+		{0, CrowdedGossipRecords, 0},
+	} {
+		g := &neighborhood{cfg: GossipConfig{Pace: c.pace}}
+		g.held.Store(c.held)
+		if got := g.pace(); got != c.want {
+			t.Errorf("pace %v holding %d records: %v, want %v", c.pace, c.held, got, c.want)
+		}
+	}
+}
