@@ -122,7 +122,9 @@
 // concealed; if only its addressed form is held, it goes only to targets that list that node
 // and only if the node accepts connections (rule 84), and otherwise it is left out. If the
 // records would not fit in MaxBodySize, some are left out; my own always fits. No gossip is
-// made for a target without a record (rule 86). Cull drops records nobody lists after a 30 s
+// made for a target without a record (rule 86). With Config.DeferStandard the body is made when
+// the runtime sends the gossip (StandardBody): what it carries is then what stands at that
+// moment, as SPEC.md NB-4 says of paced gossip. Cull drops records nobody lists after a 30 s
 // grace, at most every 60 s, not recursively (rule 85). Disconnect withdraws a link, forgets
 // the address the node signed, and gossips the change (rule 87).
 //

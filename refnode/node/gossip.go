@@ -67,10 +67,10 @@ func (c *GossipConfig) setDefaults() {
 // about 10 000 frames at 64.
 const DefaultGossipPace = 100 * time.Millisecond
 
-// A node that holds the records of CrowdedGossipRecords nodes or more paces its Standard gossip twice
-// as long as GossipConfig.Pace, up to MaxCrowdedGossipPace, NB-4's bound on how long a change may wait.
-// There, each gossip carries more of what changed and the frames sent fall; in a small network
-// the wait only slows the gossip down. Measured with every node debuting through one at once
+// A node that holds the records of CrowdedGossipRecords nodes or more paces its Standard gossip
+// twice as long as GossipConfig.Pace, up to MaxCrowdedGossipPace, NB-4's bound on how long a
+// change may wait. There, each gossip carries more of what changed and the frames sent fall; in
+// a small network the wait only slows the gossip down. Measured with every node debuting through one at once
 // (bench/cluster gossip-convergence, 3 runs a side, alternated twice): at 64 nodes the frames
 // fell from 3 543 and 3 692 to 2 818 and 2 770, convergence 2 022 and 2 072 ms against 1 911 and
 // 2 080; a threshold of 24 records at 32 nodes cut the frames by a tenth but took convergence
