@@ -395,10 +395,7 @@ func (r *Run) raftPerSize() []block {
 		p99, _ := r.raftValueAt(n, "latency-p99-ns")
 		ratio := func(unit string, raft float64) string {
 			v, k := r.value("decisions", n, unit)
-			if k == 0 || raft == 0 {
-				return "–"
-			}
-			return fmt.Sprintf("%.2f", v/(raft/nsPerMs))
+			return msOverNs(v, k, raft)
 		}
 		t.rows = append(t.rows, []string{strconv.Itoa(n),
 			r.cell("decisions", n, "join-p50-ms") + " / " + r.cell("decisions", n, "join-p99-ms"),
@@ -417,6 +414,15 @@ func (r *Run) raftPerSize() []block {
 	}, r.newMemberWaits()...)
 }
 
+// msOverNs is a refnode figure in ms (k values) divided by a raft figure in ns, or a dash when
+// either is missing.
+func msOverNs(ms float64, k int, ns float64) string {
+	if k == 0 || ns == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", ms/(ns/1e6))
+}
+
 // newMemberWaits sets what refnode's joiner waits (its first request → it took the elders'
 // STABLESET) beside what raft's new voter waits (AddVoter → every voter, the new one included,
 // applied the entry), size by size: the figure #17 says covers what a user waits for.
@@ -433,12 +439,6 @@ func (r *Run) newMemberWaits() []block {
 		if k50 == 0 || kr50 == 0 {
 			continue
 		}
-		ratio := func(v float64, k int, raft float64, kr int) string {
-			if k == 0 || kr == 0 || raft == 0 {
-				return "–"
-			}
-			return fmt.Sprintf("%.2f", v/(raft/nsPerMs))
-		}
 		raftCell := func(v float64, k int) string {
 			if k == 0 {
 				return "–"
@@ -449,7 +449,7 @@ func (r *Run) newMemberWaits() []block {
 			r.cell("decisions", n, "joiner-in-p50-ms") + " / " + r.cell("decisions", n, "joiner-in-p99-ms"),
 			r.cell("decisions", n, "joiner-reach-p50-ms") + " / " + r.cell("decisions", n, "join-p50-ms") + " / " + r.cell("decisions", n, "joiner-told-p50-ms"),
 			raftCell(raft50, kr50) + " / " + raftCell(raft99, kr99),
-			ratio(in50, k50, raft50, kr50), ratio(in99, k99, raft99, kr99)})
+			msOverNs(in50, k50, raft50), msOverNs(in99, k99, raft99)})
 	}
 	if len(t.rows) == 0 {
 		return nil
@@ -459,9 +459,9 @@ func (r *Run) newMemberWaits() []block {
 			"with its bootstrap peer included) until it took the STABLESET of a majority of the elders, and its legs: " +
 			"reach, its request's way to the first member; decide, the join latency; told, from the last elder applying " +
 			"until the joiner took the stableset (its handshakes with the elders it had not asked, then their STABLESETs). " +
-			"Beside it, raft from " +
-			"AddVoter until the last node, the new voter included, applied the entry. raft's followers learn of a commit " +
-			"from the leader's next AppendEntries, sent every CommitTimeout to 2 × CommitTimeout (5–10 ms here), so its figure is mostly that setting: compare with care."),
+			"Beside it, raft from AddVoter until the last node, the new voter included, applied the entry. raft's " +
+			"followers learn of a commit from the leader's next AppendEntries, sent every CommitTimeout to 2 × " +
+			"CommitTimeout (5–10 ms here), so its figure is mostly that setting: compare with care."),
 		t,
 	}
 }
