@@ -360,7 +360,7 @@ func (r *Run) raftSection() []block {
 		{"idle round trip (PING, p50)", r.cell("decisions", 4, "idle-rtt-p50-ms") + " ms: the benchmark's process → the first node, over QUIC, 20 ms apart", "–"},
 		{"latency p50 ÷ idle round trip", r.ratioCell("decisions", 4, "join-p50-ms", "idle-rtt-p50-ms") + " (#17's target: at most 2)", "–"},
 		{"until the new member knows", r.cell("decisions", 4, "joiner-in-p50-ms") + " ms (p50): the joiner's first request → it took the elders' STABLESET",
-			r.raftCell("applied-ns/op", nsPerMs) + " ms (mean): AddVoter → the last of the 5 applied"},
+			r.newVoterApplied()},
 		{"messages, the consensus itself", r.cell("decisions", 4, "join-msgs/decision") + " frames among the elders",
 			r.raftCell("msgs-entries/change", 1) + " (AppendEntries carrying entries, and their responses)"},
 		{"messages, everything in the window", r.cell("decisions", 4, "join-all-msgs/decision") +
@@ -378,6 +378,17 @@ func (r *Run) raftSection() []block {
 			"decision needs a strict majority of the elders to witness it, and every elder applies it. raft's " +
 			"message count depends on its timers (heartbeats every 5–10 ms here), refnode's does not."),
 	}, r.raftPerSize()...)
+}
+
+// newVoterApplied is raft's "until the new member knows" at raftVoters: the p50, as the joiner's
+// figure beside it and the size-by-size table give it, or the mean from a raft.txt written
+// before bench/raftcmp reported percentiles.
+func (r *Run) newVoterApplied() string {
+	const nsPerMs = 1e6
+	if _, n := r.raftValue("applied-p50-ns"); n > 0 {
+		return r.raftCell("applied-p50-ns", nsPerMs) + " ms (p50): AddVoter → the last of the 5 applied"
+	}
+	return r.raftCell("applied-ns/op", nsPerMs) + " ms (mean): AddVoter → the last of the 5 applied"
 }
 
 // raftPerSize sets refnode's join and leave at N nodes beside raft's AddVoter at N voters, for
