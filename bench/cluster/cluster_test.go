@@ -326,6 +326,10 @@ func benchmarkDecisions(b *testing.B, c *Cluster) {
 	reportSubjectWait(b, "joiner-in", joins, func(d *Decision) time.Duration { return d.JoinerIn })
 	reportSubjectWait(b, "leaver-out", leaves, func(d *Decision) time.Duration { return d.LeaverOut })
 	reportJoinerLegs(b, joins)
+	// The elders' figure again, from the subject's request: a join and a leave on one footing
+	// with what their subjects wait.
+	reportSubjectWait(b, "join-from-request", joins, (*Decision).FromRequest)
+	reportSubjectWait(b, "leave-from-request", leaves, (*Decision).FromRequest)
 	rtt := Summarize(rtts)
 	b.ReportMetric(rtt.P50, "idle-rtt-p50-ms")
 	b.ReportMetric(rtt.P99, "idle-rtt-p99-ms")

@@ -74,10 +74,21 @@ type Decision struct {
 	// LeaverOut is what the leaver waited: from asking to leave to taking the stableset without
 	// it, by its own log; 0 when the leaver logged no applied time.
 	LeaverOut time.Duration
-	// JoinerAsked and JoinerTook are the joiner's own record of its join: its first request and
-	// its taking the stableset that lists it; zero when it logged none. With Started and
-	// EldersApplied they split JoinerIn into three legs (JoinerLegs).
-	JoinerAsked, JoinerTook time.Time
+	// Asked and Took are the subject's own record of its change: its first request to join or
+	// its asking to leave, and its taking the stableset that lists it or leaves it out; zero when
+	// it logged none. With Started and EldersApplied they split JoinerIn into three legs
+	// (JoinerLegs), and Asked starts FromRequest.
+	Asked, Took time.Time
+}
+
+// FromRequest is the time from the subject's request until the last elder applied the change:
+// the decision latency plus the request's way to the first member. It is 0 when the subject
+// logged no request or some elder did not apply it.
+func (d *Decision) FromRequest() time.Duration {
+	if d.Asked.IsZero() || d.EldersApplied.IsZero() {
+		return 0
+	}
+	return d.EldersApplied.Sub(d.Asked)
 }
 
 // JoinerLegs splits what the joiner waited in three: from its first request until the first
@@ -87,14 +98,15 @@ type Decision struct {
 // had not asked). The last leg is negative when a majority of the elders told the joiner before
 // the last elder applied. ok is false when a record is missing.
 func (d *Decision) JoinerLegs() (reach, decide, told time.Duration, ok bool) {
-	if d.JoinerAsked.IsZero() || d.JoinerTook.IsZero() || d.EldersApplied.IsZero() {
+	if d.Key.Kind != "JOIN" || d.Asked.IsZero() || d.Took.IsZero() || d.EldersApplied.IsZero() {
 		return 0, 0, 0, false
 	}
-	return d.Started.Sub(d.JoinerAsked), d.Latency(), d.JoinerTook.Sub(d.EldersApplied), true
+	return d.Started.Sub(d.Asked), d.Latency(), d.Took.Sub(d.EldersApplied), true
 }
 
-// Latency is the decision latency: from the first node hearing of the change until the last
-// elder applied it. It is 0 when some elder did not record the decision as applied.
+// Latency is the decision latency: from the first node other than the subject hearing of the
+// change until the last elder applied it, for a join and a leave alike. It is 0 when some elder
+// did not record the decision as applied.
 func (d *Decision) Latency() time.Duration {
 	if d.EldersApplied.IsZero() {
 		return 0
@@ -125,7 +137,8 @@ func mergeDecisions(logs map[string]decisionLog, elders []string, want map[Decis
 				d = &Decision{Key: k}
 				out[k] = d
 			}
-			if node == k.Name {
+			subject := node == k.Name
+			if subject {
 				// The subject's own record: what it waited, a figure of its own.
 				var waited time.Duration
 				if r.Applied != nil {
@@ -133,19 +146,21 @@ func mergeDecisions(logs map[string]decisionLog, elders []string, want map[Decis
 						waited = applied.Sub(started)
 					}
 				}
+				d.Asked = started
+				if waited > 0 {
+					d.Took = started.Add(waited)
+				}
 				if k.Kind == "JOIN" {
-					d.JoinerAsked = started
-					if waited > 0 {
-						d.JoinerTook = started.Add(waited)
-					}
-					// Kept out of the elders' figure, whose start is the first member hearing.
+					// Kept out of the elders' figures: a joiner is no member yet.
 					d.JoinerIn = waited
 					continue
 				}
-				// A leaver is a member: its request starts the leave's latency too.
+				// A leaver is a member: its record counts frames and applying like any other's.
 				d.LeaverOut = waited
 			}
-			if d.Started.IsZero() || started.Before(d.Started) {
+			// The latency starts when the first node other than the subject hears of the change,
+			// for a leave as for a join: the subject's own request is timed by FromRequest.
+			if !subject && (d.Started.IsZero() || started.Before(d.Started)) {
 				d.Started = started
 			}
 			d.Records++

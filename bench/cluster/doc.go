@@ -61,11 +61,15 @@
 // change, since a node charges a decision with the anti-entropy frames it sends within 2 s of
 // applying it; a leaver's records are read before it is stopped.
 //
-//   - Decision latency: from the earliest "started" any node recorded to the latest "applied"
-//     among the elders. That is the decision itself: the elders decide it, and the other members
-//     learn it afterwards from the elders' STABLESET (ST-10). The joiner's own record of its
-//     join is left out of it, so the latency of a join starts when the first member hears of it;
-//     the joiner's process start and greeting PING are not in it.
+//   - Decision latency: from the earliest "started" any node other than the subject recorded to
+//     the latest "applied" among the elders. That is the decision itself: the elders decide it,
+//     and the other members learn it afterwards from the elders' STABLESET (ST-10). It starts
+//     when the first member hears of the change, for a join and a leave alike, as raft's
+//     AddVoter is timed from the leader's call; the subject's request on its way there is not in
+//     it (the joiner's process start and greeting PING, the leaver's frame to that member).
+//   - From request (join-from-request-ms, leave-from-request-ms): the same end, from the
+//     subject's own request (its record's "started"): a join and a leave on the footing of what
+//     their subjects wait.
 //   - Joiner in (joiner-in-ms): what a joiner waits, by its own record (ST-12): from its first
 //     request to taking the stableset a majority of the elders sent it (ST-5). It includes the
 //     connections between the joiner and the elders it did not ask: the joiner pings them once
@@ -76,8 +80,7 @@
 //     (joiner-told-ms: the handshakes with the elders it did not ask, then their STABLESETs).
 //   - Leaver out (leaver-out-ms): what a leaver waits, by its own record (ST-12): from asking to
 //     leave (POST /v1/leave) to applying its leave, when a majority of the elders witnessed it or
-//     their stableset without it arrived. With joiner in, it is the figure a user waits for; the
-//     leave latency starts at the same request, the join latency after the joiner's.
+//     their stableset without it arrived. With joiner in, it is the figure a user waits for.
 //   - Frames among the elders (msgs/decision): the sum over every node of elder_frames_sent, the
 //     frames it sent to elders while an elder itself; SPEC.md ST-9 bounds it by 24, and the
 //     conformance suite checks the same sum (decisionsWithinBudget).
@@ -106,6 +109,7 @@
 //	                    joiner-in-p50-ms joiner-in-p99-ms joiner-in-max-ms;
 //	                    joiner-reach-p50-ms joiner-told-p50-ms (two legs of joiner in);
 //	                    leaver-out-p50-ms leaver-out-p99-ms leaver-out-max-ms;
+//	                    join-from-request-p50-ms -p99-ms -max-ms (and leave-…);
 //	                    idle-rtt-p50-ms idle-rtt-p99-ms
 //	concurrent          joins/s leaves/s; join-p50-ms join-max-ms leave-p50-ms leave-max-ms;
 //	                    msgs/decision max-msgs/decision all-msgs/decision

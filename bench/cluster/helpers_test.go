@@ -76,7 +76,8 @@ func TestMergeDecisions(t *testing.T) {
 		// The joiner's own record: from its first request (0 ms) to taking the stableset
 		// (15 ms); it is the joiner's figure and moves neither the start nor the counts.
 		// Its own record of its leave: from asking (19 ms) to taking the stableset without it
-		// (27 ms). It starts the leave, which is timed from the leaver's request.
+		// (27 ms). It counts like a member's record, but the leave's latency starts at e1 (20 ms),
+		// the first other node to hear of it, as a join's does.
 		"aa": {Decisions: []decisionRecord{rec("JOIN", "aa", 0, ptr(at(15)), 0, 2), rec("LEAVE", "aa", 19, ptr(at(27)), 2, 0)}},
 	}
 	got, err := mergeDecisions(logs, []string{"e1", "e2", "e3"}, map[DecisionKey]bool{join: true, leave: true})
@@ -113,11 +114,50 @@ func TestMergeDecisions(t *testing.T) {
 	if l.LeaverOut != 8*time.Millisecond {
 		t.Errorf("leaver out after %v, want 8ms (its own record)", l.LeaverOut)
 	}
-	if want, _ := time.Parse(time.RFC3339Nano, at(19)); !l.Started.Equal(want) {
-		t.Errorf("leave started %v, want the leaver's request at %v", l.Started, want)
+	if want, _ := time.Parse(time.RFC3339Nano, at(20)); !l.Started.Equal(want) {
+		t.Errorf("leave started %v, want e1 hearing of it at %v, not the leaver's own request", l.Started, want)
+	}
+	if want, _ := time.Parse(time.RFC3339Nano, at(19)); !l.Asked.Equal(want) || l.FromRequest() != 0 {
+		t.Errorf("leave asked at %v, from request %v; want the leaver's request at %v, and 0 while an elder has not applied", l.Asked, l.FromRequest(), want)
+	}
+	if j.FromRequest() != 12*time.Millisecond { // the joiner's request at 0 ms, e2 applied at 12 ms
+		t.Errorf("join from request %v, want 12ms", j.FromRequest())
 	}
 	if j.LeaverOut != 0 {
 		t.Errorf("a join has leaver out %v, want 0", j.LeaverOut)
+	}
+}
+
+// A leave every elder applied is timed like a join: its latency from the first elder hearing of
+// it, FromRequest from the leaver's own request.
+func TestMergedLeaveTimedLikeAJoin(t *testing.T) {
+	at := func(ms int) string {
+		return time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC).Add(time.Duration(ms) * time.Millisecond).Format(time.RFC3339Nano)
+	}
+	rec := func(started, applied int) decisionRecord {
+		a := at(applied)
+		r := decisionRecord{Kind: "LEAVE", Started: at(started), Applied: &a}
+		r.Member.Name, r.Member.Ordinal = "aa", 9
+		return r
+	}
+	leave := DecisionKey{"LEAVE", "aa", 9}
+	logs := map[string]decisionLog{
+		"aa": {Decisions: []decisionRecord{rec(0, 4)}}, // the leaver: asked at 0, out at 4 ms
+		"e1": {Decisions: []decisionRecord{rec(2, 5)}},
+		"e2": {Decisions: []decisionRecord{rec(1, 6)}},
+		"e3": {Decisions: []decisionRecord{rec(3, 4)}},
+	}
+	got, err := mergeDecisions(logs, []string{"e1", "e2", "e3"}, map[DecisionKey]bool{leave: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := got[leave]
+	if l.Latency() != 5*time.Millisecond || l.FromRequest() != 6*time.Millisecond || l.LeaverOut != 4*time.Millisecond {
+		t.Errorf("leave latency %v, from request %v, leaver out %v; want 5ms (e2 heard at 1, applied at 6), 6ms and 4ms",
+			l.Latency(), l.FromRequest(), l.LeaverOut)
+	}
+	if l.Records != 4 || l.Applied != 4 {
+		t.Errorf("leave = %+v, want 4 records, all applied: the leaver's counts like a member's", l)
 	}
 }
 

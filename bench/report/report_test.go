@@ -314,3 +314,41 @@ func TestRaftBesideRefnodeSizeBySize(t *testing.T) {
 		t.Logf("report:\n%s", report)
 	}
 }
+
+// A run that measured the decisions from the subject's request says that a leave's latency
+// starts, as a join's, at the first member hearing of it, and sets the two side by side from
+// the request; a run before that keeps the definition it was measured with.
+func TestLeaveAndJoinOnOneFooting(t *testing.T) {
+	dir := writeRun(t, true)
+	old := renderMarkdown(t, dir)
+	if !strings.Contains(old, "a leave's (in this run, measured before the two were put on one footing) at the leaver's request") ||
+		strings.Contains(old, "leave from request") {
+		t.Errorf("a run without from-request figures is described as one with them:\n%s", old)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, ClusterFile), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = fmt.Fprint(f, "BenchmarkCluster/nodes=4/decisions-2 \t 1 \t 3.1 join-from-request-p50-ms \t 6.2 join-from-request-p99-ms \t 1.55 leave-from-request-p50-ms \t 2.5 leave-from-request-p99-ms\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := renderMarkdown(t, dir)
+	for _, want := range []string{
+		"from the first member hearing of the change, for a join and a leave alike",
+		"| N | join from request p50 ms | p99 | leave from request p50 ms | p99 | leave ÷ join, from request p50 | leave ÷ join, latency p50 |",
+		// writeRun's N = 4 join and leave p50 are both 4 ms.
+		"| 4 | 3.10 | 6.20 | 1.55 | 2.50 | 0.50× | 1.0× |",
+		"| 8 | – | – | – | – | – | 1.0× |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("report:\n%s", md)
+	}
+}
