@@ -77,7 +77,7 @@ func (c *Cluster) NewNode(id raft.ServerID) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.startNode(id, nt, nil)
+	return startNode(id, nt, nil, c.Counter)
 }
 
 // newTransport listens on a free loopback port.
@@ -91,12 +91,14 @@ func newTransport() (*raft.NetworkTransport, error) {
 	})
 }
 
-// startNode starts raft node id on transport nt, bootstrapping it with conf if conf is not nil.
-func (c *Cluster) startNode(id raft.ServerID, nt *raft.NetworkTransport, conf *raft.Configuration) (*Node, error) {
+// startNode starts raft node id on transport nt, counting its messages into counter and
+// bootstrapping it with conf if conf is not nil. Both a Cluster and a node process (process.go)
+// build their nodes with it, so the two benchmarks run the same node.
+func startNode(id raft.ServerID, nt *raft.NetworkTransport, conf *raft.Configuration, counter *Counter) (*Node, error) {
 	n := &Node{
 		ID:    id,
 		Addr:  nt.LocalAddr(),
-		Trans: NewCountingTransport(nt, c.Counter),
+		Trans: NewCountingTransport(nt, counter),
 		fsm:   newFSM(),
 		logs:  raft.NewInmemStore(),
 		snaps: raft.NewInmemSnapshotStore(),
@@ -138,7 +140,7 @@ func NewCluster(voters int) (*Cluster, error) {
 		})
 	}
 	for i, s := range conf.Servers {
-		n, err := c.startNode(s.ID, nts[i], &conf)
+		n, err := startNode(s.ID, nts[i], &conf, c.Counter)
 		nts[i] = nil // owned by the node now (or closed)
 		if err != nil {
 			closeAll(nts)
@@ -315,15 +317,12 @@ func Voters(conf raft.Configuration) int {
 // fsm is a state machine without state. It implements raft.ConfigurationStore to record when
 // this node applies each committed configuration entry.
 type fsm struct {
-	mu      sync.Mutex
-	index   uint64        // index of the last configuration entry applied
-	at      time.Time     // when it was applied
-	changed chan struct{} // closed and replaced on every StoreConfiguration
+	appliedConfig
 }
 
 var _ raft.ConfigurationStore = (*fsm)(nil)
 
-func newFSM() *fsm { return &fsm{changed: make(chan struct{})} }
+func newFSM() *fsm { return &fsm{appliedConfig{changed: make(chan struct{})}} }
 
 func (f *fsm) Apply(*raft.Log) any { return nil }
 
@@ -332,22 +331,41 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) { return emptySnapshot{}, nil
 func (f *fsm) Restore(rc io.ReadCloser) error { return rc.Close() }
 
 func (f *fsm) StoreConfiguration(index uint64, _ raft.Configuration) {
-	now := time.Now()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.index, f.at = index, now
-	close(f.changed)
-	f.changed = make(chan struct{})
+	f.record(index, time.Now())
+}
+
+// appliedConfig is the last configuration entry a node applied and when. A node's fsm keeps it,
+// and so does the parent's handle of a node process, from what the process reports.
+type appliedConfig struct {
+	mu      sync.Mutex
+	index   uint64        // index of the last configuration entry applied
+	at      time.Time     // when it was applied
+	changed chan struct{} // closed and replaced on every record
+}
+
+// record notes that the configuration entry at index was applied at time at.
+func (a *appliedConfig) record(index uint64, at time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.index, a.at = index, at
+	close(a.changed)
+	a.changed = make(chan struct{})
+}
+
+// last returns the last entry recorded, when it was applied, and a channel closed by the next
+// record.
+func (a *appliedConfig) last() (index uint64, at time.Time, changed <-chan struct{}) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.index, a.at, a.changed
 }
 
 // waitIndex waits until a configuration entry at index or later was applied and returns when.
-func (f *fsm) waitIndex(index uint64, deadline time.Time) (time.Time, error) {
+func (a *appliedConfig) waitIndex(index uint64, deadline time.Time) (time.Time, error) {
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	for {
-		f.mu.Lock()
-		idx, at, ch := f.index, f.at, f.changed
-		f.mu.Unlock()
+		idx, at, ch := a.last()
 		if idx >= index {
 			return at, nil
 		}

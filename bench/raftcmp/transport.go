@@ -77,6 +77,16 @@ func (s Counts) Sub(o Counts) Counts {
 	return s
 }
 
+// Add returns s + o.
+func (s Counts) Add(o Counts) Counts {
+	for k := range numKinds {
+		s.Req[k] += o.Req[k]
+		s.Resp[k] += o.Resp[k]
+	}
+	s.ConfigAppends += o.ConfigAppends
+	return s
+}
+
 // Msgs returns the requests plus responses of kind k.
 func (s Counts) Msgs(k Kind) int64 { return s.Req[k] + s.Resp[k] }
 
