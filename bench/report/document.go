@@ -180,6 +180,10 @@ func (r *Run) summary() []string {
 			num(v), r.raftCell("msgs-entries/change", 1), num(p50/1e6),
 			r.cell("decisions", 4, "join-msgs/decision"), r.cell("decisions", 4, "join-all-msgs/decision"), r.cell("decisions", 4, "join-p50-ms")))
 	}
+	if p50, n := median(r.raftProcs[sizeUnit{raftVoters, "latency-p50-ns"}]); n > 0 {
+		out = append(out, fmt.Sprintf("With every raft node in its own process, as refnode's are, raft commits that change in %s ms (p50).",
+			num(p50/1e6)))
+	}
 	return out
 }
 
@@ -388,6 +392,15 @@ func (r *Run) ratioCell(experiment string, n int, num, den string) string {
 }
 
 // raftCell formats a raft value divided by scale.
+// raftProcsCell is raftCell for raft with a process per node.
+func (r *Run) raftProcsCell(unit string, scale float64) string {
+	v, n := median(r.raftProcs[sizeUnit{raftVoters, unit}])
+	if n == 0 {
+		return "–"
+	}
+	return num(v / scale)
+}
+
 func (r *Run) raftCell(unit string, scale float64) string {
 	v, n := r.raftValue(unit)
 	if n == 0 {
@@ -418,6 +431,10 @@ func (r *Run) raftSection() []block {
 			r.raftCell("msgs/change", 1) + " (" + r.raftCell("msgs-nonheartbeat/change", 1) + " without heartbeats)"},
 		{"background traffic", "PING to every member every 500 ms, not counted", r.raftCell("msgs-idle/change", 1) + " in an idle window as long"},
 	}
+	if _, n := median(r.raftProcs[sizeUnit{raftVoters, "latency-p50-ns"}]); n > 0 {
+		t.rows = slices.Insert(t.rows, 2, []string{"latency p50 / p99, a process per node", "the same: refnode always runs a process per node",
+			r.raftProcsCell("latency-p50-ns", nsPerMs) + " / " + r.raftProcsCell("latency-p99-ns", nsPerMs) + " ms (BenchmarkRaftAddVoterProcesses)"})
+	}
 	return append([]block{
 		paragraph(fmt.Sprintf("The same membership change, measured in the same run: bench/raftcmp (its own Go module) "+
 			"adds a fifth voter to a fresh 4-node hashicorp/raft cluster over loopback TCP, %d iterations per "+
@@ -444,16 +461,41 @@ func (r *Run) newVoterApplied() string {
 // raftPerSize sets refnode's join and leave at N nodes beside raft's AddVoter at N voters, for
 // every N both measured, as ratios: #17 asks for at most 1 at N = 4 and 16.
 func (r *Run) raftPerSize() []block {
+	t := r.raftTable(r.raft, "raft AddVoter")
+	if len(t.rows) == 0 {
+		return nil
+	}
+	out := []block{
+		paragraph("Size by size: refnode's decisions at N nodes (one at a time, first heard → every elder applied) beside " +
+			"raft adding a voter to N voters (AddVoter → committed at the leader), each the median over raft's runs. " +
+			"The ratios are refnode ÷ raft: above 1, refnode took longer (#17's target: at most 1 at N = 4 and 16)."),
+		t,
+	}
+	if procs := r.raftTable(r.raftProcs, "raft, a process per node"); len(procs.rows) > 0 {
+		out = append(out,
+			paragraph("The same with every raft node in its own process (BenchmarkRaftAddVoterProcesses), as refnode "+
+				"runs its nodes: a message between two nodes is then a hop between processes, as refnode's are, and "+
+				"not between goroutines of one process. This is the like-for-like comparison; the one above is the "+
+				"figure #17 set its target by."),
+			procs)
+	}
+	return append(out, r.newMemberWaits()...)
+}
+
+// raftTable sets refnode's join and leave at N nodes beside raft's AddVoter at N voters as
+// values holds it (r.raft or r.raftProcs), for every N both measured; raftName heads raft's
+// column.
+func (r *Run) raftTable(values map[sizeUnit][]float64, raftName string) table {
 	const nsPerMs = 1e6
-	t := table{header: []string{"N", "refnode join p50 / p99 ms", "refnode leave p50 / p99 ms", "raft AddVoter p50 / p99 ms",
+	t := table{header: []string{"N", "refnode join p50 / p99 ms", "refnode leave p50 / p99 ms", raftName + " p50 / p99 ms",
 		"join ÷ raft p50", "p99", "leave ÷ raft p50", "p99"}}
 	t.numeric = numericColumns(len(t.header))
-	for _, n := range r.raftSizes() {
+	for _, n := range sizesOf(values) {
 		if _, k := r.value("decisions", n, "join-p50-ms"); k == 0 {
 			continue
 		}
-		p50, _ := r.raftValueAt(n, "latency-p50-ns")
-		p99, _ := r.raftValueAt(n, "latency-p99-ns")
+		p50, _ := median(values[sizeUnit{n, "latency-p50-ns"}])
+		p99, _ := median(values[sizeUnit{n, "latency-p99-ns"}])
 		ratio := func(unit string, raft float64) string {
 			v, k := r.value("decisions", n, unit)
 			return msOverNs(v, k, raft)
@@ -464,15 +506,7 @@ func (r *Run) raftPerSize() []block {
 			num(p50/nsPerMs) + " / " + num(p99/nsPerMs),
 			ratio("join-p50-ms", p50), ratio("join-p99-ms", p99), ratio("leave-p50-ms", p50), ratio("leave-p99-ms", p99)})
 	}
-	if len(t.rows) == 0 {
-		return nil
-	}
-	return append([]block{
-		paragraph("Size by size: refnode's decisions at N nodes (one at a time, first heard → every elder applied) beside " +
-			"raft adding a voter to N voters (AddVoter → committed at the leader), each the median over raft's runs. " +
-			"The ratios are refnode ÷ raft: above 1, refnode took longer (#17's target: at most 1 at N = 4 and 16)."),
-		t,
-	}, r.newMemberWaits()...)
+	return t
 }
 
 // msOverNs is a refnode figure in ms (k values) divided by a raft figure in ns, or a dash when

@@ -59,6 +59,9 @@ type Run struct {
 	// raft holds BenchmarkRaftAddVoter's values per number of voters before the change and unit,
 	// as go test wrote them (ns, not sec).
 	raft map[sizeUnit][]float64
+	// raftProcs holds BenchmarkRaftAddVoterProcesses's values the same way: the same change with
+	// every raft node in its own process, as refnode runs its nodes.
+	raftProcs map[sizeUnit][]float64
 	// memberlist holds BenchmarkJoinConvergence's values per size and unit (bench/memberlistcmp).
 	memberlist map[sizeUnit][]float64
 	samples    []sample
@@ -70,7 +73,7 @@ type Run struct {
 // Load reads a run directory. The cluster benchmark output is required; the raft and memberlist
 // comparisons, the samples and the machine description are shown when present.
 func Load(dir string) (*Run, error) {
-	r := &Run{Dir: dir, cluster: map[metricKey][]float64{}, raft: map[sizeUnit][]float64{},
+	r := &Run{Dir: dir, cluster: map[metricKey][]float64{}, raft: map[sizeUnit][]float64{}, raftProcs: map[sizeUnit][]float64{},
 		memberlist: map[sizeUnit][]float64{}, config: map[string]string{}}
 	if err := r.loadCluster(filepath.Join(dir, ClusterFile)); err != nil {
 		return nil, err
@@ -154,12 +157,18 @@ func original(v benchfmt.Value) string {
 // and the size of a raft result that names none, as bench/raftcmp wrote before it measured more.
 const raftVoters = 4
 
-// loadRaft reads BenchmarkRaftAddVoter/voters=N of bench/raftcmp; a result without a size added a
+// loadRaft reads BenchmarkRaftAddVoter/voters=N of bench/raftcmp into r.raft, and
+// BenchmarkRaftAddVoterProcesses/voters=N into r.raftProcs; a result without a size added a
 // voter to raftVoters.
 func (r *Run) loadRaft(file string) error {
 	return results(file, func(res *benchfmt.Result) {
 		base, parts := res.Name.Parts()
-		if string(base) != "RaftAddVoter" {
+		into := r.raft
+		switch string(base) {
+		case "RaftAddVoter":
+		case "RaftAddVoterProcesses":
+			into = r.raftProcs
+		default:
 			return
 		}
 		voters := raftVoters
@@ -173,14 +182,14 @@ func (r *Run) loadRaft(file string) error {
 			}
 		}
 		k := sizeUnit{voters, "iterations"}
-		r.raft[k] = append(r.raft[k], float64(res.Iters))
+		into[k] = append(into[k], float64(res.Iters))
 		for _, v := range res.Values {
 			val := v.Value
 			if v.OrigUnit != "" {
 				val = v.OrigValue
 			}
 			k := sizeUnit{voters, original(v)}
-			r.raft[k] = append(r.raft[k], val)
+			into[k] = append(into[k], val)
 		}
 	})
 }
@@ -267,9 +276,12 @@ func (r *Run) raftValueAt(voters int, unit string) (float64, int) {
 }
 
 // raftSizes are the numbers of voters raft added one to, ascending.
-func (r *Run) raftSizes() []int {
+func (r *Run) raftSizes() []int { return sizesOf(r.raft) }
+
+// sizesOf returns the sizes values holds, ascending.
+func sizesOf(values map[sizeUnit][]float64) []int {
 	set := map[int]bool{}
-	for k := range r.raft {
+	for k := range values {
 		set[k.Nodes] = true
 	}
 	return slices.Sorted(maps.Keys(set))

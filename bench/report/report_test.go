@@ -352,3 +352,37 @@ func TestLeaveAndJoinOnOneFooting(t *testing.T) {
 		t.Logf("report:\n%s", md)
 	}
 }
+
+// raft with a process per node gets its own size-by-size table and row, beside the in-process
+// one, and a raft.txt without it gets neither.
+func TestRaftWithAProcessPerNode(t *testing.T) {
+	dir := writeRun(t, false)
+	raft := "goos: linux\n" +
+		"BenchmarkRaftAddVoter/voters=4-2 \t 30 \t 340000 ns/op \t 400000 latency-p50-ns \t 1200000 latency-p99-ns \t 23.1 msgs/change \t 8 msgs-entries/change\n" +
+		"BenchmarkRaftAddVoterProcesses/voters=4-2 \t 30 \t 700000 ns/op \t 800000 latency-p50-ns \t 1600000 latency-p99-ns \t 27.7 msgs/change \t 8 msgs-entries/change\n"
+	if err := os.WriteFile(filepath.Join(dir, RaftFile), []byte(raft), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	report := renderMarkdown(t, dir)
+	for _, want := range []string{
+		// writeRun's N = 4 join and leave: p50 4 ms, p99 8 ms.
+		"| 4 | 4 / 8 | 4 / 8 | 0.40 / 1.20 | 10.00 | 6.67 | 10.00 | 6.67 |",
+		"| N | refnode join p50 / p99 ms | refnode leave p50 / p99 ms | raft, a process per node p50 / p99 ms | join ÷ raft p50 | p99 | leave ÷ raft p50 | p99 |",
+		"| 4 | 4 / 8 | 4 / 8 | 0.80 / 1.60 | 5.00 | 5.00 | 5.00 | 5.00 |",
+		"| latency p50 / p99, a process per node | the same: refnode always runs a process per node | 0.80 / 1.60 ms (BenchmarkRaftAddVoterProcesses) |",
+		"With every raft node in its own process, as refnode's are, raft commits that change in 0.80 ms (p50).",
+	} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("report:\n%s", report)
+	}
+	if err := os.WriteFile(filepath.Join(dir, RaftFile), []byte(strings.SplitAfter(raft, "\n")[0]+strings.SplitAfter(raft, "\n")[1]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if report := renderMarkdown(t, dir); strings.Contains(report, "a process per node") || strings.Contains(report, "With every raft node in its own process") {
+		t.Errorf("a raft.txt without the per-process benchmark shows it:\n%s", report)
+	}
+}
