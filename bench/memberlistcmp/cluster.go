@@ -2,12 +2,12 @@
 // crowd of nodes joins through one node, and what it sends on the way, so that sskit's
 // neighborhood gossip (bench/cluster, gossip-convergence) can be compared with it.
 //
-// All nodes of a Cluster run in this one process. Each is a memberlist with
-// memberlist.DefaultLANConfig and a memberlist.NetTransport on 127.0.0.1 (a free port), wrapped
-// in a CountingTransport that counts every UDP packet and every TCP stream the node sends and
-// refuses anything not addressed to 127.0.0.1. An EventDelegate wakes the waiter whenever a
-// node's member list changes, so convergence is noticed when it happens rather than at the next
-// poll.
+// All nodes of a Cluster run in this one process; a ProcessCluster (process.go) runs the same
+// nodes one per OS process. Each is a memberlist with memberlist.DefaultLANConfig and a
+// memberlist.NetTransport on 127.0.0.1 (a free port), wrapped in a CountingTransport that counts
+// every UDP packet and every TCP stream the node sends and refuses anything not addressed to
+// 127.0.0.1. An EventDelegate wakes the waiter whenever a node's member list changes, so
+// convergence is noticed when it happens rather than at the next poll.
 //
 // See README.md for what is measured and the caveats.
 package memberlistcmp
@@ -71,25 +71,36 @@ type Cluster struct {
 	changed chan struct{}
 }
 
+// NewNode starts memberlist node name on loopback, alone, counting what it sends in counter and
+// reporting its member changes to events.
+func NewNode(name string, counter *Counter, events memberlist.EventDelegate) (*Node, error) {
+	t, err := NewCountingTransport(counter)
+	if err != nil {
+		return nil, err
+	}
+	list, err := memberlist.Create(Config(name, t, events))
+	if err != nil {
+		_ = t.Shutdown()
+		return nil, fmt.Errorf("memberlistcmp: create %s: %w", name, err)
+	}
+	addr := net.JoinHostPort(Loopback, strconv.Itoa(t.Port()))
+	return &Node{Name: name, Addr: addr, List: list}, nil
+}
+
+// nodeName is the name of node i (from 0) of the cluster numbered seq.
+func nodeName(seq int64, i int) string { return fmt.Sprintf("c%d-n%d", seq, i+1) }
+
 // NewCluster starts n memberlist nodes on loopback, none joined to any other.
 func NewCluster(n int) (*Cluster, error) {
 	c := &Cluster{Counter: new(Counter), changed: make(chan struct{}, 1)}
 	seq := clusterSeq.Add(1)
 	for i := range n {
-		t, err := NewCountingTransport(c.Counter)
+		node, err := NewNode(nodeName(seq, i), c.Counter, wakeup(c.changed))
 		if err != nil {
 			c.Shutdown()
 			return nil, err
 		}
-		name := fmt.Sprintf("c%d-n%d", seq, i+1)
-		list, err := memberlist.Create(Config(name, t, wakeup(c.changed)))
-		if err != nil {
-			_ = t.Shutdown()
-			c.Shutdown()
-			return nil, fmt.Errorf("memberlistcmp: create %s: %w", name, err)
-		}
-		addr := net.JoinHostPort(Loopback, strconv.Itoa(t.Port()))
-		c.Nodes = append(c.Nodes, &Node{Name: name, Addr: addr, List: list})
+		c.Nodes = append(c.Nodes, node)
 	}
 	return c, nil
 }
@@ -185,17 +196,33 @@ func (c *Cluster) converged() bool {
 // missing says what keeps the nodes from having converged, or "" once they have: the nodes that
 // do not list every node of the cluster as alive.
 func (c *Cluster) missing() string {
-	want := len(c.Nodes)
+	states := make([]memberState, len(c.Nodes))
+	for i, n := range c.Nodes {
+		states[i] = memberState{Name: n.Name, Members: n.List.NumMembers(), Alive: n.AliveMembers()}
+	}
+	return describeMissing(states, len(c.Nodes))
+}
+
+// memberState is what one node lists: how many members, and how many of them as alive.
+type memberState struct {
+	Name           string
+	Members, Alive int
+}
+
+// describeMissing says which of the nodes do not list all want members as alive, or "" if
+// every one does. While some node lists too few members, only those are named; the nodes that
+// list all but hold some as suspect are named once none lists too few.
+func describeMissing(nodes []memberState, want int) string {
 	var short []string
-	for _, n := range c.Nodes {
-		if got := n.List.NumMembers(); got != want {
-			short = append(short, fmt.Sprintf("%s lists %d of %d", n.Name, got, want))
+	for _, n := range nodes {
+		if n.Members != want {
+			short = append(short, fmt.Sprintf("%s lists %d of %d", n.Name, n.Members, want))
 		}
 	}
 	if len(short) == 0 {
-		for _, n := range c.Nodes {
-			if alive := n.AliveMembers(); alive != want {
-				short = append(short, fmt.Sprintf("%s holds %d of %d alive (the rest suspect)", n.Name, alive, want))
+		for _, n := range nodes {
+			if n.Alive != want {
+				short = append(short, fmt.Sprintf("%s holds %d of %d alive (the rest suspect)", n.Name, n.Alive, want))
 			}
 		}
 	}

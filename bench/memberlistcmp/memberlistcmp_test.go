@@ -1,6 +1,7 @@
 package memberlistcmp
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"math"
@@ -28,6 +29,10 @@ const defaultBenchtime = "1x"
 const convergeDeadline = 60 * time.Second
 
 func TestMain(m *testing.M) {
+	// A node process of BenchmarkJoinConvergenceProcesses: the test binary re-executed.
+	if os.Getenv(NodeProcessEnv) != "" {
+		os.Exit(ServeNodeProcess())
+	}
 	flag.Parse()
 	set := false
 	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.benchtime" })
@@ -95,6 +100,66 @@ func TestJoinConvergence(t *testing.T) {
 	}
 }
 
+// TestJoinConvergenceProcesses checks the same on 8 node processes, and that every node, asked
+// after convergence, lists all 8 as alive, and that every process exits once its stdin closes.
+// Like TestJoinConvergence, it tries up to 4 fresh clusters of 2 s each.
+func TestJoinConvergenceProcesses(t *testing.T) {
+	const (
+		n        = 8
+		attempts = 4
+		deadline = 2 * time.Second
+	)
+	executable, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for attempt := 1; ; attempt++ {
+		c, err := NewProcessCluster(n, executable)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := c.Converge(deadline)
+		if err != nil {
+			_ = c.Shutdown()
+			t.Fatal(err)
+		}
+		nodes := slices.Clone(c.Nodes)
+		if err := c.Shutdown(); err != nil {
+			t.Error(err)
+		}
+		if !r.Converged {
+			if r.Missing == "" {
+				t.Errorf("attempt %d: not converged, but nothing said missing", attempt)
+			}
+			if attempt == attempts {
+				t.Fatalf("not converged within %v in %d fresh clusters; last: %s", deadline, attempts, r.Missing)
+			}
+			t.Logf("attempt %d: not converged within %v: %s", attempt, deadline, r.Missing)
+			continue
+		}
+		if r.Time <= 0 || r.Time > deadline {
+			t.Errorf("converged in %v, want within (0, %v]", r.Time, deadline)
+		}
+		for _, node := range nodes {
+			if node.Members != n || node.Alive != n {
+				t.Errorf("%s lists %d members, %d alive, want %d and %d", node.Name, node.Members, node.Alive, n, n)
+			}
+		}
+		if r.Msgs.Packets <= 0 || r.Msgs.PacketBytes <= 0 {
+			t.Errorf("no packets counted: %+v", r.Msgs)
+		}
+		if r.Msgs.Streams < n-1 {
+			t.Errorf("%d streams counted, want at least %d (one per join): %+v", r.Msgs.Streams, n-1, r.Msgs)
+		}
+		if r.Msgs.Refused != 0 {
+			t.Errorf("%d sends to an address other than %s: %+v", r.Msgs.Refused, Loopback, r.Msgs)
+		}
+		t.Logf("converged in %v: %d packets (%d bytes), %d streams",
+			r.Time, r.Msgs.Packets, r.Msgs.PacketBytes, r.Msgs.Streams)
+		return
+	}
+}
+
 func TestLoopbackOnly(t *testing.T) {
 	for addr, want := range map[string]bool{
 		"127.0.0.1:7946": true,
@@ -132,11 +197,54 @@ func BenchmarkJoinConvergence(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, n := range sizes {
-		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) { benchmarkJoin(b, n) })
+		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) { benchmarkJoin(b, n, "nodes", func() (Result, error) { return joinInProcess(n) }) })
 	}
 }
 
-func benchmarkJoin(b *testing.B, n int) {
+// BenchmarkJoinConvergenceProcesses is BenchmarkJoinConvergence with each node in an OS process
+// of its own (a ProcessCluster), like sskit's refnode: fresh processes for every run, the same
+// joins, deadline and metrics. Starting the processes is not timed.
+func BenchmarkJoinConvergenceProcesses(b *testing.B) {
+	sizes, err := parseSizes(*nodesFlag)
+	if err != nil {
+		b.Fatal(err)
+	}
+	executable, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+			benchmarkJoin(b, n, "node processes", func() (Result, error) { return joinProcesses(executable, n) })
+		})
+	}
+}
+
+// joinInProcess is one run of BenchmarkJoinConvergence: a fresh Cluster of n nodes.
+func joinInProcess(n int) (Result, error) {
+	c, err := NewCluster(n)
+	if err != nil {
+		return Result{}, err
+	}
+	r, err := c.Converge(convergeDeadline)
+	c.Shutdown()
+	return r, err
+}
+
+// joinProcesses is one run of BenchmarkJoinConvergenceProcesses: a fresh ProcessCluster of n
+// node processes.
+func joinProcesses(executable string, n int) (Result, error) {
+	c, err := NewProcessCluster(n, executable)
+	if err != nil {
+		return Result{}, err
+	}
+	r, err := c.Converge(convergeDeadline)
+	return r, errors.Join(err, c.Shutdown())
+}
+
+// benchmarkJoin makes -memberlist.runs runs of n nodes (what names them in progress lines) and
+// reports their metrics.
+func benchmarkJoin(b *testing.B, n int, what string, join func() (Result, error)) {
 	// ns/op would be the whole experiment; the metrics say what was measured.
 	b.ReportMetric(0, "ns/op")
 	var times, msgs []float64
@@ -144,12 +252,7 @@ func benchmarkJoin(b *testing.B, n int) {
 	runs, converged := 0, 0
 	for range b.N {
 		for run := range *runsFlag {
-			c, err := NewCluster(n)
-			if err != nil {
-				b.Fatal(err)
-			}
-			r, err := c.Converge(convergeDeadline)
-			c.Shutdown()
+			r, err := join()
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -158,8 +261,8 @@ func benchmarkJoin(b *testing.B, n int) {
 			}
 			runs++
 			if !r.Converged {
-				progress("memberlist %d nodes, run %d: did not converge within %v (%d messages); still missing: %s",
-					n, run+1, convergeDeadline, r.Msgs.Messages(), r.Missing)
+				progress("memberlist %d %s, run %d: did not converge within %v (%d messages); still missing: %s",
+					n, what, run+1, convergeDeadline, r.Msgs.Messages(), r.Missing)
 				continue
 			}
 			converged++
@@ -168,8 +271,8 @@ func benchmarkJoin(b *testing.B, n int) {
 			packets += r.Msgs.Packets
 			bytes += r.Msgs.PacketBytes
 			streams += r.Msgs.Streams
-			progress("memberlist %d nodes, run %d: converged in %v with %d messages "+
-				"(%d packets, %d bytes; %d streams)", n, run+1, r.Time.Round(time.Millisecond), r.Msgs.Messages(), r.Msgs.Packets, r.Msgs.PacketBytes, r.Msgs.Streams)
+			progress("memberlist %d %s, run %d: converged in %v with %d messages "+
+				"(%d packets, %d bytes; %d streams)", n, what, run+1, r.Time.Round(time.Millisecond), r.Msgs.Messages(), r.Msgs.Packets, r.Msgs.PacketBytes, r.Msgs.Streams)
 		}
 	}
 	b.ReportMetric(float64(converged)/float64(runs), "converged")

@@ -60,6 +60,16 @@ func (s Counts) Sub(o Counts) Counts {
 	}
 }
 
+// Add returns s + o: what two nodes, each with its own Counter, sent together.
+func (s Counts) Add(o Counts) Counts {
+	return Counts{
+		Packets:     s.Packets + o.Packets,
+		PacketBytes: s.PacketBytes + o.PacketBytes,
+		Streams:     s.Streams + o.Streams,
+		Refused:     s.Refused + o.Refused,
+	}
+}
+
 // Messages returns packets plus streams: what the benchmark reports as gossip-frames.
 func (s Counts) Messages() int64 { return s.Packets + s.Streams }
 
