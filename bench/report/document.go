@@ -567,56 +567,50 @@ func (r *Run) memberlistSection(drawn map[string]bool) []block {
 	if len(r.memberlist) == 0 {
 		return []block{paragraph("Not in this run: there is no `" + MemberlistFile + "` (bench/memberlistcmp).")}
 	}
-	const gossip = "gossip-convergence"
 	out := []block{paragraph("The same experiment on hashicorp/memberlist v0.7.0, measured in the same run by " +
 		"bench/memberlistcmp (its own Go module): on each of a number of fresh clusters per size, every node but the " +
 		"first joins through the first at once, and the clock stops when every node lists all N nodes as alive " +
 		"(deadline 60 s). Times are the nearest-rank p50 and the maximum over the runs that converged; frames and " +
 		"messages are means over those runs, counted at the sender. The ratios are refnode ÷ memberlist: above 1, " +
 		"refnode took longer or sent more.")}
-	t := table{header: []string{"N", "refnode converged", "refnode p50 / max ms", "refnode frames",
-		"memberlist converged", "memberlist p50 / max ms", "memberlist messages", "p50 ratio", "frames ratio"}}
-	t.numeric = numericColumns(len(t.header))
-	var both []int // sizes with frames on both sides
-	for _, n := range r.gossipSizes() {
-		refP50, kr := r.value(gossip, n, "converge-p50-ms")
-		mlP50, km := r.memberlistValue(n, "converge-p50-ms")
-		refFrames, kfr := r.value(gossip, n, "gossip-frames")
-		mlFrames, kfm := r.memberlistValue(n, "gossip-frames")
-		if kfr > 0 && kfm > 0 {
-			both = append(both, n)
-		}
-		t.rows = append(t.rows, []string{strconv.Itoa(n),
-			convergedOf(r.cluster[metricKey{gossip, n, "converged"}], r.cluster[metricKey{gossip, n, "runs"}]),
-			r.cell(gossip, n, "converge-p50-ms") + " / " + r.cell(gossip, n, "converge-max-ms"),
-			r.cell(gossip, n, "gossip-frames"),
-			convergedOf(r.memberlist[sizeUnit{n, "converged"}], r.memberlist[sizeUnit{n, "runs"}]),
-			r.memberlistCell(n, "converge-p50-ms") + " / " + r.memberlistCell(n, "converge-max-ms"),
-			r.memberlistCell(n, "gossip-frames"),
-			ratio(refP50, kr, mlP50, km), ratio(refFrames, kfr, mlFrames, kfm)})
-	}
+	t, both := r.memberlistTable(memberlistInProcess, "memberlist")
 	out = append(out, t)
-	// Fit both sides over the sizes both measured, so that the exponents compare; failing two of
-	// those, each side over its own.
-	var lines bullets
-	for _, side := range []struct {
+	sides := []struct {
 		name, what string
-		memberlist bool
-	}{{"refnode", "frames", false}, {"hashicorp/memberlist", "messages", true}} {
+		side       gossipSide
+	}{{"refnode", "frames", refnodeGossip}, {"hashicorp/memberlist", "messages", memberlistInProcess}}
+	if len(r.memberlistProcs) > 0 {
+		procs, _ := r.memberlistTable(memberlistProcesses, "memberlist, a process per node")
+		out = append(out, paragraph("The same with every memberlist node in its own process "+
+			"(BenchmarkJoinConvergenceProcesses), as refnode runs its nodes: like for like in how the nodes share the "+
+			"machine. Its nodes start over a longer spell than in one process, so their gossip rounds are less in step."),
+			procs)
+		sides = append(sides, struct {
+			name, what string
+			side       gossipSide
+		}{"hashicorp/memberlist, a process per node", "messages", memberlistProcesses})
+	}
+	// Fit every side over the sizes refnode and in-process memberlist both measured, so that the
+	// exponents compare; failing two of those, each side over its own.
+	var lines bullets
+	for _, side := range sides {
 		sizes, which := both, "the sizes both measured"
 		if len(both) < 2 {
 			sizes, which = nil, "the sizes it measured; too few in common"
 			for _, n := range r.gossipSizes() {
-				if _, k := r.gossipValue(side.memberlist, n, "gossip-frames"); k > 0 {
+				if _, k := r.gossipValue(side.side, n, "gossip-frames"); k > 0 {
 					sizes = append(sizes, n)
 				}
 			}
 		}
 		var ns, vs []float64
-		names := make([]string, len(sizes))
-		for i, n := range sizes {
-			v, _ := r.gossipValue(side.memberlist, n, "gossip-frames")
-			ns, vs, names[i] = append(ns, float64(n)), append(vs, v), strconv.Itoa(n)
+		var names []string
+		for _, n := range sizes {
+			v, k := r.gossipValue(side.side, n, "gossip-frames")
+			if k == 0 {
+				continue
+			}
+			ns, vs, names = append(ns, float64(n)), append(vs, v), append(names, strconv.Itoa(n))
 		}
 		if b, ok := exponent(ns, vs); ok {
 			lines = append(lines, fmt.Sprintf("%s: %s grow as N^%.2f over N = %s (%s; least squares of ln frames on ln N), %s.",
@@ -637,13 +631,52 @@ func (r *Run) memberlistSection(drawn map[string]bool) []block {
 		}
 	}
 	out = append(out, paragraph("What differs (see bench/memberlistcmp/README.md): memberlist runs all N nodes in one "+
-		"process, over UDP and TCP on loopback without encryption, and counts every packet and stream, its failure "+
+		"process (in the first table), over UDP and TCP on loopback without encryption, and counts every packet and stream, its failure "+
 		"detector's pings and acks included. refnode runs one process per node over QUIC with TLS and counts only "+
 		"GOSSIP and GOSSIP_FAILURE frames. memberlist has converged when every node lists every node as alive; "+
 		"refnode only when every node also holds every other's current record and no link of its bounded "+
 		"neighborhood is half (SPEC.md NB-9), polled every 50 ms or 3 ms per node, whichever is longer. Compare the converged shares and the growth "+
 		"of the frames before absolute times."))
 	return out
+}
+
+// memberlistTable sets refnode's gossip convergence beside one memberlist side, size by size,
+// headed by name; it also returns the sizes with frames on both sides.
+func (r *Run) memberlistTable(side gossipSide, name string) (table, []int) {
+	const gossip = "gossip-convergence"
+	values := r.memberlist
+	if side == memberlistProcesses {
+		values = r.memberlistProcs
+	}
+	cell := func(n int, unit string) string {
+		v, k := r.gossipValue(side, n, unit)
+		if k == 0 {
+			return "–"
+		}
+		return num(v)
+	}
+	t := table{header: []string{"N", "refnode converged", "refnode p50 / max ms", "refnode frames",
+		name + " converged", name + " p50 / max ms", name + " messages", "p50 ratio", "frames ratio"}}
+	t.numeric = numericColumns(len(t.header))
+	var both []int // sizes with frames on both sides
+	for _, n := range r.gossipSizes() {
+		refP50, kr := r.value(gossip, n, "converge-p50-ms")
+		mlP50, km := r.gossipValue(side, n, "converge-p50-ms")
+		refFrames, kfr := r.value(gossip, n, "gossip-frames")
+		mlFrames, kfm := r.gossipValue(side, n, "gossip-frames")
+		if kfr > 0 && kfm > 0 {
+			both = append(both, n)
+		}
+		t.rows = append(t.rows, []string{strconv.Itoa(n),
+			convergedOf(r.cluster[metricKey{gossip, n, "converged"}], r.cluster[metricKey{gossip, n, "runs"}]),
+			r.cell(gossip, n, "converge-p50-ms") + " / " + r.cell(gossip, n, "converge-max-ms"),
+			r.cell(gossip, n, "gossip-frames"),
+			convergedOf(values[sizeUnit{n, "converged"}], values[sizeUnit{n, "runs"}]),
+			cell(n, "converge-p50-ms") + " / " + cell(n, "converge-max-ms"),
+			cell(n, "gossip-frames"),
+			ratio(refP50, kr, mlP50, km), ratio(refFrames, kfr, mlFrames, kfm)})
+	}
+	return t, both
 }
 
 // gossipSizes are the sizes with a refnode gossip-convergence result or a memberlist result, ascending.
@@ -654,8 +687,10 @@ func (r *Run) gossipSizes() []int {
 			set[k.Nodes] = true
 		}
 	}
-	for k := range r.memberlist {
-		set[k.Nodes] = true
+	for _, m := range []map[sizeUnit][]float64{r.memberlist, r.memberlistProcs} {
+		for k := range m {
+			set[k.Nodes] = true
+		}
 	}
 	return slices.Sorted(maps.Keys(set))
 }

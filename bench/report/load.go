@@ -64,7 +64,10 @@ type Run struct {
 	raftProcs map[sizeUnit][]float64
 	// memberlist holds BenchmarkJoinConvergence's values per size and unit (bench/memberlistcmp).
 	memberlist map[sizeUnit][]float64
-	samples    []sample
+	// memberlistProcs holds BenchmarkJoinConvergenceProcesses's: every memberlist node in its own
+	// process, as refnode runs its nodes.
+	memberlistProcs map[sizeUnit][]float64
+	samples         []sample
 	// config is the cluster file's configuration (goos, goarch, cpu, pkg).
 	config  map[string]string
 	machine string
@@ -74,7 +77,7 @@ type Run struct {
 // comparisons, the samples and the machine description are shown when present.
 func Load(dir string) (*Run, error) {
 	r := &Run{Dir: dir, cluster: map[metricKey][]float64{}, raft: map[sizeUnit][]float64{}, raftProcs: map[sizeUnit][]float64{},
-		memberlist: map[sizeUnit][]float64{}, config: map[string]string{}}
+		memberlist: map[sizeUnit][]float64{}, memberlistProcs: map[sizeUnit][]float64{}, config: map[string]string{}}
 	if err := r.loadCluster(filepath.Join(dir, ClusterFile)); err != nil {
 		return nil, err
 	}
@@ -194,11 +197,20 @@ func (r *Run) loadRaft(file string) error {
 	})
 }
 
-// loadMemberlist reads BenchmarkJoinConvergence/nodes=N of bench/memberlistcmp.
+// loadMemberlist reads BenchmarkJoinConvergence/nodes=N of bench/memberlistcmp into
+// r.memberlist, and BenchmarkJoinConvergenceProcesses/nodes=N into r.memberlistProcs.
 func (r *Run) loadMemberlist(file string) error {
 	return results(file, func(res *benchfmt.Result) {
 		base, parts := res.Name.Parts()
-		if string(base) != "JoinConvergence" || len(parts) < 1 {
+		into := r.memberlist
+		switch string(base) {
+		case "JoinConvergence":
+		case "JoinConvergenceProcesses":
+			into = r.memberlistProcs
+		default:
+			return
+		}
+		if len(parts) < 1 {
 			return
 		}
 		nodes, err := strconv.Atoi(strings.TrimPrefix(string(parts[0]), "/nodes="))
@@ -207,7 +219,7 @@ func (r *Run) loadMemberlist(file string) error {
 		}
 		for _, v := range res.Values {
 			k := sizeUnit{nodes, original(v)}
-			r.memberlist[k] = append(r.memberlist[k], v.Value)
+			into[k] = append(into[k], v.Value)
 		}
 	})
 }
@@ -287,10 +299,22 @@ func sizesOf(values map[sizeUnit][]float64) []int {
 	return slices.Sorted(maps.Keys(set))
 }
 
-// gossipValue is memberlistValue with memberlist, refnode's gossip-convergence value otherwise.
-func (r *Run) gossipValue(memberlist bool, nodes int, unit string) (float64, int) {
-	if memberlist {
+// gossipSide is one of the gossip convergence results the report compares.
+type gossipSide int
+
+const (
+	refnodeGossip       gossipSide = iota // bench/cluster's gossip-convergence
+	memberlistInProcess                   // bench/memberlistcmp, every node in one process
+	memberlistProcesses                   // bench/memberlistcmp, a process per node
+)
+
+// gossipValue is the side's median value of unit at nodes, and how many values there were.
+func (r *Run) gossipValue(side gossipSide, nodes int, unit string) (float64, int) {
+	switch side {
+	case memberlistInProcess:
 		return r.memberlistValue(nodes, unit)
+	case memberlistProcesses:
+		return median(r.memberlistProcs[sizeUnit{nodes, unit}])
 	}
 	return r.value("gossip-convergence", nodes, unit)
 }

@@ -193,10 +193,10 @@ func (r *Run) scaling(name, exp, unit string) series {
 
 // gossipSeries returns one series of unit over the gossip sizes: memberlist.txt's values with
 // memberlist, refnode's gossip-convergence otherwise.
-func (r *Run) gossipSeries(name string, memberlist bool, unit string) series {
+func (r *Run) gossipSeries(name string, side gossipSide, unit string) series {
 	s := series{name: name}
 	for _, n := range r.gossipSizes() {
-		v, k := r.gossipValue(memberlist, n, unit)
+		v, k := r.gossipValue(side, n, unit)
 		if k == 0 {
 			v = math.NaN()
 		}
@@ -247,19 +247,25 @@ func (r *Run) figures() []figure {
 		for i, n := range sizes {
 			gticks[i] = float64(n)
 		}
+		times := []series{
+			r.gossipSeries("refnode", refnodeGossip, "converge-p50-ms"),
+			r.gossipSeries("hashicorp/memberlist", memberlistInProcess, "converge-p50-ms"),
+		}
+		frames := []series{
+			r.gossipSeries("refnode: GOSSIP + GOSSIP_FAILURE frames", refnodeGossip, "gossip-frames"),
+			r.gossipSeries("hashicorp/memberlist: packets + streams", memberlistInProcess, "gossip-frames"),
+		}
+		if len(r.memberlistProcs) > 0 {
+			times = append(times, r.gossipSeries("hashicorp/memberlist, a process per node", memberlistProcesses, "converge-p50-ms"))
+			frames = append(frames, r.gossipSeries("hashicorp/memberlist, a process per node", memberlistProcesses, "gossip-frames"))
+		}
 		figs = append(figs,
 			figure{file: "gossip-convergence.svg", title: "Gossip convergence p50 (ms) vs N: refnode and hashicorp/memberlist",
 				xLabel: "cluster size N (nodes)", yLabel: "milliseconds, p50 over converged runs", logX: true, xTicks: gticks,
-				yMin: &zero, series: []series{
-					r.gossipSeries("refnode", false, "converge-p50-ms"),
-					r.gossipSeries("hashicorp/memberlist", true, "converge-p50-ms"),
-				}},
+				yMin: &zero, series: times},
 			figure{file: "gossip-frames.svg", title: "Frames vs N until gossip converged: refnode and hashicorp/memberlist",
 				xLabel: "cluster size N (nodes)", yLabel: "frames or messages per run (mean)", logX: true, logY: true, xTicks: gticks,
-				series: []series{
-					r.gossipSeries("refnode: GOSSIP + GOSSIP_FAILURE frames", false, "gossip-frames"),
-					r.gossipSeries("hashicorp/memberlist: packets + streams", true, "gossip-frames"),
-				}})
+				series: frames})
 	}
 	for _, kind := range []string{"JOIN", "LEAVE"} {
 		// A log axis keeps both the bulk of the decisions and the tail of the largest clusters readable.

@@ -386,3 +386,36 @@ func TestRaftWithAProcessPerNode(t *testing.T) {
 		t.Errorf("a raft.txt without the per-process benchmark shows it:\n%s", report)
 	}
 }
+
+// memberlist with a process per node gets its own table and growth line beside the in-process
+// one; the in-process table keeps its figures.
+func TestMemberlistWithAProcessPerNode(t *testing.T) {
+	dir := writeRun(t, true)
+	addGossip(t, dir, true)
+	f, err := os.OpenFile(filepath.Join(dir, MemberlistFile), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteString("BenchmarkJoinConvergenceProcesses/nodes=8-2 \t 1 \t 900 converge-max-ms \t 200 converge-p50-ms \t 1.000 converged \t 20 gossip-frames \t 20.00 runs\n" +
+		"BenchmarkJoinConvergenceProcesses/nodes=16-2 \t 1 \t 1000 converge-max-ms \t 400 converge-p50-ms \t 0.5000 converged \t 80 gossip-frames \t 20.00 runs\n")
+	if err := errors.Join(err, f.Close()); err != nil {
+		t.Fatal(err)
+	}
+	report := renderMarkdown(t, dir)
+	section := report[strings.Index(report, "## Gossip convergence beside hashicorp/memberlist"):]
+	section = section[:strings.Index(section, "\n## ")]
+	for _, want := range []string{
+		"| 8 | 5 of 5 | 920 / 1500 | 60 | 20 of 20 | 400 / 51040 | 40 | 2.3× | 1.5× |",
+		"| N | refnode converged | refnode p50 / max ms | refnode frames | memberlist, a process per node converged | memberlist, a process per node p50 / max ms | memberlist, a process per node messages | p50 ratio | frames ratio |",
+		"| 8 | 5 of 5 | 920 / 1500 | 60 | 20 of 20 | 200 / 900 | 20 | 4.6× | 3.0× |",
+		"| 16 | 4 of 5 | 1200 / 3000 | 130 | 10 of 20 | 400 / 1000 | 80 | 3.0× | 1.6× |",
+		"- hashicorp/memberlist, a process per node: messages grow as N^2.00 over N = 8, 16", // log2(80/20)
+	} {
+		if !strings.Contains(section, want) {
+			t.Errorf("memberlist section lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("section:\n%s", section)
+	}
+}
