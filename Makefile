@@ -122,7 +122,7 @@ bench-report: build ## bench-cluster and the hashicorp/raft and hashicorp/member
 	echo "bench-report: hashicorp/raft AddVoter (bench/raftcmp) to $(RAFT_VOTERS) voters, $(RAFT_COUNT) runs" && \
 	{ (cd bench/raftcmp && $(GO) test -run '^$$' -bench . -benchmem -count $(RAFT_COUNT) -args -raft.voters=$(RAFT_VOTERS)) > $$run/raft.txt || { tail -n 30 $$run/raft.txt; exit 1; }; } && \
 	echo "bench-report: hashicorp/memberlist join convergence (bench/memberlistcmp), $(MEMBERLIST_RUNS) runs per size" && \
-	{ (cd bench/memberlistcmp && $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m \
+	{ (cd bench/memberlistcmp && $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m \
 	    -args -memberlist.nodes=$(BENCH_NODES) -memberlist.runs=$(MEMBERLIST_RUNS)) > $$run/memberlist.txt || { tail -n 30 $$run/memberlist.txt; exit 1; }; } && \
 	bin/sskit bench report $$run && ln -sfn $$(basename $$run) results/bench/latest && \
 	echo "bench-report: open $$run/report.html (or report.md); results/bench/latest points at it"
