@@ -154,7 +154,7 @@ const gossipDeadline = 60 * time.Second
 func benchmarkGossip(b *testing.B, c *Cluster) {
 	reportNothingPerOp(b)
 	n := c.Size()
-	var times []float64
+	var times, known []float64
 	var frames, runs, converged int
 	for range b.N {
 		for run := range *gossipRuns {
@@ -187,7 +187,7 @@ func benchmarkGossip(b *testing.B, c *Cluster) {
 			}
 			_ = os.RemoveAll(logDir)
 			converged++
-			times = append(times, ms(r.Time))
+			times, known = append(times, ms(r.Time)), append(known, ms(r.Known))
 			frames += int(r.Frames)
 			c.progress("%d nodes, run %d: gossip converged in %v with %d frames", n, run+1, r.Time.Round(time.Millisecond), r.Frames)
 		}
@@ -198,6 +198,7 @@ func benchmarkGossip(b *testing.B, c *Cluster) {
 		sum := Summarize(times)
 		b.ReportMetric(sum.P50, "converge-p50-ms")
 		b.ReportMetric(sum.Max, "converge-max-ms")
+		b.ReportMetric(Summarize(known).P50, "known-p50-ms")
 		b.ReportMetric(float64(frames)/float64(converged), "gossip-frames")
 	}
 }

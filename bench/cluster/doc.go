@@ -51,7 +51,9 @@
 // node holds the current record of every other node and lists no half link (SPEC.md NB-9),
 // reading every neighborhood every 50 ms or 3 ms per node, whichever is longer. It reports the
 // share of runs that converged (converged), the runs, the time (converge-p50-ms,
-// converge-max-ms) and the GOSSIP and GOSSIP_FAILURE frames sent in all (gossip-frames, mean) of
+// converge-max-ms), the time by which every node held a record, of any version, of every other
+// node (known-p50-ms: what hashicorp/memberlist's convergence is judged by, every node listing
+// every node), and the GOSSIP and GOSSIP_FAILURE frames sent in all (gossip-frames, mean) of
 // those that did; a run that did not names what was missing and keeps its node logs.
 //
 // # Definitions

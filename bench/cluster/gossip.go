@@ -31,6 +31,10 @@ type GossipResult struct {
 	// time waited, and Missing says what was still missing.
 	Converged bool
 	Time      time.Duration
+	// Known is when every node first held a record, of any version, of every other node: the
+	// moment memberlist's convergence is judged by (every node lists every node), read by the
+	// same polls; zero if that never happened.
+	Known time.Duration
 	// Frames is the GOSSIP and GOSSIP_FAILURE frames every node sent, from just before the
 	// debuts until convergence (GET /v1/counters).
 	Frames  int64
@@ -60,11 +64,14 @@ func (c *Cluster) GossipConvergence(ctx context.Context, deadline time.Duration)
 	}
 	out := GossipResult{}
 	for {
-		missing, err := c.gossipMissing(ctx)
+		missing, known, err := c.gossipMissing(ctx)
 		if err != nil {
 			return out, err
 		}
 		out.Time = time.Since(start)
+		if known && out.Known == 0 {
+			out.Known = out.Time
+		}
 		if missing == "" {
 			out.Converged = true
 			break
@@ -86,13 +93,21 @@ func (c *Cluster) GossipConvergence(ctx context.Context, deadline time.Duration)
 }
 
 // gossipMissing reads every node's neighborhood and says what keeps them from having
-// converged, or "" once they have.
-func (c *Cluster) gossipMissing(ctx context.Context) (string, error) {
+// converged, or "" once they have; known reports whether every node holds a record, of any
+// version, of every other node.
+func (c *Cluster) gossipMissing(ctx context.Context) (missing string, known bool, err error) {
 	hoods := make([]neighborhood, len(c.live))
-	err := c.forEach(c.live, func(i int, n *harness.Node) error { return n.GetJSON(ctx, "/v1/neighborhood", &hoods[i]) })
+	err = c.forEach(c.live, func(i int, n *harness.Node) error { return n.GetJSON(ctx, "/v1/neighborhood", &hoods[i]) })
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
+	missing, known = describeMissing(hoods)
+	return missing, known, nil
+}
+
+// describeMissing is gossipMissing on neighborhoods already read.
+func describeMissing(hoods []neighborhood) (string, bool) {
+	known := true
 	current := map[string]uint64{}
 	for _, h := range hoods {
 		current[h.Name] = h.Version
@@ -105,8 +120,13 @@ func (c *Cluster) gossipMissing(ctx context.Context) (string, error) {
 		}
 		var stale []string
 		for name, v := range current {
-			if name != h.Name && held[name] != v {
-				stale = append(stale, fmt.Sprintf("%s v%d (current v%d)", name[:8], held[name], v))
+			if name == h.Name {
+				continue
+			}
+			got, ok := held[name]
+			known = known && ok
+			if got != v {
+				stale = append(stale, fmt.Sprintf("%s v%d (current v%d)", name[:8], got, v))
 			}
 		}
 		slices.Sort(stale)
@@ -118,7 +138,7 @@ func (c *Cluster) gossipMissing(ctx context.Context) (string, error) {
 	if len(missing) > 8 {
 		missing = append(missing[:8], fmt.Sprintf("and %d more nodes", len(missing)-8))
 	}
-	return strings.Join(missing, "; "), nil
+	return strings.Join(missing, "; "), known
 }
 
 // gossipFrames reads, per live node, the GOSSIP and GOSSIP_FAILURE frames it has sent.

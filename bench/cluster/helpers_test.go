@@ -204,3 +204,35 @@ func TestAppendSamplesWritesHeaderOnce(t *testing.T) {
 		t.Errorf("rows = %q, want the header and two rows %q", rows, want)
 	}
 }
+
+// describeMissing tells convergence (every current record everywhere, no half link) apart from
+// every node merely knowing every other, memberlist's criterion.
+func TestDescribeMissing(t *testing.T) {
+	hood := func(name string, version uint64, half []string, records map[string]uint64) neighborhood {
+		h := neighborhood{Name: name, Version: version, Half: half}
+		for n, v := range records {
+			h.Records = append(h.Records, struct {
+				Name    string `json:"name"`
+				Version uint64 `json:"version"`
+			}{n, v})
+		}
+		return h
+	}
+	a, b, c := "aaaaaaaaaa", "bbbbbbbbbb", "cccccccccc"
+	for _, tc := range []struct {
+		name      string
+		hoods     []neighborhood
+		converged bool
+		known     bool
+	}{
+		{"a record missing", []neighborhood{hood(a, 2, nil, map[string]uint64{b: 3}), hood(b, 3, nil, map[string]uint64{a: 2, c: 1}), hood(c, 1, nil, map[string]uint64{a: 2, b: 3})}, false, false},
+		{"an old version", []neighborhood{hood(a, 2, nil, map[string]uint64{b: 2, c: 1}), hood(b, 3, nil, map[string]uint64{a: 2, c: 1}), hood(c, 1, nil, map[string]uint64{a: 2, b: 3})}, false, true},
+		{"a half link", []neighborhood{hood(a, 2, []string{b}, map[string]uint64{b: 3, c: 1}), hood(b, 3, nil, map[string]uint64{a: 2, c: 1}), hood(c, 1, nil, map[string]uint64{a: 2, b: 3})}, false, true},
+		{"converged", []neighborhood{hood(a, 2, nil, map[string]uint64{b: 3, c: 1}), hood(b, 3, nil, map[string]uint64{a: 2, c: 1}), hood(c, 1, nil, map[string]uint64{a: 2, b: 3})}, true, true},
+	} {
+		missing, known := describeMissing(tc.hoods)
+		if (missing == "") != tc.converged || known != tc.known {
+			t.Errorf("%s: missing %q, known %v; want converged %v, known %v", tc.name, missing, known, tc.converged, tc.known)
+		}
+	}
+}

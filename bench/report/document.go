@@ -590,6 +590,12 @@ func (r *Run) memberlistSection(drawn map[string]bool) []block {
 			side       gossipSide
 		}{"hashicorp/memberlist, a process per node", "messages", memberlistProcesses})
 	}
+	if known := r.knownTable(); len(known.rows) > 0 {
+		out = append(out, paragraph("memberlist's criterion is weaker than refnode's: every node lists every node. "+
+			"Judged the same way, refnode had converged when every node held a record, of any version, of every "+
+			"other node (known, read by the same polls as its convergence). The ratios are refnode's known ÷ "+
+			"memberlist's p50."), known)
+	}
 	// Fit every side over the sizes refnode and in-process memberlist both measured, so that the
 	// exponents compare; failing two of those, each side over its own.
 	var lines bullets
@@ -640,6 +646,36 @@ func (r *Run) memberlistSection(drawn map[string]bool) []block {
 	return out
 }
 
+// knownTable sets the time by which every refnode node knew every other beside memberlist's
+// convergence, in one process and with a process per node; no rows when the run has no
+// known-p50-ms.
+func (r *Run) knownTable() table {
+	const gossip = "gossip-convergence"
+	t := table{header: []string{"N", "refnode known p50 ms", "refnode converged p50 ms", "memberlist p50 ms", "ratio",
+		"memberlist, a process per node p50 ms", "ratio"}}
+	t.numeric = numericColumns(len(t.header))
+	for _, n := range r.gossipSizes() {
+		known, k := r.value(gossip, n, "known-p50-ms")
+		if k == 0 {
+			continue
+		}
+		in, kin := r.gossipValue(memberlistInProcess, n, "converge-p50-ms")
+		procs, kp := r.gossipValue(memberlistProcesses, n, "converge-p50-ms")
+		t.rows = append(t.rows, []string{strconv.Itoa(n), num(known), r.cell(gossip, n, "converge-p50-ms"),
+			r.memberlistCell(n, "converge-p50-ms"), ratio(known, k, in, kin),
+			cellOf(procs, kp), ratio(known, k, procs, kp)})
+	}
+	return t
+}
+
+// cellOf formats a value, or a dash when there were none.
+func cellOf(v float64, k int) string {
+	if k == 0 {
+		return "–"
+	}
+	return num(v)
+}
+
 // memberlistTable sets refnode's gossip convergence beside one memberlist side, size by size,
 // headed by name; it also returns the sizes with frames on both sides.
 func (r *Run) memberlistTable(side gossipSide, name string) (table, []int) {
@@ -648,13 +684,7 @@ func (r *Run) memberlistTable(side gossipSide, name string) (table, []int) {
 	if side == memberlistProcesses {
 		values = r.memberlistProcs
 	}
-	cell := func(n int, unit string) string {
-		v, k := r.gossipValue(side, n, unit)
-		if k == 0 {
-			return "–"
-		}
-		return num(v)
-	}
+	cell := func(n int, unit string) string { return cellOf(r.gossipValue(side, n, unit)) }
 	t := table{header: []string{"N", "refnode converged", "refnode p50 / max ms", "refnode frames",
 		name + " converged", name + " p50 / max ms", name + " messages", "p50 ratio", "frames ratio"}}
 	t.numeric = numericColumns(len(t.header))

@@ -419,3 +419,26 @@ func TestMemberlistWithAProcessPerNode(t *testing.T) {
 		t.Logf("section:\n%s", section)
 	}
 }
+
+// refnode's time until every node knew every other is set beside memberlist's convergence, which
+// is judged by that alone.
+func TestKnownBesideMemberlist(t *testing.T) {
+	dir := writeRun(t, true)
+	addGossip(t, dir, true)
+	f, err := os.OpenFile(filepath.Join(dir, ClusterFile), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteString("BenchmarkCluster/nodes=8/gossip-convergence-2 \t 1 \t 600 known-p50-ms\n")
+	if err := errors.Join(err, f.Close()); err != nil {
+		t.Fatal(err)
+	}
+	report := renderMarkdown(t, dir)
+	// N = 8: known 600 ms, converged 920, memberlist 400 (no per-process result).
+	if want := "| 8 | 600 | 920 | 400 | 1.5× | – | – |"; !strings.Contains(report, want) {
+		t.Errorf("report lacks %q:\n%s", want, report)
+	}
+	if strings.Contains(report, "| 16 | – | 1200 |") {
+		t.Error("a size without known-p50-ms has a row in the known table")
+	}
+}
