@@ -84,18 +84,7 @@ func TestJoinConvergence(t *testing.T) {
 			}
 		}
 		c.Shutdown()
-		if r.Msgs.Packets <= 0 || r.Msgs.PacketBytes <= 0 {
-			t.Errorf("no packets counted: %+v", r.Msgs)
-		}
-		// Each joiner dials the first node once for its push/pull.
-		if r.Msgs.Streams < n-1 {
-			t.Errorf("%d streams counted, want at least %d (one per join): %+v", r.Msgs.Streams, n-1, r.Msgs)
-		}
-		if r.Msgs.Refused != 0 {
-			t.Errorf("%d sends to an address other than %s: %+v", r.Msgs.Refused, Loopback, r.Msgs)
-		}
-		t.Logf("converged in %v: %d packets (%d bytes), %d streams",
-			r.Time, r.Msgs.Packets, r.Msgs.PacketBytes, r.Msgs.Streams)
+		checkCounted(t, r, n)
 		return
 	}
 }
@@ -145,17 +134,7 @@ func TestJoinConvergenceProcesses(t *testing.T) {
 				t.Errorf("%s lists %d members, %d alive, want %d and %d", node.Name, node.Members, node.Alive, n, n)
 			}
 		}
-		if r.Msgs.Packets <= 0 || r.Msgs.PacketBytes <= 0 {
-			t.Errorf("no packets counted: %+v", r.Msgs)
-		}
-		if r.Msgs.Streams < n-1 {
-			t.Errorf("%d streams counted, want at least %d (one per join): %+v", r.Msgs.Streams, n-1, r.Msgs)
-		}
-		if r.Msgs.Refused != 0 {
-			t.Errorf("%d sends to an address other than %s: %+v", r.Msgs.Refused, Loopback, r.Msgs)
-		}
-		t.Logf("converged in %v: %d packets (%d bytes), %d streams",
-			r.Time, r.Msgs.Packets, r.Msgs.PacketBytes, r.Msgs.Streams)
+		checkCounted(t, r, n)
 		return
 	}
 }
@@ -322,4 +301,22 @@ func TestNearestRank(t *testing.T) {
 	if !slices.Equal(v, []float64{5, 1, 4, 2, 3}) {
 		t.Errorf("nearestRank changed its input: %v", v)
 	}
+}
+
+// checkCounted checks what a converged run of n nodes counted: packets and their bytes, a
+// stream per join at least (each joiner dials the first node once for its push/pull), and no
+// send off loopback.
+func checkCounted(t *testing.T, r Result, n int) {
+	t.Helper()
+	if r.Msgs.Packets <= 0 || r.Msgs.PacketBytes <= 0 {
+		t.Errorf("no packets counted: %+v", r.Msgs)
+	}
+	if r.Msgs.Streams < int64(n-1) {
+		t.Errorf("%d streams counted, want at least %d (one per join): %+v", r.Msgs.Streams, n-1, r.Msgs)
+	}
+	if r.Msgs.Refused != 0 {
+		t.Errorf("%d sends to an address other than %s: %+v", r.Msgs.Refused, Loopback, r.Msgs)
+	}
+	t.Logf("converged in %v: %d packets (%d bytes), %d streams",
+		r.Time, r.Msgs.Packets, r.Msgs.PacketBytes, r.Msgs.Streams)
 }
