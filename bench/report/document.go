@@ -636,8 +636,12 @@ func (r *Run) memberlistSection(drawn map[string]bool) []block {
 			out = append(out, f)
 		}
 	}
-	out = append(out, paragraph("What differs (see bench/memberlistcmp/README.md): memberlist runs all N nodes in one "+
-		"process (in the first table), over UDP and TCP on loopback without encryption, and counts every packet and stream, its failure "+
+	layout := "one process"
+	if len(r.memberlistProcs) > 0 {
+		layout = "one process (in the first table; in the second, each in its own)"
+	}
+	out = append(out, paragraph("What differs (see bench/memberlistcmp/README.md): memberlist runs all N nodes in "+layout+
+		", over UDP and TCP on loopback without encryption, and counts every packet and stream, its failure "+
 		"detector's pings and acks included. refnode runs one process per node over QUIC with TLS and counts only "+
 		"GOSSIP and GOSSIP_FAILURE frames. memberlist has converged when every node lists every node as alive; "+
 		"refnode only when every node also holds every other's current record and no link of its bounded "+

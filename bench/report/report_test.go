@@ -410,6 +410,7 @@ func TestMemberlistWithAProcessPerNode(t *testing.T) {
 		"| 8 | 5 of 5 | 920 / 1500 | 60 | 20 of 20 | 200 / 900 | 20 | 4.6× | 3.0× |",
 		"| 16 | 4 of 5 | 1200 / 3000 | 130 | 10 of 20 | 400 / 1000 | 80 | 3.0× | 1.6× |",
 		"- hashicorp/memberlist, a process per node: messages grow as N^2.00 over N = 8, 16", // log2(80/20)
+		"memberlist runs all N nodes in one process (in the first table; in the second, each in its own), over UDP",
 	} {
 		if !strings.Contains(section, want) {
 			t.Errorf("memberlist section lacks %q", want)
