@@ -392,21 +392,17 @@ func (r *Run) ratioCell(experiment string, n int, num, den string) string {
 }
 
 // raftCell formats a raft value divided by scale.
+func (r *Run) raftCell(unit string, scale float64) string { return raftCellIn(r.raft, unit, scale) }
+
 // raftProcsCell is raftCell for raft with a process per node.
 func (r *Run) raftProcsCell(unit string, scale float64) string {
-	v, n := median(r.raftProcs[sizeUnit{raftVoters, unit}])
-	if n == 0 {
-		return "–"
-	}
-	return num(v / scale)
+	return raftCellIn(r.raftProcs, unit, scale)
 }
 
-func (r *Run) raftCell(unit string, scale float64) string {
-	v, n := r.raftValue(unit)
-	if n == 0 {
-		return "–"
-	}
-	return num(v / scale)
+// raftCellIn formats the median of values' unit at raftVoters divided by scale, or a dash.
+func raftCellIn(values map[sizeUnit][]float64, unit string, scale float64) string {
+	v, n := median(values[sizeUnit{raftVoters, unit}])
+	return cellOf(v/scale, n)
 }
 
 func (r *Run) raftSection() []block {
@@ -684,10 +680,7 @@ func cellOf(v float64, k int) string {
 // headed by name; it also returns the sizes with frames on both sides.
 func (r *Run) memberlistTable(side gossipSide, name string) (table, []int) {
 	const gossip = "gossip-convergence"
-	values := r.memberlist
-	if side == memberlistProcesses {
-		values = r.memberlistProcs
-	}
+	values := r.memberlistValues(side)
 	cell := func(n int, unit string) string { return cellOf(r.gossipValue(side, n, unit)) }
 	t := table{header: []string{"N", "refnode converged", "refnode p50 / max ms", "refnode frames",
 		name + " converged", name + " p50 / max ms", name + " messages", "p50 ratio", "frames ratio"}}

@@ -310,13 +310,18 @@ const (
 
 // gossipValue is the side's median value of unit at nodes, and how many values there were.
 func (r *Run) gossipValue(side gossipSide, nodes int, unit string) (float64, int) {
-	switch side {
-	case memberlistInProcess:
-		return r.memberlistValue(nodes, unit)
-	case memberlistProcesses:
-		return median(r.memberlistProcs[sizeUnit{nodes, unit}])
+	if side == refnodeGossip {
+		return r.value("gossip-convergence", nodes, unit)
 	}
-	return r.value("gossip-convergence", nodes, unit)
+	return median(r.memberlistValues(side)[sizeUnit{nodes, unit}])
+}
+
+// memberlistValues is the memberlist side's values: r.memberlist or r.memberlistProcs.
+func (r *Run) memberlistValues(side gossipSide) map[sizeUnit][]float64 {
+	if side == memberlistProcesses {
+		return r.memberlistProcs
+	}
+	return r.memberlist
 }
 
 // memberlistValue is the median of the values memberlist.txt reports for unit at nodes, and how

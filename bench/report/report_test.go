@@ -130,15 +130,8 @@ func TestCDF(t *testing.T) {
 // and, with memberlist, writes memberlist.txt for the same sizes.
 func addGossip(t *testing.T, dir string, memberlist bool) {
 	t.Helper()
-	f, err := os.OpenFile(filepath.Join(dir, ClusterFile), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = f.WriteString("BenchmarkCluster/nodes=8/gossip-convergence-2 \t 1 \t 1500 converge-max-ms \t 920 converge-p50-ms \t 1.000 converged \t 60 gossip-frames \t 5 runs\n" +
+	appendTo(t, dir, ClusterFile, "BenchmarkCluster/nodes=8/gossip-convergence-2 \t 1 \t 1500 converge-max-ms \t 920 converge-p50-ms \t 1.000 converged \t 60 gossip-frames \t 5 runs\n"+
 		"BenchmarkCluster/nodes=16/gossip-convergence-2 \t 1 \t 3000 converge-max-ms \t 1200 converge-p50-ms \t 0.8000 converged \t 130 gossip-frames \t 5 runs\n")
-	if err := errors.Join(err, f.Close()); err != nil {
-		t.Fatal(err)
-	}
 	if !memberlist {
 		return
 	}
@@ -279,14 +272,7 @@ func TestRaftBesideRefnodeSizeBySize(t *testing.T) {
 	}
 	joinerIn := "BenchmarkCluster/nodes=4/decisions-2 \t 1 \t 5 joiner-in-p50-ms \t 12 joiner-in-p99-ms \t 1.5 joiner-reach-p50-ms \t -0.5 joiner-told-p50-ms\n" +
 		"BenchmarkCluster/nodes=16/decisions-2 \t 1 \t 7 joiner-in-p50-ms \t 14 joiner-in-p99-ms\n"
-	f, err := os.OpenFile(filepath.Join(dir, ClusterFile), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString(joinerIn); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	appendTo(t, dir, ClusterFile, joinerIn)
 	report := renderMarkdown(t, dir)
 	for _, want := range []string{
 		"| latency p50 | 4 ms: first heard → every elder applied | 0.30 ms: AddVoter → committed and applied at the leader |",
@@ -325,17 +311,7 @@ func TestLeaveAndJoinOnOneFooting(t *testing.T) {
 		strings.Contains(old, "leave from request") {
 		t.Errorf("a run without from-request figures is described as one with them:\n%s", old)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, ClusterFile), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = fmt.Fprint(f, "BenchmarkCluster/nodes=4/decisions-2 \t 1 \t 3.1 join-from-request-p50-ms \t 6.2 join-from-request-p99-ms \t 1.55 leave-from-request-p50-ms \t 2.5 leave-from-request-p99-ms\n")
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	appendTo(t, dir, ClusterFile, "BenchmarkCluster/nodes=4/decisions-2 \t 1 \t 3.1 join-from-request-p50-ms \t 6.2 join-from-request-p99-ms \t 1.55 leave-from-request-p50-ms \t 2.5 leave-from-request-p99-ms\n")
 	md := renderMarkdown(t, dir)
 	for _, want := range []string{
 		"from the first member hearing of the change, for a join and a leave alike",
@@ -392,15 +368,8 @@ func TestRaftWithAProcessPerNode(t *testing.T) {
 func TestMemberlistWithAProcessPerNode(t *testing.T) {
 	dir := writeRun(t, true)
 	addGossip(t, dir, true)
-	f, err := os.OpenFile(filepath.Join(dir, MemberlistFile), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = f.WriteString("BenchmarkJoinConvergenceProcesses/nodes=8-2 \t 1 \t 900 converge-max-ms \t 200 converge-p50-ms \t 1.000 converged \t 20 gossip-frames \t 20.00 runs\n" +
+	appendTo(t, dir, MemberlistFile, "BenchmarkJoinConvergenceProcesses/nodes=8-2 \t 1 \t 900 converge-max-ms \t 200 converge-p50-ms \t 1.000 converged \t 20 gossip-frames \t 20.00 runs\n"+
 		"BenchmarkJoinConvergenceProcesses/nodes=16-2 \t 1 \t 1000 converge-max-ms \t 400 converge-p50-ms \t 0.5000 converged \t 80 gossip-frames \t 20.00 runs\n")
-	if err := errors.Join(err, f.Close()); err != nil {
-		t.Fatal(err)
-	}
 	report := renderMarkdown(t, dir)
 	section := report[strings.Index(report, "## Gossip convergence beside hashicorp/memberlist"):]
 	section = section[:strings.Index(section, "\n## ")]
@@ -426,14 +395,7 @@ func TestMemberlistWithAProcessPerNode(t *testing.T) {
 func TestKnownBesideMemberlist(t *testing.T) {
 	dir := writeRun(t, true)
 	addGossip(t, dir, true)
-	f, err := os.OpenFile(filepath.Join(dir, ClusterFile), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = f.WriteString("BenchmarkCluster/nodes=8/gossip-convergence-2 \t 1 \t 600 known-p50-ms\n")
-	if err := errors.Join(err, f.Close()); err != nil {
-		t.Fatal(err)
-	}
+	appendTo(t, dir, ClusterFile, "BenchmarkCluster/nodes=8/gossip-convergence-2 \t 1 \t 600 known-p50-ms\n")
 	report := renderMarkdown(t, dir)
 	// N = 8: known 600 ms, converged 920, memberlist 400 (no per-process result).
 	if want := "| 8 | 600 | 920 | 400 | 1.5× | – | – |"; !strings.Contains(report, want) {
@@ -441,5 +403,18 @@ func TestKnownBesideMemberlist(t *testing.T) {
 	}
 	if strings.Contains(report, "| 16 | – | 1200 |") {
 		t.Error("a size without known-p50-ms has a row in the known table")
+	}
+}
+
+// appendTo appends text to the run file name in dir, as a later benchmark run would.
+func appendTo(t *testing.T, dir, name, text string) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(dir, name), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteString(text)
+	if err := errors.Join(err, f.Close()); err != nil {
+		t.Fatal(err)
 	}
 }
