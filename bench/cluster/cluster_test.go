@@ -288,6 +288,22 @@ func reportJoinerLegs(b *testing.B, joins []*Decision) {
 	b.ReportMetric(Summarize(told).P50, "joiner-told-p50-ms")
 }
 
+// reportBreakdown reports the p50 of the first two moments of Breakdown, as <kind>-heard-p50-ms
+// and <kind>-first-applied-p50-ms (the last is the latency): where a decision's time goes.
+func reportBreakdown(b *testing.B, kind string, ds []*Decision) {
+	var heard, first []float64
+	for _, d := range ds {
+		if h, f, _, ok := d.Breakdown(); ok {
+			heard, first = append(heard, ms(h)), append(first, ms(f))
+		}
+	}
+	if len(heard) == 0 {
+		return
+	}
+	b.ReportMetric(Summarize(heard).P50, kind+"-heard-p50-ms")
+	b.ReportMetric(Summarize(first).P50, kind+"-first-applied-p50-ms")
+}
+
 // idleRoundTrips PINGs, one every idleGap, measure the idle round trip beside the decisions.
 const (
 	idleRoundTrips = 100
@@ -322,6 +338,8 @@ func benchmarkDecisions(b *testing.B, c *Cluster) {
 	writeSamples(b, n, "decisions", all)
 	reportLatency(b, "join", joins, true)
 	reportLatency(b, "leave", leaves, true)
+	reportBreakdown(b, "join", joins)
+	reportBreakdown(b, "leave", leaves)
 	// What the subject waited: the joiner from its first request to taking the stableset that
 	// lists it, the leaver from asking to leave to taking the one without it.
 	reportSubjectWait(b, "joiner-in", joins, func(d *Decision) time.Duration { return d.JoinerIn })

@@ -79,6 +79,24 @@ type Decision struct {
 	// it logged none. With Started and EldersApplied they split JoinerIn into three legs
 	// (JoinerLegs), and Asked starts FromRequest.
 	Asked, Took time.Time
+	// EldersHeard is the latest time an elder other than the subject first heard of the change,
+	// zero unless every one of them recorded it; FirstElderApplied is the earliest time an elder
+	// applied it. With Started and EldersApplied they split the latency (Breakdown).
+	EldersHeard, FirstElderApplied time.Time
+}
+
+// Breakdown splits the latency at the moments, each from Started, when every elder had heard of
+// the change (heard) and when the first elder applied it (first); last is the latency itself.
+// A join takes two deliveries in a row: the first elder's WITNESS_REQUESTs reach the other
+// elders (heard), and their witnesses reach each other, since an elder counts a witness only
+// from its sender (SPEC.md ST-2, ST-9). A leave's first deliveries are the leaver's own requests
+// to every elder (ST-7), so its heard is how far apart they arrived. ok is false when some elder
+// recorded no start or no apply.
+func (d *Decision) Breakdown() (heard, first, last time.Duration, ok bool) {
+	if d.EldersHeard.IsZero() || d.EldersApplied.IsZero() || d.FirstElderApplied.IsZero() {
+		return 0, 0, 0, false
+	}
+	return d.EldersHeard.Sub(d.Started), d.FirstElderApplied.Sub(d.Started), d.Latency(), true
 }
 
 // FromRequest is the time from the subject's request until the last elder applied the change:
@@ -120,7 +138,7 @@ func (d *Decision) Latency() time.Duration {
 // it as applied.
 func mergeDecisions(logs map[string]decisionLog, elders []string, want map[DecisionKey]bool) (map[DecisionKey]*Decision, error) {
 	out := map[DecisionKey]*Decision{}
-	eldersApplied := map[DecisionKey]int{}
+	eldersApplied, eldersHeard := map[DecisionKey]int{}, map[DecisionKey]int{}
 	for node, log := range logs {
 		isElder := slices.Contains(elders, node)
 		for _, r := range log.Decisions {
@@ -163,6 +181,12 @@ func mergeDecisions(logs map[string]decisionLog, elders []string, want map[Decis
 			if !subject && (d.Started.IsZero() || started.Before(d.Started)) {
 				d.Started = started
 			}
+			if isElder && !subject {
+				eldersHeard[k]++
+				if started.After(d.EldersHeard) {
+					d.EldersHeard = started
+				}
+			}
 			d.Records++
 			d.ElderFrames += r.ElderFramesSent
 			d.AllFrames += r.ElderFramesSent + r.OtherFramesSent
@@ -179,12 +203,22 @@ func mergeDecisions(logs map[string]decisionLog, elders []string, want map[Decis
 				if applied.After(d.EldersApplied) {
 					d.EldersApplied = applied
 				}
+				if d.FirstElderApplied.IsZero() || applied.Before(d.FirstElderApplied) {
+					d.FirstElderApplied = applied
+				}
 			}
 		}
 	}
 	for k, d := range out {
 		if eldersApplied[k] < len(elders) {
 			d.EldersApplied = time.Time{}
+		}
+		others := len(elders)
+		if slices.Contains(elders, k.Name) {
+			others-- // an elder that leaves hears of its leave from itself
+		}
+		if eldersHeard[k] < others {
+			d.EldersHeard = time.Time{}
 		}
 	}
 	return out, nil

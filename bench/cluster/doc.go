@@ -69,6 +69,13 @@
 //     when the first member hears of the change, for a join and a leave alike, as raft's
 //     AddVoter is timed from the leader's call; the subject's request on its way there is not in
 //     it (the joiner's process start and greeting PING, the leaver's frame to that member).
+//   - Breakdown (join-heard-ms, join-first-applied-ms, and leave-…; Decision.Breakdown): two
+//     moments within the latency, from the same start: every elder had heard of the change (the
+//     latest "started" among the elders other than the subject) and the first elder applied it.
+//     A join takes two deliveries in a row, the first elder's WITNESS_REQUESTs to the other
+//     elders (heard) and their witnesses to each other (applied), since an elder witnesses a
+//     join only when asked and counts a witness only from its sender (ST-2, ST-9); a leave's
+//     first deliveries are the leaver's own requests to every elder (ST-7).
 //   - From request (join-from-request-ms, leave-from-request-ms): the same end, from the
 //     subject's own request (its record's "started"): a join and a leave on the footing of what
 //     their subjects wait.
@@ -112,6 +119,7 @@
 //	                    joiner-reach-p50-ms joiner-told-p50-ms (two legs of joiner in);
 //	                    leaver-out-p50-ms leaver-out-p99-ms leaver-out-max-ms;
 //	                    join-from-request-p50-ms -p99-ms -max-ms (and leave-…);
+//	                    join-heard-p50-ms join-first-applied-p50-ms (and leave-…);
 //	                    idle-rtt-p50-ms idle-rtt-p99-ms
 //	concurrent          joins/s leaves/s; join-p50-ms join-max-ms leave-p50-ms leave-max-ms;
 //	                    msgs/decision max-msgs/decision all-msgs/decision

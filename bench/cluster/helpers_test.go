@@ -126,6 +126,13 @@ func TestMergeDecisions(t *testing.T) {
 	if j.LeaverOut != 0 {
 		t.Errorf("a join has leaver out %v, want 0", j.LeaverOut)
 	}
+	// From m1's start at 1 ms: e3, the last elder to hear, at 4 ms; e1, the first to apply, at 9.
+	if heard, first, last, ok := j.Breakdown(); !ok || heard != 3*time.Millisecond || first != 8*time.Millisecond || last != 11*time.Millisecond {
+		t.Errorf("join breakdown %v, %v, %v (%v), want 3ms, 8ms, 11ms", heard, first, last, ok)
+	}
+	if _, _, _, ok := l.Breakdown(); ok {
+		t.Error("a leave e3 never heard of has a breakdown")
+	}
 }
 
 // A leave every elder applied is timed like a join: its latency from the first elder hearing of
@@ -158,6 +165,20 @@ func TestMergedLeaveTimedLikeAJoin(t *testing.T) {
 	}
 	if l.Records != 4 || l.Applied != 4 {
 		t.Errorf("leave = %+v, want 4 records, all applied: the leaver's counts like a member's", l)
+	}
+	// e3 heard last (3 ms) and applied first (4 ms); the leaver's own request at 0 is in neither.
+	if heard, first, last, ok := l.Breakdown(); !ok || heard != 2*time.Millisecond || first != 3*time.Millisecond || last != 5*time.Millisecond {
+		t.Errorf("leave breakdown %v, %v, %v (%v), want 2ms, 3ms, 5ms", heard, first, last, ok)
+	}
+	// An elder that leaves hears of its leave from itself: every other elder heard is enough,
+	// and its own request is not the latest hearing.
+	logs["aa"] = decisionLog{Decisions: []decisionRecord{rec(7, 8)}}
+	got, err = mergeDecisions(logs, []string{"e1", "e2", "aa"}, map[DecisionKey]bool{leave: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if heard, first, _, ok := got[leave].Breakdown(); !ok || heard != time.Millisecond || first != 4*time.Millisecond {
+		t.Errorf("an elder's leave: heard %v, first applied %v (%v), want 1ms (e1 at 2) and 4ms (e1 at 5)", heard, first, ok)
 	}
 }
 

@@ -43,6 +43,17 @@ func (r *Run) document(drawn map[string]bool) []block {
 			"with what their subjects wait; a join's includes the joiner's QUIC handshake with its bootstrap peer."))
 		add(r.fromRequestTable())
 	}
+	if r.breakdownMeasured() {
+		add(paragraph("Where a decision's time goes, from the nodes' own records: from the first elder hearing of " +
+			"the change, when every elder had heard of it (the latest `started` among the elders) and when the first " +
+			"and the last elder applied it (p50 of each, so the columns need not add up). A join takes two deliveries in a row: " +
+			"the first elder's WITNESS_REQUESTs reach the other elders, then their witnesses reach each other, since an " +
+			"elder witnesses a join only when asked and counts a witness only from its sender (SPEC.md ST-2, ST-9). " +
+			"A leave's first deliveries are the leaver's own requests to every elder (ST-7). One-way trips divide " +
+			"the last elder's p50 by half the idle round trip's: 2 is the floor, and raft's AddVoter commit is " +
+			"two deliveries in a row too (the leader's append out, the followers' answers back)."))
+		add(r.breakdownTable())
+	}
 	fig("cdf-join.svg", "CDF of join latency per N")
 	fig("cdf-leave.svg", "CDF of leave latency per N")
 	fig("scaling-latency.svg", "decision latency percentiles against N")
@@ -275,6 +286,41 @@ func (r *Run) fromRequestTable() table {
 			r.cell("decisions", n, "join-from-request-p50-ms"), r.cell("decisions", n, "join-from-request-p99-ms"),
 			r.cell("decisions", n, "leave-from-request-p50-ms"), r.cell("decisions", n, "leave-from-request-p99-ms"),
 			over("leave-from-request-p50-ms", "join-from-request-p50-ms"), over("leave-p50-ms", "join-p50-ms")})
+	}
+	return t
+}
+
+// breakdownMeasured reports whether the run split its decisions at every elder hearing and
+// the first elder applying (join-heard-p50-ms).
+func (r *Run) breakdownMeasured() bool {
+	for _, n := range r.sizes {
+		if _, k := r.value("decisions", n, "join-heard-p50-ms"); k > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// breakdownTable gives, per size and kind, the p50 moments of a decision from the first elder
+// hearing of it, and its latency in one-way trips of the idle round trip.
+func (r *Run) breakdownTable() table {
+	t := table{header: []string{"N", "half the idle round trip ms",
+		"join: every elder heard", "first applied", "last applied", "one-way trips",
+		"leave: every elder heard", "first applied", "last applied", "one-way trips"}}
+	t.numeric = numericColumns(len(t.header))
+	for _, n := range r.sizes {
+		rtt, krtt := r.value("decisions", n, "idle-rtt-p50-ms")
+		row := []string{strconv.Itoa(n), cellOf(rtt/2, krtt)}
+		for _, kind := range []string{"join", "leave"} {
+			last, klast := r.value("decisions", n, kind+"-p50-ms")
+			trips := "–"
+			if klast > 0 && krtt > 0 && rtt > 0 {
+				trips = fmt.Sprintf("%.1f", last/(rtt/2))
+			}
+			row = append(row, r.cell("decisions", n, kind+"-heard-p50-ms"), r.cell("decisions", n, kind+"-first-applied-p50-ms"),
+				r.cell("decisions", n, kind+"-p50-ms"), trips)
+		}
+		t.rows = append(t.rows, row)
 	}
 	return t
 }

@@ -329,6 +329,32 @@ func TestLeaveAndJoinOnOneFooting(t *testing.T) {
 	}
 }
 
+// A run that split its decisions at every elder hearing and the first applying shows where the
+// time goes, with the latency in one-way trips; a run without the split shows no such table.
+func TestDecisionBreakdown(t *testing.T) {
+	dir := writeRun(t, false)
+	const header = "| N | half the idle round trip ms | join: every elder heard | first applied | last applied | one-way trips |"
+	if md := renderMarkdown(t, dir); strings.Contains(md, header) || strings.Contains(md, "Where a decision's time goes") {
+		t.Errorf("a run without the breakdown shows one:\n%s", md)
+	}
+	appendTo(t, dir, ClusterFile, "BenchmarkCluster/nodes=4/decisions-2 \t 1 \t 1.5 join-heard-p50-ms \t 2.5 join-first-applied-p50-ms \t 0.75 leave-heard-p50-ms \t 3.25 leave-first-applied-p50-ms\n")
+	md := renderMarkdown(t, dir)
+	for _, want := range []string{
+		header,
+		// writeRun's N = 4: join and leave p50 4 ms, idle round trip 4/3 ms, so 6 one-way trips.
+		"| 4 | 0.67 | 1.50 | 2.50 | 4 | 6.0 | 0.75 | 3.25 | 4 | 6.0 |",
+		// N = 8: no breakdown measured, the trips still from its latency and round trip.
+		"| 8 | 0.94 | – | – | 5.66 | 6.0 | – | – | 5.66 | 6.0 |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("report:\n%s", md)
+	}
+}
+
 // raft with a process per node gets its own size-by-size table and row, beside the in-process
 // one, and a raft.txt without it gets neither.
 func TestRaftWithAProcessPerNode(t *testing.T) {
