@@ -272,36 +272,35 @@ func reportSubjectWait(b *testing.B, prefix string, ds []*Decision, wait func(*D
 	b.ReportMetric(s.Max, prefix+"-max-ms")
 }
 
-// reportJoinerLegs reports the p50 of the first and last of JoinerLegs (the middle one is the
-// join latency): where a joiner's wait goes besides the decision.
-func reportJoinerLegs(b *testing.B, joins []*Decision) {
-	var reach, told []float64
-	for _, d := range joins {
-		if r, _, t, ok := d.JoinerLegs(); ok {
-			reach, told = append(reach, ms(r)), append(told, ms(t))
+// reportPairP50 reports the p50 of two figures of each decision of ds, as names[0] and
+// names[1]: pair gives them, with ok false for a decision that lacks them. It reports nothing
+// when none has them.
+func reportPairP50(b *testing.B, ds []*Decision, names [2]string, pair func(*Decision) (x, y time.Duration, ok bool)) {
+	var xs, ys []float64
+	for _, d := range ds {
+		if x, y, ok := pair(d); ok {
+			xs, ys = append(xs, ms(x)), append(ys, ms(y))
 		}
 	}
-	if len(reach) == 0 {
+	if len(xs) == 0 {
 		return
 	}
-	b.ReportMetric(Summarize(reach).P50, "joiner-reach-p50-ms")
-	b.ReportMetric(Summarize(told).P50, "joiner-told-p50-ms")
+	b.ReportMetric(Summarize(xs).P50, names[0])
+	b.ReportMetric(Summarize(ys).P50, names[1])
 }
 
-// reportBreakdown reports the p50 of the first two moments of Breakdown, as <kind>-heard-p50-ms
-// and <kind>-first-applied-p50-ms (the last is the latency): where a decision's time goes.
-func reportBreakdown(b *testing.B, kind string, ds []*Decision) {
-	var heard, first []float64
-	for _, d := range ds {
-		if h, f, _, ok := d.Breakdown(); ok {
-			heard, first = append(heard, ms(h)), append(first, ms(f))
-		}
-	}
-	if len(heard) == 0 {
-		return
-	}
-	b.ReportMetric(Summarize(heard).P50, kind+"-heard-p50-ms")
-	b.ReportMetric(Summarize(first).P50, kind+"-first-applied-p50-ms")
+// joinerReachAndTold are the first and last of JoinerLegs (the middle one is the join
+// latency): where a joiner's wait goes besides the decision.
+func joinerReachAndTold(d *Decision) (reach, told time.Duration, ok bool) {
+	reach, _, told, ok = d.JoinerLegs()
+	return reach, told, ok
+}
+
+// heardAndFirstApplied are the first two moments of Breakdown (the last is the latency):
+// where a decision's time goes.
+func heardAndFirstApplied(d *Decision) (heard, first time.Duration, ok bool) {
+	heard, first, _, ok = d.Breakdown()
+	return heard, first, ok
 }
 
 // idleRoundTrips PINGs, one every idleGap, measure the idle round trip beside the decisions.
@@ -338,13 +337,14 @@ func benchmarkDecisions(b *testing.B, c *Cluster) {
 	writeSamples(b, n, "decisions", all)
 	reportLatency(b, "join", joins, true)
 	reportLatency(b, "leave", leaves, true)
-	reportBreakdown(b, "join", joins)
-	reportBreakdown(b, "leave", leaves)
+	for kind, ds := range map[string][]*Decision{"join": joins, "leave": leaves} {
+		reportPairP50(b, ds, [2]string{kind + "-heard-p50-ms", kind + "-first-applied-p50-ms"}, heardAndFirstApplied)
+	}
 	// What the subject waited: the joiner from its first request to taking the stableset that
 	// lists it, the leaver from asking to leave to taking the one without it.
 	reportSubjectWait(b, "joiner-in", joins, func(d *Decision) time.Duration { return d.JoinerIn })
 	reportSubjectWait(b, "leaver-out", leaves, func(d *Decision) time.Duration { return d.LeaverOut })
-	reportJoinerLegs(b, joins)
+	reportPairP50(b, joins, [2]string{"joiner-reach-p50-ms", "joiner-told-p50-ms"}, joinerReachAndTold)
 	// The elders' figure again, from the subject's request: a join and a leave on one footing
 	// with what their subjects wait.
 	reportSubjectWait(b, "join-from-request", joins, (*Decision).FromRequest)
