@@ -57,36 +57,23 @@ func TestJoinConvergence(t *testing.T) {
 		attempts = 4
 		deadline = 2 * time.Second
 	)
-	for attempt := 1; ; attempt++ {
+	r := firstConverged(t, attempts, deadline, func() (Result, error) {
 		c, err := NewCluster(n)
 		if err != nil {
-			t.Fatal(err)
+			return Result{}, err
 		}
+		defer c.Shutdown()
 		r, err := c.Converge(deadline)
-		if err != nil {
-			c.Shutdown()
-			t.Fatal(err)
-		}
-		if !r.Converged {
-			c.Shutdown()
-			if r.Missing == "" {
-				t.Errorf("attempt %d: not converged, but nothing said missing", attempt)
-			}
-			if attempt == attempts {
-				t.Fatalf("not converged within %v in %d fresh clusters; last: %s", deadline, attempts, r.Missing)
-			}
-			t.Logf("attempt %d: not converged within %v: %s", attempt, deadline, r.Missing)
-			continue
-		}
-		for _, node := range c.Nodes {
-			if got := node.AliveMembers(); got != n {
-				t.Errorf("%s lists %d alive members, want %d", node.Name, got, n)
+		if err == nil && r.Converged {
+			for _, node := range c.Nodes {
+				if got := node.AliveMembers(); got != n {
+					t.Errorf("%s lists %d alive members, want %d", node.Name, got, n)
+				}
 			}
 		}
-		c.Shutdown()
-		checkCounted(t, r, n)
-		return
-	}
+		return r, err
+	})
+	checkCounted(t, r, n)
 }
 
 // TestJoinConvergenceProcesses checks the same on 8 node processes, and that every node, asked
@@ -102,40 +89,50 @@ func TestJoinConvergenceProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for attempt := 1; ; attempt++ {
+	var nodes []*ProcessNode
+	r := firstConverged(t, attempts, deadline, func() (Result, error) {
 		c, err := NewProcessCluster(n, executable)
 		if err != nil {
-			t.Fatal(err)
+			return Result{}, err
 		}
 		r, err := c.Converge(deadline)
+		nodes = slices.Clone(c.Nodes)
+		if serr := c.Shutdown(); serr != nil && err == nil {
+			t.Error(serr)
+		}
+		return r, err
+	})
+	if r.Time <= 0 || r.Time > deadline {
+		t.Errorf("converged in %v, want within (0, %v]", r.Time, deadline)
+	}
+	for _, node := range nodes {
+		if node.Members != n || node.Alive != n {
+			t.Errorf("%s lists %d members, %d alive, want %d and %d", node.Name, node.Members, node.Alive, n, n)
+		}
+	}
+	checkCounted(t, r, n)
+}
+
+// firstConverged runs try, which starts a fresh cluster, converges it within deadline and stops
+// it, up to attempts times, and returns the result of the first run that converged. A run that
+// did not must say what was missing; an error ends the test.
+func firstConverged(t *testing.T, attempts int, deadline time.Duration, try func() (Result, error)) Result {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		r, err := try()
 		if err != nil {
-			_ = c.Shutdown()
 			t.Fatal(err)
 		}
-		nodes := slices.Clone(c.Nodes)
-		if err := c.Shutdown(); err != nil {
-			t.Error(err)
+		if r.Converged {
+			return r
 		}
-		if !r.Converged {
-			if r.Missing == "" {
-				t.Errorf("attempt %d: not converged, but nothing said missing", attempt)
-			}
-			if attempt == attempts {
-				t.Fatalf("not converged within %v in %d fresh clusters; last: %s", deadline, attempts, r.Missing)
-			}
-			t.Logf("attempt %d: not converged within %v: %s", attempt, deadline, r.Missing)
-			continue
+		if r.Missing == "" {
+			t.Errorf("attempt %d: not converged, but nothing said missing", attempt)
 		}
-		if r.Time <= 0 || r.Time > deadline {
-			t.Errorf("converged in %v, want within (0, %v]", r.Time, deadline)
+		if attempt == attempts {
+			t.Fatalf("not converged within %v in %d fresh clusters; last: %s", deadline, attempts, r.Missing)
 		}
-		for _, node := range nodes {
-			if node.Members != n || node.Alive != n {
-				t.Errorf("%s lists %d members, %d alive, want %d and %d", node.Name, node.Members, node.Alive, n, n)
-			}
-		}
-		checkCounted(t, r, n)
-		return
+		t.Logf("attempt %d: not converged within %v: %s", attempt, deadline, r.Missing)
 	}
 }
 

@@ -130,8 +130,9 @@ func (r *Run) loadCluster(file string) error {
 			}
 		}
 		for _, v := range res.Values {
-			k := metricKey{exp, nodes, original(v)}
-			r.cluster[k] = append(r.cluster[k], v.Value)
+			unit, value := original(v)
+			k := metricKey{exp, nodes, unit}
+			r.cluster[k] = append(r.cluster[k], value)
 		}
 	})
 	if err != nil {
@@ -147,13 +148,13 @@ func (r *Run) loadCluster(file string) error {
 	return nil
 }
 
-// original is the unit a value was reported in: benchfmt turns "ns" into "sec" and scales the
-// value, and the report keeps go test's units.
-func original(v benchfmt.Value) string {
+// original is a value as go test reported it, in its unit: benchfmt turns "ns" into "sec" and
+// scales the value, and the report keeps go test's units.
+func original(v benchfmt.Value) (unit string, value float64) {
 	if v.OrigUnit != "" {
-		return v.OrigUnit
+		return v.OrigUnit, v.OrigValue
 	}
-	return v.Unit
+	return v.Unit, v.Value
 }
 
 // raftVoters is the size the raft section's first table compares with refnode's join at N = 4,
@@ -187,12 +188,9 @@ func (r *Run) loadRaft(file string) error {
 		k := sizeUnit{voters, "iterations"}
 		into[k] = append(into[k], float64(res.Iters))
 		for _, v := range res.Values {
-			val := v.Value
-			if v.OrigUnit != "" {
-				val = v.OrigValue
-			}
-			k := sizeUnit{voters, original(v)}
-			into[k] = append(into[k], val)
+			unit, value := original(v)
+			k := sizeUnit{voters, unit}
+			into[k] = append(into[k], value)
 		}
 	})
 }
@@ -218,8 +216,9 @@ func (r *Run) loadMemberlist(file string) error {
 			return
 		}
 		for _, v := range res.Values {
-			k := sizeUnit{nodes, original(v)}
-			into[k] = append(into[k], v.Value)
+			unit, value := original(v)
+			k := sizeUnit{nodes, unit}
+			into[k] = append(into[k], value)
 		}
 	})
 }

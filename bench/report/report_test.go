@@ -59,7 +59,7 @@ func TestWriteReport(t *testing.T) {
 		}
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, MarkdownFile))
-	for _, want := range []string{
+	wantIn(t, "report.md", string(md),
 		"Clusters of 4, 8, 16 nodes of refnode on the process backend",
 		"14.5–14.5 on average and at most 20 for any decision", // the concurrent maximum counts too
 		"within the budget of 24",
@@ -74,17 +74,9 @@ func TestWriteReport(t *testing.T) {
 		"![CDF of join latency per N](cdf-join.svg)",
 		"- cpu: Test CPU",
 		"| cpu | Test CPU |",
-	} {
-		if !strings.Contains(string(md), want) {
-			t.Errorf("report.md lacks %q", want)
-		}
-	}
+	)
 	page, _ := os.ReadFile(filepath.Join(dir, HTMLFile))
-	for _, want := range []string{"<table>", `<td class="num">14.5</td>`, `<img src="scaling-msgs.svg"`, "<code>POST /v1/leave</code>"} {
-		if !strings.Contains(string(page), want) {
-			t.Errorf("report.html lacks %q", want)
-		}
-	}
+	wantIn(t, "report.html", string(page), "<table>", `<td class="num">14.5</td>`, `<img src="scaling-msgs.svg"`, "<code>POST /v1/leave</code>")
 	if t.Failed() {
 		t.Logf("report.md:\n%s", md)
 	}
@@ -167,7 +159,7 @@ func TestMemberlistComparison(t *testing.T) {
 	report := renderMarkdown(t, dir)
 	section := report[strings.Index(report, "## Gossip convergence beside hashicorp/memberlist"):]
 	section = section[:strings.Index(section, "\n## ")]
-	for _, want := range []string{
+	wantIn(t, "memberlist section", section,
 		"| N | refnode converged | refnode p50 / max ms | refnode frames | memberlist converged | memberlist p50 / max ms | memberlist messages | p50 ratio | frames ratio |",
 		"| 8 | 5 of 5 | 920 / 1500 | 60 | 20 of 20 | 400 / 51040 | 40 | 2.3× | 1.5× |",
 		"| 16 | 4 of 5 | 1200 / 3000 | 130 | 18 of 20 | 800 / 1500 | 100 | 1.5× | 1.3× |",
@@ -176,11 +168,7 @@ func TestMemberlistComparison(t *testing.T) {
 		"![gossip convergence p50 against N, refnode and hashicorp/memberlist](gossip-convergence.svg)",
 		"![gossip frames against N, refnode and hashicorp/memberlist, log-log](gossip-frames.svg)",
 		"GOSSIP_FAILURE",
-	} {
-		if !strings.Contains(section, want) {
-			t.Errorf("memberlist section lacks %q", want)
-		}
-	}
+	)
 	if strings.Contains(section, "| 4 |") {
 		t.Error("memberlist section has a row for N = 4, which neither side measured")
 	}
@@ -203,17 +191,13 @@ func TestMemberlistComparison(t *testing.T) {
 // writeRun gives N = 4 a join p50 of 4 ms and an idle round trip of a third of it.
 func TestIdleRoundTripBesideTheJoin(t *testing.T) {
 	report := renderMarkdown(t, writeRun(t, true))
-	for _, want := range []string{
+	wantIn(t, "report", report,
 		"| idle round trip (PING, p50) | 1.33 ms: the benchmark's process → the first node, over QUIC, 20 ms apart | – |",
 		"| latency p50 ÷ idle round trip | 3.00 (#17's target: at most 2) | – |",
 		"refnode's join at N = 4 takes 3.00 idle round trips (p50 4 ms; a PING to an idle node, p50 1.33 ms, in the same run).",
 		// A raft.txt from before raftcmp reported percentiles of the new voter's wait: the mean.
 		"| until the new member knows | – ms (p50): the joiner's first request → it took the elders' STABLESET | 9.80 ms (mean): AddVoter → the last of the 5 applied |",
-	} {
-		if !strings.Contains(report, want) {
-			t.Errorf("report lacks %q", want)
-		}
-	}
+	)
 	if t.Failed() {
 		t.Logf("report:\n%s", report)
 	}
@@ -274,18 +258,14 @@ func TestRaftBesideRefnodeSizeBySize(t *testing.T) {
 		"BenchmarkCluster/nodes=16/decisions-2 \t 1 \t 7 joiner-in-p50-ms \t 14 joiner-in-p99-ms\n"
 	appendTo(t, dir, ClusterFile, joinerIn)
 	report := renderMarkdown(t, dir)
-	for _, want := range []string{
+	wantIn(t, "report", report,
 		"| latency p50 | 4 ms: first heard → every elder applied | 0.30 ms: AddVoter → committed and applied at the leader |",
 		"| 4 | 4 / 8 | 4 / 8 | 0.30 / 0.90 | 13.33 | 8.89 | 13.33 | 8.89 |",
 		"| 16 | 8 / 16 | 8 / 16 | 2 / 4 | 4.00 | 4.00 | 4.00 | 4.00 |",
 		"| until the new member knows | 5 ms (p50): the joiner's first request → it took the elders' STABLESET | 10 ms (p50): AddVoter → the last of the 5 applied |",
 		// What the new member waits: only where raft measured it (not at 16, an older raft.txt's line).
 		"| 4 | 5 / 12 | 1.50 / 4 / -0.50 | 10 / 16 | 0.50 | 0.75 |",
-	} {
-		if !strings.Contains(report, want) {
-			t.Errorf("report lacks %q", want)
-		}
-	}
+	)
 	_, section, _ := strings.Cut(report, "Size by size")
 	section, _, _ = strings.Cut(section, "## ")
 	if strings.Contains(section, "| 32 |") || strings.Contains(section, "| 8 |") {
@@ -313,17 +293,13 @@ func TestLeaveAndJoinOnOneFooting(t *testing.T) {
 	}
 	appendTo(t, dir, ClusterFile, "BenchmarkCluster/nodes=4/decisions-2 \t 1 \t 3.1 join-from-request-p50-ms \t 6.2 join-from-request-p99-ms \t 1.55 leave-from-request-p50-ms \t 2.5 leave-from-request-p99-ms\n")
 	md := renderMarkdown(t, dir)
-	for _, want := range []string{
+	wantIn(t, "report", md,
 		"from the first member hearing of the change, for a join and a leave alike",
 		"| N | join from request p50 ms | p99 | leave from request p50 ms | p99 | leave ÷ join, from request p50 | leave ÷ join, latency p50 |",
 		// writeRun's N = 4 join and leave p50 are both 4 ms.
 		"| 4 | 3.10 | 6.20 | 1.55 | 2.50 | 0.50× | 1.0× |",
 		"| 8 | – | – | – | – | – | 1.0× |",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("report lacks %q", want)
-		}
-	}
+	)
 	if t.Failed() {
 		t.Logf("report:\n%s", md)
 	}
@@ -339,17 +315,13 @@ func TestDecisionBreakdown(t *testing.T) {
 	}
 	appendTo(t, dir, ClusterFile, "BenchmarkCluster/nodes=4/decisions-2 \t 1 \t 1.5 join-heard-p50-ms \t 2.5 join-first-applied-p50-ms \t 0.75 leave-heard-p50-ms \t 3.25 leave-first-applied-p50-ms\n")
 	md := renderMarkdown(t, dir)
-	for _, want := range []string{
+	wantIn(t, "report", md,
 		header,
 		// writeRun's N = 4: join and leave p50 4 ms, idle round trip 4/3 ms, so 6 one-way trips.
 		"| 4 | 0.67 | 1.50 | 2.50 | 4 | 6.0 | 0.75 | 3.25 | 4 | 6.0 |",
 		// N = 8: no breakdown measured, the trips still from its latency and round trip.
 		"| 8 | 0.94 | – | – | 5.66 | 6.0 | – | – | 5.66 | 6.0 |",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("report lacks %q", want)
-		}
-	}
+	)
 	if t.Failed() {
 		t.Logf("report:\n%s", md)
 	}
@@ -366,18 +338,14 @@ func TestRaftWithAProcessPerNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	report := renderMarkdown(t, dir)
-	for _, want := range []string{
+	wantIn(t, "report", report,
 		// writeRun's N = 4 join and leave: p50 4 ms, p99 8 ms.
 		"| 4 | 4 / 8 | 4 / 8 | 0.40 / 1.20 | 10.00 | 6.67 | 10.00 | 6.67 |",
 		"| N | refnode join p50 / p99 ms | refnode leave p50 / p99 ms | raft, a process per node p50 / p99 ms | join ÷ raft p50 | p99 | leave ÷ raft p50 | p99 |",
 		"| 4 | 4 / 8 | 4 / 8 | 0.80 / 1.60 | 5.00 | 5.00 | 5.00 | 5.00 |",
 		"| latency p50 / p99, a process per node | the same: refnode always runs a process per node | 0.80 / 1.60 ms (BenchmarkRaftAddVoterProcesses) |",
 		"With every raft node in its own process, as refnode's are, raft commits that change in 0.80 ms (p50).",
-	} {
-		if !strings.Contains(report, want) {
-			t.Errorf("report lacks %q", want)
-		}
-	}
+	)
 	if t.Failed() {
 		t.Logf("report:\n%s", report)
 	}
@@ -399,18 +367,14 @@ func TestMemberlistWithAProcessPerNode(t *testing.T) {
 	report := renderMarkdown(t, dir)
 	section := report[strings.Index(report, "## Gossip convergence beside hashicorp/memberlist"):]
 	section = section[:strings.Index(section, "\n## ")]
-	for _, want := range []string{
+	wantIn(t, "memberlist section", section,
 		"| 8 | 5 of 5 | 920 / 1500 | 60 | 20 of 20 | 400 / 51040 | 40 | 2.3× | 1.5× |",
 		"| N | refnode converged | refnode p50 / max ms | refnode frames | memberlist, a process per node converged | memberlist, a process per node p50 / max ms | memberlist, a process per node messages | p50 ratio | frames ratio |",
 		"| 8 | 5 of 5 | 920 / 1500 | 60 | 20 of 20 | 200 / 900 | 20 | 4.6× | 3.0× |",
 		"| 16 | 4 of 5 | 1200 / 3000 | 130 | 10 of 20 | 400 / 1000 | 80 | 3.0× | 1.6× |",
 		"- hashicorp/memberlist, a process per node: messages grow as N^2.00 over N = 8, 16", // log2(80/20)
 		"memberlist runs all N nodes in one process (in the first table; in the second, each in its own), over UDP",
-	} {
-		if !strings.Contains(section, want) {
-			t.Errorf("memberlist section lacks %q", want)
-		}
-	}
+	)
 	if t.Failed() {
 		t.Logf("section:\n%s", section)
 	}
@@ -442,5 +406,15 @@ func appendTo(t *testing.T, dir, name, text string) {
 	_, err = f.WriteString(text)
 	if err := errors.Join(err, f.Close()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// wantIn reports each of wants that text, named what in the message, lacks.
+func wantIn(t *testing.T, what, text string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(text, want) {
+			t.Errorf("%s lacks %q", what, want)
+		}
 	}
 }
