@@ -100,7 +100,7 @@ func TestGarbageAnswersJudgedBySpec(t *testing.T) {
 			"pending_debuts": []}`
 	}
 	section := func(prefix string) string {
-		return `{"prefix": "` + prefix + `", "stableset_id": "` + id + `", "max_ordinal": 4, "departed": 1,
+		return `{"prefix": "` + prefix + `", "stableset_id": "` + id + `", "age": 10,
 			"members": [{"name": "` + other + `", "addr": "[::1]:4001", "ordinal": 4}], "elders": ["` + other + `"],
 			"accepted": "2026-11-30T10:00:00.5+01:00", "senders": []}`
 	}

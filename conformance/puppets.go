@@ -49,13 +49,13 @@ import (
 // line says otherwise, and these lines say what sections do:
 //
 //	q1, q2, x are of another section       made in the section after the node's
-//	q1 sends section list age 4/0 members q1@1, q2@2, q3@3, q4@4   (age: max ordinal/departed)
+//	q1 sends section list age 24 members q1@1, q2@2, q3@3, q4@4   (age: SPEC.md §10, 3+5+7+9 here)
 //	q5 sends elder loss of q1@1, q2@2, q3@3, q4@4
 //	q5 sends elder loss of q1@1, q2@2 every 1s until the node answers within 12s   (as SEC-8's sender retries)
 //	q1 falls silent                        it answers no PING from now on
 //	node sends q5 ELDER_LOSS within 10s    (any frame expectation may give its own time)
 //	node sends z SECTION_LIST with member q1@1
-//	node holds section list age 4/0 members q1@1, q2@2, q3@3, q4@4 from q1, q2, q3
+//	node holds section list age 24 members q1@1, q2@2, q3@3, q4@4 from q1, q2, q3
 //	node holds no other section
 //
 // Members and bounds (ST-7, ST-13):
@@ -483,7 +483,7 @@ var (
 	holdsPending = regexp.MustCompile(`^node holds pending (join|leave) (\S+) witnessed by (.+)$`)
 	holdsElders  = regexp.MustCompile(`^node holds elders (.+)$`)
 	foreignLine  = regexp.MustCompile(`^([a-z0-9, ]+) (?:is|are) of another section$`)
-	listLine     = regexp.MustCompile(`^(\w+) sends section list age (\d+)/(\d+) members (.+)$`)
+	listLine     = regexp.MustCompile(`^(\w+) sends section list age (\d+) members (.+)$`)
 	lossLine     = regexp.MustCompile(`^(\w+) sends elder loss of (.+?)(?: every (\d+)s until the node answers within (\d+)s)?$`)
 	silentLine   = regexp.MustCompile(`^(\w+) falls silent$`)
 	speaksLine   = regexp.MustCompile(`^(\w+) speaks again$`)
@@ -491,7 +491,7 @@ var (
 	holdsNone    = regexp.MustCompile(`^node holds nothing pending(?: within (\d+)s)?$`)
 	holdsCharged = regexp.MustCompile(`^node holds (\d+) pending changes witnessed by (\w+)$`)
 	droppedLine  = regexp.MustCompile(`^node counts (\d+) dropped witnesses$`)
-	holdsList    = regexp.MustCompile(`^node holds section list age (\d+)/(\d+) members (.+) from (.+)$`)
+	holdsList    = regexp.MustCompile(`^node holds section list age (\d+) members (.+) from (.+)$`)
 	holdsNoList  = regexp.MustCompile(`^node holds no other section$`)
 	phaseLine    = regexp.MustCompile(`^node is (joining|a member|leaving|left)$`)
 )
@@ -518,7 +518,7 @@ func (s *stage) line(line string) error {
 		return s.declareForeign(puppetList.Split(m[1], -1))
 	}
 	if m := listLine.FindStringSubmatch(line); m != nil {
-		return s.sendList(m[1], m[2], m[3], m[4])
+		return s.sendList(m[1], m[2], m[3])
 	}
 	if m := lossLine.FindStringSubmatch(line); m != nil {
 		if m[3] == "" {
@@ -562,7 +562,7 @@ func (s *stage) line(line string) error {
 		})
 	}
 	if m := holdsList.FindStringSubmatch(line); m != nil {
-		return s.expectList(m[1], m[2], m[3], m[4])
+		return s.expectList(m[1], m[2], m[3])
 	}
 	if m := phaseLine.FindStringSubmatch(line); m != nil {
 		phase := strings.TrimPrefix(m[1], "a ")

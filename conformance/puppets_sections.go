@@ -40,18 +40,16 @@ func (s *stage) declareForeign(labels []string) error {
 }
 
 // sendList sends a SECTION_LIST of the section its first member is in, with the members' id.
-func (s *stage) sendList(who, maxOrdinal, departed, text string) error {
+func (s *stage) sendList(who, age, text string) error {
 	members, err := s.nonEmpty(text)
 	if err != nil {
 		return err
 	}
-	maxOrd, err1 := strconv.ParseUint(maxOrdinal, 10, 64)
-	dep, err2 := strconv.ParseUint(departed, 10, 32)
-	if err := errors.Join(err1, err2); err != nil {
+	a, err := strconv.ParseUint(age, 10, 64)
+	if err != nil {
 		return err
 	}
-	l := wire.SectionList{Bits: s.sectionBits, Value: s.prefixOf(members[0].Name), MaxOrdinal: maxOrd, Departed: uint32(dep),
-		ID: idOf(members), Members: members}
+	l := wire.SectionList{Bits: s.sectionBits, Value: s.prefixOf(members[0].Name), Age: a, ID: idOf(members), Members: members}
 	return s.sendFrom(who, wire.TypeSectionList, s.headerOf, l.Append(nil))
 }
 
@@ -108,11 +106,10 @@ func (s *stage) speakAgain(who string) error {
 
 // adminSection is one other section of GET /v1/sections (SEC-7).
 type adminSection struct {
-	Prefix     string       `json:"prefix"`
-	MaxOrdinal uint64       `json:"max_ordinal"`
-	Departed   uint64       `json:"departed"`
-	Members    []memberJSON `json:"members"`
-	Senders    []string     `json:"senders"`
+	Prefix  string       `json:"prefix"`
+	Age     uint64       `json:"age"`
+	Members []memberJSON `json:"members"`
+	Senders []string     `json:"senders"`
 }
 
 func (s *stage) expectSections(what string, ok func([]adminSection) bool) error {
@@ -145,23 +142,23 @@ func (s *stage) describeSections(list []adminSection) string {
 			ss[i] = s.label(n)
 		}
 		slices.Sort(ss)
-		parts = append(parts, fmt.Sprintf("section %q list age %d/%d members %s from %s", l.Prefix, l.MaxOrdinal, l.Departed,
+		parts = append(parts, fmt.Sprintf("section %q list age %d members %s from %s", l.Prefix, l.Age,
 			strings.Join(ms, ", "), strings.Join(ss, ", ")))
 	}
 	return strings.Join(parts, "; ")
 }
 
-func (s *stage) expectList(maxOrdinal, departed, text, from string) error {
+func (s *stage) expectList(age, text, from string) error {
 	want, err := s.nonEmpty(text)
 	if err != nil {
 		return err
 	}
 	senders := splitList(from)
 	slices.Sort(senders)
-	what := fmt.Sprintf("section list age %s/%s members %s from %s", maxOrdinal, departed, text, strings.Join(senders, ", "))
+	what := fmt.Sprintf("section list age %s members %s from %s", age, text, strings.Join(senders, ", "))
 	return s.expectSections(what, func(list []adminSection) bool {
 		for _, l := range list {
-			if strconv.FormatUint(l.MaxOrdinal, 10) != maxOrdinal || strconv.FormatUint(l.Departed, 10) != departed || len(l.Members) != len(want) {
+			if strconv.FormatUint(l.Age, 10) != age || len(l.Members) != len(want) {
 				continue
 			}
 			same := true

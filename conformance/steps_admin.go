@@ -505,8 +505,7 @@ func checkSections(c *jsonCheck, n *harness.Node, b jsonValue) {
 		}
 		last = p
 		c.id(s.get("stableset_id"))
-		c.count(s.get("max_ordinal"))
-		c.count(s.get("departed"))
+		c.count(s.get("age"))
 		for _, m := range c.array(s.get("members")) {
 			c.member(m)
 		}

@@ -39,24 +39,17 @@ type sectionsJSON struct {
 type sectionJSON struct {
 	Prefix      string       `json:"prefix"`
 	StablesetID string       `json:"stableset_id"`
-	MaxOrdinal  uint64       `json:"max_ordinal"`
-	Departed    uint64       `json:"departed"`
+	Age         uint64       `json:"age"`
 	Members     []memberJSON `json:"members"`
 	Elders      []string     `json:"elders"`
 	Accepted    string       `json:"accepted"`
 	Senders     []string     `json:"senders"`
 }
 
-// age is a list's (max ordinal, departed) pair; lists are ordered by it.
-type age struct{ maxOrdinal, departed uint64 }
+// age is a list's age (SPEC.md §10); a list of greater age is newer.
+type age = uint64
 
-func (a age) less(b age) bool {
-	return a.maxOrdinal < b.maxOrdinal || a.maxOrdinal == b.maxOrdinal && a.departed < b.departed
-}
-
-func (a age) String() string { return fmt.Sprintf("(%d, %d)", a.maxOrdinal, a.departed) }
-
-func ageOf(s sectionJSON) age { return age{s.MaxOrdinal, s.Departed} }
+func ageOf(s sectionJSON) age { return s.Age }
 
 // sectionTopSize is how many members a top-20 list carries at most.
 const sectionTopSize = 20
@@ -417,7 +410,7 @@ func (s *sectionSteps) observe(n *harness.Node, sj sectionsJSON) {
 	for _, sec := range sj.Sections {
 		key := n.Label() + " of " + sec.Prefix
 		a := ageOf(sec)
-		if held, ok := s.newest[key]; ok && a.less(held) {
+		if held, ok := s.newest[key]; ok && a < held {
 			s.backwards = append(s.backwards, fmt.Sprintf("%s held section %q's list at age %v, then at %v", n.Label(), sec.Prefix, held, a))
 			continue
 		}
@@ -449,6 +442,7 @@ func (s *sectionSteps) checkShape(n *harness.Node, own int, sj sectionsJSON) err
 		if len(sec.Members) == 0 || len(sec.Members) > sectionTopSize {
 			return fmt.Errorf("%s: %d members, expected 1 to %d", where, len(sec.Members), sectionTopSize)
 		}
+		var ranks uint64
 		for j, m := range sec.Members {
 			p, err := s.prefixOfName(m.Name)
 			if err != nil || p != sec.Prefix {
@@ -457,9 +451,11 @@ func (s *sectionSteps) checkShape(n *harness.Node, own int, sj sectionsJSON) err
 			if _, err := netip.ParseAddrPort(m.Addr); err != nil {
 				return fmt.Errorf("%s lists %s at address %q: %v", where, m.Name[:8], m.Addr, err)
 			}
-			if m.Ordinal > sec.MaxOrdinal {
-				return fmt.Errorf("%s lists %s with ordinal %d above max_ordinal %d", where, m.Name[:8], m.Ordinal, sec.MaxOrdinal)
+			// Each listed member's join adds 2·ordinal+1 to the age, so the listed ranks alone stay within it.
+			if left := sec.Age - ranks; left == 0 || m.Ordinal > (left-1)/2 {
+				return fmt.Errorf("%s lists members whose ranks (2·ordinal+1, SPEC.md §10) add up to more than its age %d", where, sec.Age)
 			}
+			ranks += 2*m.Ordinal + 1
 			if j > 0 {
 				prev := sec.Members[j-1]
 				if prev.Ordinal > m.Ordinal || prev.Ordinal == m.Ordinal && prev.Name >= m.Name {
@@ -821,12 +817,13 @@ func (s *sectionSteps) newerNeverBackwards(observers, idx int) error {
 			return fmt.Errorf("%s lists no section %q", n.Label(), s.prefix(idx))
 		}
 		before := s.ageBefore[n.Label()]
-		if !before.less(ageOf(*held)) {
+		if ageOf(*held) <= before {
 			return fmt.Errorf("%s holds section %q's list at age %v, not newer than %v before the loss", n.Label(), held.Prefix, ageOf(*held), before)
 		}
-		if held.Departed < before.departed+uint64(len(s.killed)) {
-			return fmt.Errorf("%s holds section %q's list with %d departed, expected at least %d after %d elders left",
-				n.Label(), held.Prefix, held.Departed, before.departed+uint64(len(s.killed)), len(s.killed))
+		// Each elder's leave adds 1 to the age.
+		if held.Age < before+uint64(len(s.killed)) {
+			return fmt.Errorf("%s holds section %q's list at age %d, expected at least %d after %d elders left",
+				n.Label(), held.Prefix, held.Age, before+uint64(len(s.killed)), len(s.killed))
 		}
 	}
 	s.stopSampling()
@@ -919,8 +916,7 @@ func (s *sectionSteps) sendsForgedList(name string, idx int, forgery string) err
 	}
 	self := s.w.peer(name).id
 	me := wire.Member{Name: self.Name(), Ordinal: 0, Addr: c.LocalAddr()}
-	list := wire.SectionList{Bits: s.bits, Value: s.value(idx), MaxOrdinal: held.MaxOrdinal + 1,
-		Departed: uint32(held.Departed), ID: wire.StablesetID(id)}
+	list := wire.SectionList{Bits: s.bits, Value: s.value(idx), Age: held.Age + 1, ID: wire.StablesetID(id)}
 	switch forgery {
 	case "naming itself as its only member":
 		list.Members = []wire.Member{me}

@@ -12,13 +12,13 @@ Feature: Sections against puppets
     When the puppets play:
       """
       q1, q2, q3, q4 are of another section
-      q1 sends section list age 4/0 members q1@1, q2@2, q3@3, q4@4
-      q1 sends section list age 4/0 members q1@1, q2@2, q3@3, q4@4
+      q1 sends section list age 24 members q1@1, q2@2, q3@3, q4@4
+      q1 sends section list age 24 members q1@1, q2@2, q3@3, q4@4
       node holds no other section
-      q2 sends section list age 4/0 members q1@1, q2@2, q3@3, q4@4
+      q2 sends section list age 24 members q1@1, q2@2, q3@3, q4@4
       node holds no other section
-      q3 sends section list age 4/0 members q1@1, q2@2, q3@3, q4@4
-      node holds section list age 4/0 members q1@1, q2@2, q3@3, q4@4 from q1, q2, q3
+      q3 sends section list age 24 members q1@1, q2@2, q3@3, q4@4
+      node holds section list age 24 members q1@1, q2@2, q3@3, q4@4 from q1, q2, q3
       """
 
   @puppets @SEC-3 @must
@@ -27,30 +27,30 @@ Feature: Sections against puppets
     When the puppets play:
       """
       q1, q2, q3, q4, x, y, z are of another section
-      q1 sends section list age 4/0 members q1@1, q2@2, q3@3, q4@4
-      q2 sends section list age 4/0 members q1@1, q2@2, q3@3, q4@4
-      q3 sends section list age 4/0 members q1@1, q2@2, q3@3, q4@4
-      node holds section list age 4/0 members q1@1, q2@2, q3@3, q4@4 from q1, q2, q3
+      q1 sends section list age 24 members q1@1, q2@2, q3@3, q4@4
+      q2 sends section list age 24 members q1@1, q2@2, q3@3, q4@4
+      q3 sends section list age 24 members q1@1, q2@2, q3@3, q4@4
+      node holds section list age 24 members q1@1, q2@2, q3@3, q4@4 from q1, q2, q3
       # x, y and z have the section's prefix but are not in the held list: they count for nothing.
-      x sends section list age 5/0 members q1@1, q2@2, q3@3, q4@4, x@5
-      y sends section list age 5/0 members q1@1, q2@2, q3@3, q4@4, x@5
-      z sends section list age 5/0 members q1@1, q2@2, q3@3, q4@4, x@5
-      node holds section list age 4/0 members q1@1, q2@2, q3@3, q4@4 from q1, q2, q3
+      x sends section list age 35 members q1@1, q2@2, q3@3, q4@4, x@5
+      y sends section list age 35 members q1@1, q2@2, q3@3, q4@4, x@5
+      z sends section list age 35 members q1@1, q2@2, q3@3, q4@4, x@5
+      node holds section list age 24 members q1@1, q2@2, q3@3, q4@4 from q1, q2, q3
       # Two lists of one age that differ are two lists: 2 and 1 senders make no majority.
-      q1 sends section list age 5/0 members q1@1, q2@2, q3@3, q4@4, x@5
-      q2 sends section list age 5/0 members q1@1, q2@2, q3@3, q4@4, y@5
-      q3 sends section list age 5/0 members q1@1, q2@2, q3@3, q4@4, x@5
-      node holds section list age 4/0 members q1@1, q2@2, q3@3, q4@4 from q1, q2, q3
-      q4 sends section list age 5/0 members q1@1, q2@2, q3@3, q4@4, x@5
-      node holds section list age 5/0 members q1@1, q2@2, q3@3, q4@4, x@5 from q1, q3, q4
+      q1 sends section list age 35 members q1@1, q2@2, q3@3, q4@4, x@5
+      q2 sends section list age 35 members q1@1, q2@2, q3@3, q4@4, y@5
+      q3 sends section list age 35 members q1@1, q2@2, q3@3, q4@4, x@5
+      node holds section list age 24 members q1@1, q2@2, q3@3, q4@4 from q1, q2, q3
+      q4 sends section list age 35 members q1@1, q2@2, q3@3, q4@4, x@5
+      node holds section list age 35 members q1@1, q2@2, q3@3, q4@4, x@5 from q1, q3, q4
       # Lists that differ in one member's ordinal only are two lists too.
-      q1 sends section list age 7/0 members q1@1, q2@2, q3@3, q4@4, x@5, y@6
-      q2 sends section list age 7/0 members q1@1, q2@2, q3@3, q4@4, x@5, y@7
-      q3 sends section list age 7/0 members q1@1, q2@2, q3@3, q4@4, x@5, y@6
-      node holds section list age 5/0 members q1@1, q2@2, q3@3, q4@4, x@5 from q1, q3, q4
+      q1 sends section list age 50 members q1@1, q2@2, q3@3, q4@4, x@5, y@6
+      q2 sends section list age 50 members q1@1, q2@2, q3@3, q4@4, x@5, y@7
+      q3 sends section list age 50 members q1@1, q2@2, q3@3, q4@4, x@5, y@6
+      node holds section list age 35 members q1@1, q2@2, q3@3, q4@4, x@5 from q1, q3, q4
       # And so are lists that differ in their age only.
-      q4 sends section list age 8/0 members q1@1, q2@2, q3@3, q4@4, x@5, y@6
-      node holds section list age 5/0 members q1@1, q2@2, q3@3, q4@4, x@5 from q1, q3, q4
+      q4 sends section list age 51 members q1@1, q2@2, q3@3, q4@4, x@5, y@6
+      node holds section list age 35 members q1@1, q2@2, q3@3, q4@4, x@5 from q1, q3, q4
       """
 
   @puppets @SEC-4 @must
@@ -59,20 +59,20 @@ Feature: Sections against puppets
     When the puppets play:
       """
       q1, q2, q3, q4, y are of another section
-      q1 sends section list age 4/0 members q1@1, q2@2, q3@3, q4@4
-      q2 sends section list age 4/0 members q1@1, q2@2, q3@3, q4@4
-      q3 sends section list age 4/0 members q1@1, q2@2, q3@3, q4@4
-      node holds section list age 4/0 members q1@1, q2@2, q3@3, q4@4 from q1, q2, q3
+      q1 sends section list age 24 members q1@1, q2@2, q3@3, q4@4
+      q2 sends section list age 24 members q1@1, q2@2, q3@3, q4@4
+      q3 sends section list age 24 members q1@1, q2@2, q3@3, q4@4
+      node holds section list age 24 members q1@1, q2@2, q3@3, q4@4 from q1, q2, q3
       # The same age with other members, then an older age, each from all four elders.
-      q1 sends section list age 4/0 members q1@1, q2@2, q3@3, y@4
-      q2 sends section list age 4/0 members q1@1, q2@2, q3@3, y@4
-      q3 sends section list age 4/0 members q1@1, q2@2, q3@3, y@4
-      q4 sends section list age 4/0 members q1@1, q2@2, q3@3, y@4
-      q1 sends section list age 3/0 members q1@1, q2@2, q3@3
-      q2 sends section list age 3/0 members q1@1, q2@2, q3@3
-      q3 sends section list age 3/0 members q1@1, q2@2, q3@3
-      q4 sends section list age 3/0 members q1@1, q2@2, q3@3
-      node holds section list age 4/0 members q1@1, q2@2, q3@3, q4@4 from q1, q2, q3
+      q1 sends section list age 24 members q1@1, q2@2, q3@3, y@4
+      q2 sends section list age 24 members q1@1, q2@2, q3@3, y@4
+      q3 sends section list age 24 members q1@1, q2@2, q3@3, y@4
+      q4 sends section list age 24 members q1@1, q2@2, q3@3, y@4
+      q1 sends section list age 15 members q1@1, q2@2, q3@3
+      q2 sends section list age 15 members q1@1, q2@2, q3@3
+      q3 sends section list age 15 members q1@1, q2@2, q3@3
+      q4 sends section list age 15 members q1@1, q2@2, q3@3
+      node holds section list age 24 members q1@1, q2@2, q3@3, q4@4 from q1, q2, q3
       """
 
   @puppets @SEC-5 @must
@@ -85,10 +85,10 @@ Feature: Sections against puppets
       v asks join v@0
       node sends v SECTION_LIST with member node@0
       node holds no v
-      q1 sends section list age 4/0 members q1@1, q2@2, q3@3, q4@4
-      q2 sends section list age 4/0 members q1@1, q2@2, q3@3, q4@4
-      q3 sends section list age 4/0 members q1@1, q2@2, q3@3, q4@4
-      node holds section list age 4/0 members q1@1, q2@2, q3@3, q4@4 from q1, q2, q3
+      q1 sends section list age 24 members q1@1, q2@2, q3@3, q4@4
+      q2 sends section list age 24 members q1@1, q2@2, q3@3, q4@4
+      q3 sends section list age 24 members q1@1, q2@2, q3@3, q4@4
+      node holds section list age 24 members q1@1, q2@2, q3@3, q4@4 from q1, q2, q3
       w asks join w@0
       node sends w SECTION_LIST with member q1@1
       node holds no w
@@ -113,10 +113,10 @@ Feature: Sections against puppets
     When the puppets play:
       """
       q1, q2, q3, q4, q5, q6, q7, q8, x are of another section
-      q1 sends section list age 8/0 members q1@1, q2@2, q3@3, q4@4, q5@5, q6@6, q7@7, q8@8
-      q2 sends section list age 8/0 members q1@1, q2@2, q3@3, q4@4, q5@5, q6@6, q7@7, q8@8
-      q3 sends section list age 8/0 members q1@1, q2@2, q3@3, q4@4, q5@5, q6@6, q7@7, q8@8
-      node holds section list age 8/0 members q1@1, q2@2, q3@3, q4@4, q5@5, q6@6, q7@7, q8@8 from q1, q2, q3
+      q1 sends section list age 80 members q1@1, q2@2, q3@3, q4@4, q5@5, q6@6, q7@7, q8@8
+      q2 sends section list age 80 members q1@1, q2@2, q3@3, q4@4, q5@5, q6@6, q7@7, q8@8
+      q3 sends section list age 80 members q1@1, q2@2, q3@3, q4@4, q5@5, q6@6, q7@7, q8@8
+      node holds section list age 80 members q1@1, q2@2, q3@3, q4@4, q5@5, q6@6, q7@7, q8@8 from q1, q2, q3
       # q5, an acting elder there, says q1 to q4 are lost, but they answer the node's PINGs.
       q5 sends elder loss of q1@1, q2@2, q3@3, q4@4
       node sends q5 no ELDER_LOSS within 0.5s
@@ -131,11 +131,11 @@ Feature: Sections against puppets
       node sends x no ELDER_LOSS within 0.5s
       # That section applied the loss: its new elders, all in the held list, send their list, and
       # a strict majority of them is enough (SEC-9), though none was an elder before.
-      q5 sends section list age 8/4 members q5@5, q6@6, q7@7, q8@8
-      q6 sends section list age 8/4 members q5@5, q6@6, q7@7, q8@8
-      node holds section list age 8/0 members q1@1, q2@2, q3@3, q4@4, q5@5, q6@6, q7@7, q8@8 from q1, q2, q3
-      q7 sends section list age 8/4 members q5@5, q6@6, q7@7, q8@8
-      node holds section list age 8/4 members q5@5, q6@6, q7@7, q8@8 from q5, q6, q7
+      q5 sends section list age 84 members q5@5, q6@6, q7@7, q8@8
+      q6 sends section list age 84 members q5@5, q6@6, q7@7, q8@8
+      node holds section list age 80 members q1@1, q2@2, q3@3, q4@4, q5@5, q6@6, q7@7, q8@8 from q1, q2, q3
+      q7 sends section list age 84 members q5@5, q6@6, q7@7, q8@8
+      node holds section list age 84 members q5@5, q6@6, q7@7, q8@8 from q5, q6, q7
       """
 
   @puppets @SEC-8 @SEC-2 @must
@@ -151,10 +151,10 @@ Feature: Sections against puppets
       p3 sends stableset members p1@1, p2@2, p3@3, p4@4, p5@5, p6@6, p7@7, node@8, p9@9
       node is a member
       q1, q2, q3, q4 are of another section
-      q1 sends section list age 4/0 members q1@1, q2@2, q3@3, q4@4
-      q2 sends section list age 4/0 members q1@1, q2@2, q3@3, q4@4
-      q3 sends section list age 4/0 members q1@1, q2@2, q3@3, q4@4
-      node holds section list age 4/0 members q1@1, q2@2, q3@3, q4@4 from q1, q2, q3
+      q1 sends section list age 24 members q1@1, q2@2, q3@3, q4@4
+      q2 sends section list age 24 members q1@1, q2@2, q3@3, q4@4
+      q3 sends section list age 24 members q1@1, q2@2, q3@3, q4@4
+      node holds section list age 24 members q1@1, q2@2, q3@3, q4@4 from q1, q2, q3
       # All four elders fall silent at once.
       p1 falls silent
       p2 falls silent
@@ -185,13 +185,13 @@ Feature: Sections against puppets
       q2, q3, q4, x are of another section
       node sends q1 WITNESS_REQUEST join node@0
       # x was not asked: its list of its own section changes nothing.
-      x sends section list age 1/0 members x@1
+      x sends section list age 3 members x@1
       node is joining
       # q1 answers with its own section's list: nobody knows the node's section, so it founds it.
-      q1 sends section list age 4/0 members q1@1, q2@2, q3@3, q4@4
+      q1 sends section list age 24 members q1@1, q2@2, q3@3, q4@4
       node is a member
       node holds member node@0
-      node holds section list age 4/0 members q1@1, q2@2, q3@3, q4@4 from -
+      node holds section list age 24 members q1@1, q2@2, q3@3, q4@4 from -
       node sends q1 SECTION_LIST with member node@0
       """
 
@@ -203,11 +203,11 @@ Feature: Sections against puppets
       q1, q2, q3 are of another section
       node sends p1 WITNESS_REQUEST join node@0
       # p1 passes on the list it holds of the other section, then the stableset that lists the node.
-      p1 sends section list age 3/0 members q1@1, q2@2, q3@3
+      p1 sends section list age 15 members q1@1, q2@2, q3@3
       p1 sends stableset members p1@1, p2@2, p3@3, node@4
       p2 sends stableset members p1@1, p2@2, p3@3, node@4
       node is a member
-      node holds section list age 3/0 members q1@1, q2@2, q3@3 from -
+      node holds section list age 15 members q1@1, q2@2, q3@3 from -
       """
 
   @puppets @SEC-2 @SEC-3 @must
@@ -217,8 +217,8 @@ Feature: Sections against puppets
       """
       q1, q2, q3 are of another section
       # p4 is a member but no elder: the list it passes on is nothing to go by.
-      p4 sends section list age 3/0 members q1@1, q2@2, q3@3
+      p4 sends section list age 15 members q1@1, q2@2, q3@3
       node holds no other section
-      p1 sends section list age 3/0 members q1@1, q2@2, q3@3
-      node holds section list age 3/0 members q1@1, q2@2, q3@3 from -
+      p1 sends section list age 15 members q1@1, q2@2, q3@3
+      node holds section list age 15 members q1@1, q2@2, q3@3 from -
       """

@@ -317,7 +317,7 @@ func summarizeBody(typ wire.Type, body []byte) string {
 		if err := l.Decode(body); err != nil {
 			return describeCodecError(err)
 		}
-		return fmt.Sprintf("prefix %q, max ordinal %d, %d departed, %d members", prefixBits(l.Bits, l.Value), l.MaxOrdinal, l.Departed, len(l.Members))
+		return fmt.Sprintf("prefix %q, age %d, %d members", prefixBits(l.Bits, l.Value), l.Age, len(l.Members))
 	case wire.TypeElderLoss:
 		var e wire.ElderLoss
 		if err := e.Decode(body); err != nil {

@@ -251,7 +251,7 @@ func TestSummaries(t *testing.T) {
 		return wire.Member{Name: wire.Name(bytes.Repeat([]byte{b}, 32)), Ordinal: ordinal, Addr: netip.MustParseAddrPort("10.0.0.1:4001")}
 	}
 	obs := wire.Observation{Kind: wire.ChangeLeave, Member: member(0xab, 7)}
-	list := wire.SectionList{Bits: 2, Value: 0x40, MaxOrdinal: 12, Departed: 3, Members: []wire.Member{member(0x41, 1), member(0x42, 2)}}
+	list := wire.SectionList{Bits: 2, Value: 0x40, Age: 12, Members: []wire.Member{member(0x41, 1), member(0x42, 2)}}
 	loss := wire.ElderLoss{Bits: 1, Value: 0x80, Elders: []wire.Member{member(0x81, 1)}}
 	id := RandomIdentity()
 	records := make([][]byte, 6)
@@ -276,7 +276,7 @@ func TestSummaries(t *testing.T) {
 		{wire.TypeGossip, GossipBody(records[0])[:50], "1 records, layout broken at record 0"},
 		{wire.TypeGossipFailure, []byte{wire.FailureNoSuitableNeighbors}, "reason 2 (no suitable neighbors)"},
 		{wire.TypeGossipFailure, []byte{9}, "MALFORMED (0x04): gossip failure reason is not 1 to 4"},
-		{wire.TypeSectionList, list.Append(nil), `prefix "01", max ordinal 12, 3 departed, 2 members`},
+		{wire.TypeSectionList, list.Append(nil), `prefix "01", age 12, 2 members`},
 		{wire.TypeElderLoss, loss.Append(nil), `prefix "1", 1 elders`},
 		{wire.Type(0x7f), []byte{1, 2, 3}, "body 3 bytes"},
 	} {

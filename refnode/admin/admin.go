@@ -127,8 +127,7 @@ type Sections struct {
 type Section struct {
 	Prefix      string   `json:"prefix"`
 	StablesetID string   `json:"stableset_id"`
-	MaxOrdinal  uint64   `json:"max_ordinal"`
-	Departed    uint32   `json:"departed"`
+	Age         uint64   `json:"age"`     // SPEC.md section 10: every change the section applies raises it
 	Members     []Member `json:"members"` // up to 20, (ordinal, name) order
 	Elders      []string `json:"elders"`
 	Accepted    string   `json:"accepted"` // RFC 3339

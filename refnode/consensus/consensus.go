@@ -524,9 +524,8 @@ func (c *Core) takeUp(ch stableset.Change, from wire.Member, id uint64) {
 // joinsAtOnce is how many joins this elder takes at once (ST-5): MaxJoinsAtOnce once its
 // stableset has elder_size members, in a network of one section; else one. Below elder_size a join
 // makes the joiner an elder, and the majority the next join needs depends on it. In a network of
-// sections, a section's age (SPEC.md section 10) must rise with every applied change, and it rises with a join
-// only if the join's ordinal is above every ordinal applied: joins taken at once may apply in
-// any order, and a list sent between two of them would have the same age as one sent after both.
+// sections SPEC.md (version 14) keeps one at a time: taken at once, the sections simulation saw a
+// name decided as two instances by different nodes, which stableset ids over names cannot tell.
 func (c *Core) joinsAtOnce() int {
 	if mutant.Enabled && mutant.Is("concurrent-joins") {
 		return math.MaxInt

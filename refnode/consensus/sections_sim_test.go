@@ -1,10 +1,12 @@
 package consensus
 
 import (
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +20,29 @@ import (
 
 const sectionSize = 8
 
+// A seed decides a sections simulation's delays, so each seed is another order of delivery. Each
+// test runs seeds 1 to -sectionseeds; a failing one is replayed with
+//
+//	go test ./refnode/consensus -run 'TestSections' -sectionseed N -v
+var (
+	sectionSeeds = flag.Int("sectionseeds", 10, "how many seeds each sections simulation runs")
+	sectionSeed  = flag.Uint64("sectionseed", 0, "run the sections simulations with only this seed")
+)
+
+// forSectionSeeds runs a sections simulation of 16+extra nodes once per seed.
+func forSectionSeeds(t *testing.T, extra int, run func(t *testing.T, s *sim)) {
+	seeds := []uint64{*sectionSeed}
+	if *sectionSeed == 0 {
+		seeds = seeds[:0]
+		for i := range *sectionSeeds {
+			seeds = append(seeds, uint64(i+1))
+		}
+	}
+	for _, seed := range seeds {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) { run(t, newSectionSim(t, extra, seed)) })
+	}
+}
+
 // sectionName is node i's name: nodes 0-7 in section 0, 8-15 (and any later ones) in section 1.
 func sectionName(i int) wire.Name {
 	var n wire.Name
@@ -29,8 +54,8 @@ func sectionName(i int) wire.Name {
 	return n
 }
 
-func newSectionSim(t *testing.T, extra int) *sim {
-	s := &sim{t: t, r: rand.New(rand.NewPCG(1, 0x5ec7)), byKey: map[wire.Name]int{}, left: map[int]bool{}, sectionBits: 1}
+func newSectionSim(t *testing.T, extra int, seed uint64) *sim {
+	s := &sim{t: t, r: rand.New(rand.NewPCG(seed, 0x5ec7)), byKey: map[wire.Name]int{}, left: map[int]bool{}, sectionBits: 1}
 	s.sc = scenario{n: 2*sectionSize + extra, faultFree: true, maxDelay: 5 * time.Millisecond}
 	s.bootOf = func(i int) int {
 		switch {
@@ -104,7 +129,8 @@ func (s *sim) checkSections(live func(i int) bool) []string {
 				problems = append(problems, fmt.Sprintf("node %d holds a stale list for section %v: %d members, elders %v",
 					i, p, len(k.List.Members), s.memberNames(k.List.Elders(4))))
 			case !slices.Equal(k.List.Members, r.core.Set().Members()):
-				problems = append(problems, fmt.Sprintf("node %d's list for section %v differs from its stableset", i, p))
+				problems = append(problems, fmt.Sprintf("node %d's list for section %v, %v, differs from its stableset, %v",
+					i, p, s.instances(k.List.Members), s.instances(r.core.Set().Members())))
 			}
 		}
 	}
@@ -119,19 +145,29 @@ func (s *sim) memberNames(ms []wire.Member) []int {
 	return out
 }
 
+// instances are members as node@ordinal.
+func (s *sim) instances(ms []wire.Member) string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = fmt.Sprintf("%d@%d", s.byKey[m.Name], m.Ordinal)
+	}
+	return strings.Join(out, " ")
+}
+
 func (s *sim) elderIndices(i int) []int { return s.memberNames(s.nodes[i].core.Set().Elders()) }
 
 func TestSectionsFormAndLearnEachOther(t *testing.T) {
-	s := newSectionSim(t, 0)
-	s.runUntil(40 * time.Second)
-	if p := s.checkSections(func(int) bool { return true }); len(p) > 0 {
-		t.Fatalf("after forming:\n%v", p)
-	}
-	for i := range s.nodes {
-		if n := len(s.nodes[i].core.Set().Members()); n != sectionSize {
-			t.Errorf("node %d's stableset has %d members, want %d", i, n, sectionSize)
+	forSectionSeeds(t, 0, func(t *testing.T, s *sim) {
+		s.runUntil(40 * time.Second)
+		if p := s.checkSections(func(int) bool { return true }); len(p) > 0 {
+			t.Fatalf("after forming:\n%v", p)
 		}
-	}
+		for i := range s.nodes {
+			if n := len(s.nodes[i].core.Set().Members()); n != sectionSize {
+				t.Errorf("node %d's stableset has %d members, want %d", i, n, sectionSize)
+			}
+		}
+	})
 }
 
 // killElders kills the elders of section 1 as node 15 holds them, and returns them.
@@ -144,90 +180,93 @@ func (s *sim) killElders() []int {
 }
 
 func TestSectionsSurviveLosingAllElders(t *testing.T) {
-	s := newSectionSim(t, 1)
-	s.runUntil(40 * time.Second)
-	dead := s.killElders()
-	if len(dead) != 4 || slices.ContainsFunc(dead, func(e int) bool { return sectionOf(e) != 1 }) {
-		t.Fatalf("section 1's elders are %v", dead)
-	}
-	alive := func(i int) bool { return i < 2*sectionSize && !slices.Contains(dead, i) }
-	// The elder-loss timeout (6 s), the votes, then a list round.
-	s.runUntil(40*time.Second + 15*time.Second)
-	if p := s.checkSections(alive); len(p) > 0 {
-		t.Fatalf("after losing section 1's elders %v:\n%v", dead, p)
-	}
-	survivor := 2*sectionSize - 1
-	if n := len(s.nodes[survivor].core.Set().Members()); n != 4 {
-		t.Fatalf("section 1 holds %s, want the 4 survivors", s.names(s.nodes[survivor]))
-	}
-	losses := 0
-	for i := range s.nodes[:2*sectionSize] {
-		if alive(i) {
-			losses += s.nodes[i].core.Totals().ElderLosses
+	forSectionSeeds(t, 1, func(t *testing.T, s *sim) {
+		s.runUntil(40 * time.Second)
+		dead := s.killElders()
+		if len(dead) != 4 || slices.ContainsFunc(dead, func(e int) bool { return sectionOf(e) != 1 }) {
+			t.Fatalf("section 1's elders are %v", dead)
 		}
-	}
-	if losses == 0 {
-		t.Fatal("no node applied an elder loss")
-	}
-	// A new node of section 1 joins through node 2 of section 0 and lands in section 1.
-	newcomer := 2 * sectionSize
-	s.push(event{at: s.now, kind: evStart, node: newcomer})
-	s.runUntil(s.now + 10*time.Second)
-	if p := s.checkSections(func(i int) bool { return alive(i) || i == newcomer }); len(p) > 0 {
-		t.Fatalf("after the newcomer:\n%v", p)
-	}
-	if _, in := s.nodes[survivor].core.Set().Member(sectionName(newcomer)); !in {
-		t.Fatalf("the newcomer is not in section 1: %s", s.names(s.nodes[survivor]))
-	}
+		alive := func(i int) bool { return i < 2*sectionSize && !slices.Contains(dead, i) }
+		// The elder-loss timeout (6 s), the votes, then a list round.
+		s.runUntil(40*time.Second + 15*time.Second)
+		if p := s.checkSections(alive); len(p) > 0 {
+			t.Fatalf("after losing section 1's elders %v:\n%v", dead, p)
+		}
+		survivor := 2*sectionSize - 1
+		if n := len(s.nodes[survivor].core.Set().Members()); n != 4 {
+			t.Fatalf("section 1 holds %s, want the 4 survivors", s.names(s.nodes[survivor]))
+		}
+		losses := 0
+		for i := range s.nodes[:2*sectionSize] {
+			if alive(i) {
+				losses += s.nodes[i].core.Totals().ElderLosses
+			}
+		}
+		if losses == 0 {
+			t.Fatal("no node applied an elder loss")
+		}
+		// A new node of section 1 joins through node 2 of section 0 and lands in section 1.
+		newcomer := 2 * sectionSize
+		s.push(event{at: s.now, kind: evStart, node: newcomer})
+		s.runUntil(s.now + 10*time.Second)
+		if p := s.checkSections(func(i int) bool { return alive(i) || i == newcomer }); len(p) > 0 {
+			t.Fatalf("after the newcomer:\n%v", p)
+		}
+		if _, in := s.nodes[survivor].core.Set().Member(sectionName(newcomer)); !in {
+			t.Fatalf("the newcomer is not in section 1: %s", s.names(s.nodes[survivor]))
+		}
+	})
 }
 
 // Section 1's elders are cut off from its other members, not from section 0: section 0 still
 // hears the elders, so it confirms no elder loss, and the members that cannot hear their elders
 // must not remove them (SEC-8's safety).
 func TestSectionsNoElderLossWhileOtherSectionsHearTheElders(t *testing.T) {
-	s := newSectionSim(t, 0)
-	s.runUntil(40 * time.Second)
-	elders := s.elderIndices(2*sectionSize - 1)
-	s.cutFn = func(a, b int) bool {
-		if sectionOf(a) != 1 || sectionOf(b) != 1 {
-			return false
+	forSectionSeeds(t, 0, func(t *testing.T, s *sim) {
+		s.runUntil(40 * time.Second)
+		elders := s.elderIndices(2*sectionSize - 1)
+		s.cutFn = func(a, b int) bool {
+			if sectionOf(a) != 1 || sectionOf(b) != 1 {
+				return false
+			}
+			return slices.Contains(elders, a) != slices.Contains(elders, b)
 		}
-		return slices.Contains(elders, a) != slices.Contains(elders, b)
-	}
-	s.runUntil(40*time.Second + 20*time.Second)
-	for i, nd := range s.nodes {
-		if n := nd.core.Totals().ElderLosses; n > 0 {
-			t.Errorf("node %d applied %d elder losses while section 0 heard the elders", i, n)
+		s.runUntil(40*time.Second + 20*time.Second)
+		for i, nd := range s.nodes {
+			if n := nd.core.Totals().ElderLosses; n > 0 {
+				t.Errorf("node %d applied %d elder losses while section 0 heard the elders", i, n)
+			}
 		}
-	}
-	s.cutFn = nil
-	s.runUntil(s.now + 30*time.Second)
-	if p := s.checkSections(func(int) bool { return true }); len(p) > 0 {
-		t.Fatalf("after the heal:\n%v", p)
-	}
+		s.cutFn = nil
+		s.runUntil(s.now + 30*time.Second)
+		if p := s.checkSections(func(int) bool { return true }); len(p) > 0 {
+			t.Fatalf("after the heal:\n%v", p)
+		}
+	})
 }
 
 // Section 1's elders are cut off from everyone: they lose the outside quorum and decide nothing,
 // while their members and section 0 decide their loss. After the heal there is one history: the
 // old elders find themselves removed and join again (ST-11).
 func TestSectionsCutOffEldersDecideNothing(t *testing.T) {
-	s := newSectionSim(t, 0)
-	s.runUntil(40 * time.Second)
-	elders := s.elderIndices(2*sectionSize - 1)
-	s.cutFn = func(a, b int) bool { return slices.Contains(elders, a) != slices.Contains(elders, b) }
-	s.runUntil(40*time.Second + 20*time.Second)
-	for _, e := range elders {
-		if n := len(s.nodes[e].core.Set().Members()); n < sectionSize {
-			t.Errorf("cut-off elder %d removed members: it holds %s", e, s.names(s.nodes[e]))
+	forSectionSeeds(t, 0, func(t *testing.T, s *sim) {
+		s.runUntil(40 * time.Second)
+		elders := s.elderIndices(2*sectionSize - 1)
+		s.cutFn = func(a, b int) bool { return slices.Contains(elders, a) != slices.Contains(elders, b) }
+		s.runUntil(40*time.Second + 20*time.Second)
+		for _, e := range elders {
+			if n := len(s.nodes[e].core.Set().Members()); n < sectionSize {
+				t.Errorf("cut-off elder %d removed members: it holds %s", e, s.names(s.nodes[e]))
+			}
 		}
-	}
-	survivor := 2*sectionSize - 1
-	if n := len(s.nodes[survivor].core.Set().Members()); n != 4 {
-		t.Errorf("the members cut off from their elders hold %s, want the 4 of them", s.names(s.nodes[survivor]))
-	}
-	s.cutFn = nil
-	s.runUntil(s.now + 40*time.Second)
-	if p := s.checkSections(func(int) bool { return true }); len(p) > 0 {
-		t.Fatalf("after the heal:\n%v", p)
-	}
+		survivor := 2*sectionSize - 1
+		if n := len(s.nodes[survivor].core.Set().Members()); n != 4 {
+			t.Errorf("the members cut off from their elders hold %s, want the 4 of them", s.names(s.nodes[survivor]))
+		}
+		s.cutFn = nil
+		s.runUntil(s.now + 40*time.Second)
+		if p := s.checkSections(func(int) bool { return true }); len(p) > 0 {
+			t.Fatalf("after the heal:\n%v", p)
+		}
+	})
 }

@@ -314,6 +314,11 @@ func (s *sim) deliver(to int, f simFrame) {
 		switch {
 		case f.typ == wire.TypeStableset && v.Decode(f.body) == nil:
 			desc = s.describeView(&v)
+		case f.typ == wire.TypeSectionList:
+			var l wire.SectionList
+			if l.Decode(f.body) == nil {
+				desc = fmt.Sprintf("prefix %d age %d members %d", l.Value, l.Age, len(l.Members))
+			}
 		case o.Decode(f.body) == nil:
 			desc = fmt.Sprintf("%v %d@%d", o.Kind, s.byKey[o.Member.Name], o.Member.Ordinal)
 		}

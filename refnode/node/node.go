@@ -489,7 +489,7 @@ func (n *Node) Sections() admin.Sections {
 	for _, k := range n.core.Sections().Sections() {
 		s := admin.Section{
 			Prefix: k.List.Prefix.String(), StablesetID: fmt.Sprintf("%x", k.List.ID[:]),
-			MaxOrdinal: k.List.Age.MaxOrdinal, Departed: k.List.Age.Departed,
+			Age:     k.List.Age,
 			Members: []admin.Member{}, Elders: []string{}, Senders: []string{},
 			Accepted: k.Accepted.Format(time.RFC3339Nano),
 		}

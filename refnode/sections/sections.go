@@ -53,22 +53,10 @@ func (p Prefix) String() string {
 	return s[:p.Bits]
 }
 
-// Age orders the states of one section's stableset: every applied change raises it (see
-// stableset.Set.Departed), so a list of greater Age is newer.
-type Age struct {
-	MaxOrdinal uint64
-	Departed   uint32
-}
-
-// Less reports whether a is older than b.
-func (a Age) Less(b Age) bool {
-	return a.MaxOrdinal < b.MaxOrdinal || a.MaxOrdinal == b.MaxOrdinal && a.Departed < b.Departed
-}
-
 // List is a section's top-20 list as its elders send it.
 type List struct {
 	Prefix  Prefix
-	Age     Age
+	Age     uint64 // stableset.Set.Age: every applied change raises it, so a list of greater Age is newer
 	ID      wire.StablesetID
 	Members []wire.Member // at most TopSize, in (ordinal, name) order; the first elder-size are the elders
 }
@@ -78,7 +66,7 @@ func OwnList(p Prefix, set *stableset.Set) List {
 	members := set.Members()
 	return List{
 		Prefix:  p,
-		Age:     Age{MaxOrdinal: set.MaxOrdinal(), Departed: uint32(set.Departed())},
+		Age:     set.Age(),
 		ID:      set.ID(),
 		Members: slices.Clone(members[:min(TopSize, len(members))]),
 	}
@@ -88,15 +76,14 @@ func OwnList(p Prefix, set *stableset.Set) List {
 func FromWire(w *wire.SectionList) List {
 	return List{
 		Prefix: Prefix{Bits: w.Bits, Value: w.Value},
-		Age:    Age{MaxOrdinal: w.MaxOrdinal, Departed: w.Departed},
+		Age:    w.Age,
 		ID:     w.ID, Members: slices.Clone(w.Members),
 	}
 }
 
 // Wire is the list as a SECTION_LIST body; it shares l's members.
 func (l *List) Wire() wire.SectionList {
-	return wire.SectionList{Bits: l.Prefix.Bits, Value: l.Prefix.Value, MaxOrdinal: l.Age.MaxOrdinal,
-		Departed: l.Age.Departed, ID: l.ID, Members: l.Members}
+	return wire.SectionList{Bits: l.Prefix.Bits, Value: l.Prefix.Value, Age: l.Age, ID: l.ID, Members: l.Members}
 }
 
 // Elders are the list's first elderSize members.
@@ -109,11 +96,10 @@ func (l *List) Has(name wire.Name) bool { return wire.HasName(l.Members, name) }
 // equal, which is what the accumulator counts senders of.
 func (l *List) digest() [32]byte {
 	h := sha256.New()
-	var buf [8 + 8 + 4]byte
+	var buf [2 + 8]byte
 	buf[0], buf[1] = l.Prefix.Bits, l.Prefix.Value
-	binary.BigEndian.PutUint64(buf[2:10], l.Age.MaxOrdinal)
-	binary.BigEndian.PutUint32(buf[10:14], l.Age.Departed)
-	h.Write(buf[:14])
+	binary.BigEndian.PutUint64(buf[2:10], l.Age)
+	h.Write(buf[:10])
 	if mutant.Enabled && mutant.Is("list-votes-by-age") {
 		return [32]byte(h.Sum(nil))
 	}
@@ -240,7 +226,7 @@ func (d *Directory) Receive(now time.Time, sender wire.Name, l List) error {
 		return err
 	}
 	held := d.known[l.Prefix]
-	if held != nil && !held.List.Age.Less(l.Age) && !(mutant.Enabled && mutant.Is("list-goes-back")) {
+	if held != nil && held.List.Age >= l.Age && !(mutant.Enabled && mutant.Is("list-goes-back")) {
 		return ErrNotNewer
 	}
 	elders := l.Elders(d.elderSize)
@@ -304,11 +290,15 @@ func (d *Directory) check(l *List) error {
 	case l.Prefix.Value&^wire.PrefixMask(l.Prefix.Bits) != 0, len(l.Members) == 0, len(l.Members) > TopSize:
 		return ErrMalformed
 	}
+	// Every listed member is a name with an applied join, so their ranks (stableset.Set.Age) add
+	// up to at most the age.
+	ranks := l.Age
 	for i := range l.Members {
 		m := &l.Members[i]
-		if !l.Prefix.Contains(m.Name) || m.Ordinal > l.Age.MaxOrdinal {
+		if !l.Prefix.Contains(m.Name) || ranks == 0 || m.Ordinal > (ranks-1)/2 {
 			return ErrMalformed
 		}
+		ranks -= 2*m.Ordinal + 1
 		if i > 0 && !l.Members[i-1].Less(m) {
 			return ErrMalformed
 		}

@@ -27,9 +27,10 @@ func member(top byte, i int, ordinal uint64) wire.Member {
 		Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, top, byte(i + 1)}), 4433)}
 }
 
-// listOf is section top's list of members with ordinals 0..n-1 (member i has ordinal i).
-func listOf(top byte, n int, departed uint32) List {
-	l := List{Prefix: Prefix{Bits: 1, Value: top << 7}, Age: Age{MaxOrdinal: uint64(n - 1), Departed: departed}}
+// listOf is section top's list of members with ordinals 0..n-1 (member i has ordinal i). Its age
+// is their joins' ranks, n², plus left: what leaves have added (stableset.Set.Age).
+func listOf(top byte, n int, left uint64) List {
+	l := List{Prefix: Prefix{Bits: 1, Value: top << 7}, Age: uint64(n*n) + left}
 	for i := 0; i < n && i < TopSize; i++ {
 		l.Members = append(l.Members, member(top, i, uint64(i)))
 	}
@@ -52,34 +53,50 @@ func TestPrefixes(t *testing.T) {
 	}
 }
 
-// Every applied change raises the age: joins, leaves and rejoins, in any order.
+// Every applied change raises the age: joins, leaves and rejoins, in any order, and joins that
+// elders took at once, which may share an ordinal or apply below the greatest one (ST-5).
 func TestAgeRisesWithEveryAppliedChange(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	self := member(0, 0, 0)
 	set := stableset.New(self, 4)
-	age := func() Age { return Age{set.MaxOrdinal(), uint32(set.Departed())} }
+	last := map[wire.Name]uint64{} // each name's latest ordinal: a rejoin is a new instance above it (ST-1)
 	var buf []stableset.Change
-	ordinal := uint64(0)
-	for step := 0; step < 500; step++ {
-		before := age()
+	shared, below := 0, 0
+	for step := 0; step < 2000; step++ {
+		before := set.Age()
 		members := set.Members()
 		var ch stableset.Change
 		if len(members) > 1 && rng.IntN(2) == 0 {
 			ch = stableset.Change{Kind: wire.ChangeLeave, Member: members[1+rng.IntN(len(members)-1)]}
 		} else {
-			ordinal++ // a new instance, of a name that may have been a member before
-			ch = stableset.Change{Kind: wire.ChangeJoin, Member: member(0, 1+rng.IntN(30), ordinal)}
-			if _, in := set.Member(ch.Member.Name); in {
+			m := member(0, 1+rng.IntN(30), 0)
+			if _, in := set.Member(m.Name); in {
 				continue
 			}
+			lo, greatest := uint64(1), set.MaxOrdinal()
+			if o, ok := last[m.Name]; ok {
+				lo = o + 1
+			}
+			m.Ordinal = lo + rng.Uint64N(max(greatest+1, lo)-lo+1) // from lo to one above the greatest
+			switch {
+			case m.Ordinal == greatest:
+				shared++
+			case m.Ordinal < greatest:
+				below++
+			}
+			last[m.Name] = m.Ordinal
+			ch = stableset.Change{Kind: wire.ChangeJoin, Member: m}
 		}
 		witnessByAllElders(set, ch)
 		if buf = set.Apply(buf[:0]); len(buf) != 1 {
 			t.Fatalf("step %d: %v applied %d changes, want 1 (the node is its only elder)", step, ch, len(buf))
 		}
-		if after := age(); !before.Less(after) {
-			t.Fatalf("step %d: %v moved the age from %+v to %+v, not up", step, ch.Kind, before, after)
+		if after := set.Age(); after <= before {
+			t.Fatalf("step %d: %v of ordinal %d moved the age from %d to %d, not up", step, ch.Kind, ch.Member.Ordinal, before, after)
 		}
+	}
+	if shared == 0 || below == 0 {
+		t.Fatalf("the walk must try joins at the greatest ordinal (%d) and below it (%d)", shared, below)
 	}
 }
 
@@ -141,7 +158,7 @@ func TestAForgedListChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	forged := listOf(1, 8, 0)
-	forged.Age.MaxOrdinal = 100
+	forged.Age = 1000
 	forged.Members[0] = member(1, 200, 0) // the forger, placed as eldest
 	forged.Members[0].Ordinal = 0
 	if err := d.Receive(t0, forged.Members[0].Name, forged); err != ErrNotEligible {
@@ -150,7 +167,7 @@ func TestAForgedListChangesNothing(t *testing.T) {
 	// A real member that forges alone stays below the quorum.
 	insider := held.Members[5]
 	forged2 := listOf(1, 8, 0)
-	forged2.Age.MaxOrdinal = 100
+	forged2.Age = 1000
 	forged2.Members = append([]wire.Member{insider}, forged2.Members[:3]...)
 	forged2.Members[0].Ordinal = 0
 	forged2.Members[1].Ordinal, forged2.Members[2].Ordinal, forged2.Members[3].Ordinal = 1, 2, 3
@@ -171,7 +188,7 @@ func TestNewEldersFromTheHeldListReplaceAllOldOnes(t *testing.T) {
 	if err := d.Seed(old, t0); err != nil {
 		t.Fatal(err)
 	}
-	next := List{Prefix: old.Prefix, Age: Age{MaxOrdinal: 7, Departed: 4}, Members: old.Members[4:]}
+	next := List{Prefix: old.Prefix, Age: old.Age + 4, Members: old.Members[4:]} // 4 leaves
 	next.ID[0] = 4
 	for i, want := range []error{ErrBelowQuorum, ErrBelowQuorum, nil} {
 		if err := d.Receive(t0.Add(time.Second), next.Members[i].Name, next); err != want {
@@ -224,7 +241,8 @@ func TestMalformedAndMisdirectedListsAreRejected(t *testing.T) {
 		"member of another":  {func(l *List) { l.Members[7] = member(0, 7, 7) }, ErrMalformed},
 		"out of order":       {func(l *List) { l.Members[1], l.Members[2] = l.Members[2], l.Members[1] }, ErrMalformed},
 		"name twice":         {func(l *List) { l.Members[7] = l.Members[6]; l.Members[7].Ordinal = 7 }, ErrMalformed},
-		"ordinal beyond age": {func(l *List) { l.Age.MaxOrdinal = 3 }, ErrMalformed},
+		"ordinal beyond age": {func(l *List) { l.Age = 3 }, ErrMalformed},
+		"ranks beyond age":   {func(l *List) { l.Age = 63 }, ErrMalformed}, // the 8 joins' ranks make 64
 		"stray prefix bits":  {func(l *List) { l.Prefix.Value |= 1 }, ErrMalformed},
 	}
 	for name, c := range cases {
@@ -247,7 +265,7 @@ func TestOwnListCarriesTheEldestTwentyAndTheAge(t *testing.T) {
 	witnessByAllElders(set, stableset.Change{Kind: wire.ChangeLeave, Member: set.Members()[3]})
 	set.Apply(buf[:0])
 	l := OwnList(Prefix{Bits: 1, Value: 0x80}, set)
-	if len(l.Members) != TopSize || l.Members[3].Ordinal != 4 || l.Age != (Age{25, 1}) || l.ID != set.ID() {
+	if len(l.Members) != TopSize || l.Members[3].Ordinal != 4 || l.Age != 26*26+1 || l.ID != set.ID() {
 		t.Fatalf("own list: %d members, 4th ordinal %d, age %+v", len(l.Members), l.Members[3].Ordinal, l.Age)
 	}
 	d := NewDirectory(Prefix{Bits: 1, Value: 0}, 4)
@@ -276,7 +294,7 @@ func TestTheHeldEldersVouchForTheirSuccessors(t *testing.T) {
 	if err := d.Seed(held, t0); err != nil {
 		t.Fatal(err)
 	}
-	next := List{Prefix: held.Prefix, Age: Age{MaxOrdinal: 7, Departed: 1}, Members: held.Members[1:]}
+	next := List{Prefix: held.Prefix, Age: held.Age + 1, Members: held.Members[1:]}
 	for i, want := range []error{ErrBelowQuorum, ErrBelowQuorum, nil} {
 		if err := d.Receive(t0, held.Members[i].Name, next); err != want {
 			t.Fatalf("held elder %d: %v, want %v", i, err, want)
@@ -286,18 +304,18 @@ func TestTheHeldEldersVouchForTheirSuccessors(t *testing.T) {
 
 func TestSectionsComeInPrefixOrderAndAReplacedListKeepsItsPlace(t *testing.T) {
 	d := NewDirectory(Prefix{Bits: 2, Value: 0}, 4)
-	list := func(value byte, departed uint32) List {
+	list := func(value byte, age uint64) List {
 		var n wire.Name
 		n[0] = value
-		return List{Prefix: Prefix{Bits: 2, Value: value}, Age: Age{Departed: departed},
+		return List{Prefix: Prefix{Bits: 2, Value: value}, Age: age,
 			Members: []wire.Member{{Name: n, Addr: netip.MustParseAddrPort("127.0.0.1:4433")}}}
 	}
 	for _, v := range []byte{0xc0, 0x40, 0x80} {
-		if err := d.Seed(list(v, 0), t0); err != nil {
+		if err := d.Seed(list(v, 1), t0); err != nil {
 			t.Fatal(err)
 		}
 	}
-	newer := list(0x80, 1)
+	newer := list(0x80, 2)
 	if err := d.Receive(t0, newer.Members[0].Name, newer); err != nil {
 		t.Fatalf("the section's only elder sends a newer list: %v", err)
 	}
@@ -305,7 +323,7 @@ func TestSectionsComeInPrefixOrderAndAReplacedListKeepsItsPlace(t *testing.T) {
 	for _, k := range d.Sections() {
 		got = append(got, k.List.Prefix.Value)
 	}
-	if len(got) != 3 || got[0] != 0x40 || got[1] != 0x80 || got[2] != 0xc0 || d.Sections()[1].List.Age.Departed != 1 {
+	if len(got) != 3 || got[0] != 0x40 || got[1] != 0x80 || got[2] != 0xc0 || d.Sections()[1].List.Age != 2 {
 		t.Fatalf("sections %x, want 40 80 c0 with 80 replaced by the newer list", got)
 	}
 }

@@ -455,17 +455,20 @@ func (s *Set) MaxOrdinal() uint64 {
 	return max
 }
 
-// Departed is the number of names whose greatest applied event is a leave. With MaxOrdinal it
-// makes the age of a stableset (a section's top-20 list carries it): every applied change raises
-// (MaxOrdinal, Departed) in lexicographic order.
-func (s *Set) Departed() int {
-	n := 0
+// Age is the stableset's age (SPEC.md section 10), which a section's top-20 list carries: the sum,
+// over every name with an applied event, of its greatest event's rank, 2·ordinal+1 for a join and
+// 2·ordinal+2 for a leave. Applying a change raises one name's greatest event, and the rank rises
+// with the event order (ordinal, join before leave), so every applied change raises the age,
+// whatever the order changes apply in and whatever ordinals joins taken at once were given.
+func (s *Set) Age() uint64 {
+	var age uint64
 	for _, in := range s.state {
+		age += 2*in.member.Ordinal + 1
 		if in.left {
-			n++
+			age++
 		}
 	}
-	return n
+	return age
 }
 
 // Pending is a change that has not applied, with the names that witnessed it.

@@ -11,22 +11,20 @@ const MaxSectionListMembers = 20
 // SectionList is the body of SECTION_LIST: a section's top-20 list as one of its elders holds it
 // (SPEC.md §4 and §10).
 type SectionList struct {
-	Bits       uint8  // prefix length, 0 to MaxSectionBits
-	Value      uint8  // the prefix in the high Bits bits; the other bits are zero
-	MaxOrdinal uint64 // the section's age: greatest ordinal applied ...
-	Departed   uint32 // ... and how many names have left
-	ID         StablesetID
-	Members    []Member // 1 to 20, strictly increasing (ordinal, name); the first elder-size are the elders
+	Bits    uint8  // prefix length, 0 to MaxSectionBits
+	Value   uint8  // the prefix in the high Bits bits; the other bits are zero
+	Age     uint64 // the section's age (SPEC.md §10): every change its stableset applies raises it
+	ID      StablesetID
+	Members []Member // 1 to 20, strictly increasing (ordinal, name); the first elder-size are the elders
 }
 
 // sectionListFixed is the part of a SECTION_LIST before its members.
-const sectionListFixed = 1 + 1 + 8 + 4 + 32 + 1
+const sectionListFixed = 1 + 1 + 8 + 32 + 1
 
 // Append appends the encoded list to dst.
 func (l *SectionList) Append(dst []byte) []byte {
 	dst = append(dst, l.Bits, l.Value)
-	dst = binary.BigEndian.AppendUint64(dst, l.MaxOrdinal)
-	dst = binary.BigEndian.AppendUint32(dst, l.Departed)
+	dst = binary.BigEndian.AppendUint64(dst, l.Age)
 	dst = append(dst, l.ID[:]...)
 	dst = append(dst, byte(len(l.Members)))
 	for i := range l.Members {
@@ -44,10 +42,9 @@ func (l *SectionList) Decode(body []byte) error {
 	if err := checkPrefix(l.Bits, l.Value); err != nil {
 		return err
 	}
-	l.MaxOrdinal = binary.BigEndian.Uint64(body[2:10])
-	l.Departed = binary.BigEndian.Uint32(body[10:14])
-	copy(l.ID[:], body[14:46])
-	n := int(body[46])
+	l.Age = binary.BigEndian.Uint64(body[2:10])
+	copy(l.ID[:], body[10:42])
+	n := int(body[42])
 	if n == 0 || n > MaxSectionListMembers {
 		return ErrSectionCount
 	}

@@ -22,7 +22,7 @@ func sectionMembers() []Member {
 
 // testSectionList is a well-formed list of the section with prefix 01.
 func testSectionList() SectionList {
-	l := SectionList{Bits: 2, Value: 0x40, MaxOrdinal: 9, Departed: 2, Members: sectionMembers()}
+	l := SectionList{Bits: 2, Value: 0x40, Age: 52, Members: sectionMembers()}
 	for i := range l.ID {
 		l.ID[i] = 0xa0 + byte(i)
 	}
@@ -76,10 +76,10 @@ func elderLossBody(change func(e *ElderLoss)) []byte {
 }
 
 func TestSectionListRoundTrip(t *testing.T) {
-	root := SectionList{Members: []Member{testMember(0xee, 0, "127.0.0.1:1")}}
+	root := SectionList{Age: 1, Members: []Member{testMember(0xee, 0, "127.0.0.1:1")}}
 	full := testSectionList()
 	full.Bits, full.Value, full.Members = 8, 0x44, manySectionMembers(MaxSectionListMembers)
-	full.MaxOrdinal, full.Departed = ^uint64(0), ^uint32(0)
+	full.Age = ^uint64(0)
 	for name, in := range map[string]SectionList{"prefix 01": testSectionList(), "root, one member": root, "8 bits, 20 members": full} {
 		t.Run(name, func(t *testing.T) {
 			body := in.Append(nil)

@@ -35,8 +35,7 @@ type vectorFields struct {
 	PrefixBits  *uint8 `json:"prefix_bits,omitempty"`
 	PrefixValue *uint8 `json:"prefix_value,omitempty"`
 	// SECTION_LIST only: the section's age and its stableset id (not the header's).
-	MaxOrdinal       *uint64         `json:"max_ordinal,omitempty"`
-	Departed         *uint32         `json:"departed,omitempty"`
+	Age              *uint64         `json:"age,omitempty"`
 	SectionStableset string          `json:"section_stableset,omitempty"`
 	Members          *[]vectorMember `json:"members,omitempty"` // STABLESET and SECTION_LIST
 	Joining          *[]vectorMember `json:"joining,omitempty"`
@@ -112,7 +111,7 @@ func fieldsOf(t *testing.T, frame []byte) *vectorFields {
 		if err := l.Decode(body); err != nil {
 			t.Fatal(err)
 		}
-		f.PrefixBits, f.PrefixValue, f.MaxOrdinal, f.Departed = &l.Bits, &l.Value, &l.MaxOrdinal, &l.Departed
+		f.PrefixBits, f.PrefixValue, f.Age = &l.Bits, &l.Value, &l.Age
 		f.SectionStableset, f.Members = hex.EncodeToString(l.ID[:]), toVectorMemberList(l.Members)
 	case TypeElderLoss:
 		var e ElderLoss
@@ -159,7 +158,7 @@ func encodeFields(t *testing.T, f *vectorFields) []byte {
 		}
 		body = AppendStableset(nil, lists[0], lists[1], lists[2])
 	case TypeSectionList:
-		l := SectionList{Bits: *f.PrefixBits, Value: *f.PrefixValue, MaxOrdinal: *f.MaxOrdinal, Departed: *f.Departed}
+		l := SectionList{Bits: *f.PrefixBits, Value: *f.PrefixValue, Age: *f.Age}
 		if _, err := hex.Decode(l.ID[:], []byte(f.SectionStableset)); err != nil {
 			t.Fatal(err)
 		}
@@ -215,7 +214,7 @@ func vectorTable(t *testing.T) vectorFile {
 		{"gossip-one-record", encode(t, testHeader(TypeGossip), mustHex(t, gossipOneRecord))},
 		{"gossip-failure-no-suitable-neighbors", encode(t, testHeader(TypeGossipFailure), []byte{FailureNoSuitableNeighbors})},
 		{"section-list-prefix-01", encode(t, testHeader(TypeSectionList), sectionList.Append(nil))},
-		{"section-list-root-one-member", encode(t, Header{Type: TypeSectionList, ID: 1}, (&SectionList{Members: []Member{testMember(0xee, 0, "127.0.0.1:4001")}}).Append(nil))},
+		{"section-list-root-one-member", encode(t, Header{Type: TypeSectionList, ID: 1}, (&SectionList{Age: 1, Members: []Member{testMember(0xee, 0, "127.0.0.1:4001")}}).Append(nil))},
 		{"elder-loss-prefix-1", encode(t, testHeader(TypeElderLoss), elderLoss.Append(nil))},
 		{"elder-loss-prefix-8-bits", encode(t, Header{Type: TypeElderLoss, ID: 1}, (&ElderLoss{Bits: 8, Value: 0xab, Elders: []Member{testMember(0xab, 7, "127.0.0.1:4001")}}).Append(nil))},
 	}

@@ -164,7 +164,7 @@ func checkIgnoresFrames(t *testing.T, p *process, consensusLeftOut bool) {
 	}{
 		{wire.TypeGossip, []byte("not gossip")},
 		{wire.TypeGossipFailure, []byte{2}},
-		{wire.TypeSectionList, (&wire.SectionList{MaxOrdinal: 1, Members: []wire.Member{self}}).Append(nil)},
+		{wire.TypeSectionList, (&wire.SectionList{Age: 1, Members: []wire.Member{self}}).Append(nil)},
 		{wire.TypeElderLoss, (&wire.ElderLoss{Elders: []wire.Member{self}}).Append(nil)},
 	}
 	witnessed := make(chan error, 1)
