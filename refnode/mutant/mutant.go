@@ -64,7 +64,7 @@ var All = []Mutant{
 	{"silent", "NC", "NC-4", "the node writes no log line at all, to standard output or standard error"},
 	{"bad-settings-exit-1", "NC", "NC-6", "settings the node cannot use make it exit with code 1 instead of 2"},
 	// 7. Admin API
-	{"spec-version-1", "ADM", "ADM-2", `GET /v1/node reports spec_version "12" (the previous version) instead of "13"`},
+	{"spec-version-1", "ADM", "ADM-2", `GET /v1/node reports spec_version "13" (the previous version) instead of "14"`},
 	{"stableset-ordinal-1", "ADM", "ADM-3", "GET /v1/stableset reports the node alone with ordinal 1 instead of 0"},
 	{"counters-miss-pong", "ADM", "ADM-4", "PONGs the node sends are not counted in sent"},
 	{"peer-close-counted-in-reader", "ADM", "ADM-4", "a peer's close is counted only while the node reads the stream: a close before the stream is accepted is not counted, and the peer's NO_ERROR close after an orderly end (WIRE-4) is counted as the node's own"},

@@ -27,7 +27,7 @@ import (
 // Implementation and SpecVersion are reported by GET /v1/node.
 const (
 	Implementation = "refnode"
-	SpecVersion    = "13"
+	SpecVersion    = "14"
 )
 
 // Bootstrap is a peer given on the command line as NAME@IP:PORT.
