@@ -376,6 +376,25 @@ Feature: Stableset consensus against puppets
       """
 
   @puppets @ST-5 @must
+  Scenario: A joiner counts two stablesets that hold one name at two ordinals as two, though their ids are equal
+    Given the node under test joins a stableset of puppets p1, p2, p3, p4 through p1
+    When the puppets play:
+      """
+      node sends p1 WITNESS_REQUEST join node@0
+      p1 sends stableset members p1@1, p2@2, p3@3, p4@4, x@5, node@6
+      p2 sends stableset members p1@1, p2@2, p3@3, p4@4, x@5, node@6
+      node is joining
+      # p3 lists x at another ordinal: the same names, so the same id (WIRE-10), but another
+      # stableset, as when two elders each gave x an ordinal and both joins were decided.
+      p3 sends stableset members p1@1, p2@2, p3@3, p4@4, node@6, x@7
+      node is joining
+      p4 sends stableset members p1@1, p2@2, p3@3, p4@4, x@5, node@6
+      node is a member
+      node holds member x@5
+      node holds member node@6
+      """
+
+  @puppets @ST-5 @must
   Scenario: A joiner takes no direction from a stableset of its sender alone
     Given the node under test joins a stableset of puppets p1, p2, p3, p4 through p1
     When the puppets play:

@@ -650,11 +650,9 @@ func (c *Core) mergeView(from wire.Member, v *wire.StablesetView) {
 // only if it loses nothing by doing so (ST-11). A joiner waits for one that lists it.
 func (c *Core) considerAdopting(from wire.Member, v *wire.StablesetView) {
 	members := make([]wire.Member, v.Len(wire.ListMembers))
-	names := make([]wire.Name, len(members))
 	in := false
 	for i := range members {
 		v.Entry(wire.ListMembers, i, &members[i])
-		names[i] = members[i].Name
 		in = in || members[i].Name == c.self.Name
 	}
 	elders := members[:min(c.cfg.ElderSize, len(members))]
@@ -674,11 +672,15 @@ func (c *Core) considerAdopting(from wire.Member, v *wire.StablesetView) {
 		}
 		return
 	}
-	id := stableset.ID(names)
-	if !isElder(from.Name) || id == c.set.ID() || !c.set.Dominated(v) {
+	// The stableset voted for is its members with their ordinals, not its id: elders that took
+	// one joiner at once each give it an ordinal, both joins may be decided, and views before
+	// and after the second have one id (WIRE-10 is over names). Counted together, a joiner
+	// could take the older instance from a majority that holds the newer, and its id would
+	// then never show it the difference (ST-5, ST-8).
+	voted := stableset.InstancesKey(members)
+	if !isElder(from.Name) || voted == stableset.InstancesKey(c.set.Members()) || !c.set.Dominated(v) {
 		return
 	}
-	voted := id // the stableset voted for
 	if mutant.Enabled && c.phase == Joining && mutant.Is("joiner-votes-any-stableset") {
 		voted = wire.StablesetID{}
 	}

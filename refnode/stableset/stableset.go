@@ -16,6 +16,7 @@ package stableset
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"slices"
 	"time"
 
@@ -396,6 +397,21 @@ func (s *Set) derive() {
 func ID(names []wire.Name) wire.StablesetID {
 	id, _ := appendID(nil, names)
 	return id
+}
+
+// InstancesKey identifies a list of members, in (ordinal, name) order, with their ordinals: two
+// lists that hold one name at two ordinals have the same id (WIRE-10 is over names) but another
+// key. Votes for a stableset to take over count the same key, so that a node never takes one
+// instance of a name from some elders' view as agreeing with another instance from the rest.
+func InstancesKey(members []wire.Member) wire.StablesetID {
+	h := sha256.New()
+	var ordinal [8]byte
+	for i := range members {
+		h.Write(members[i].Name[:])
+		binary.BigEndian.PutUint64(ordinal[:], members[i].Ordinal)
+		h.Write(ordinal[:])
+	}
+	return wire.StablesetID(h.Sum(nil))
 }
 
 // AloneID is the id of the stableset of n alone: what the frames of a node that is joining, or

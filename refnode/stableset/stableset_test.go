@@ -292,3 +292,26 @@ func TestSteadyStateAllocatesNothing(t *testing.T) {
 		t.Fatalf("%v allocations per repeated witness, merge and apply", allocs)
 	}
 }
+
+// Two lists that hold one name at two ordinals share an id (WIRE-10 is over names) but not an
+// instances key, which is what votes for a stableset to take over count (ST-5, ST-11).
+func TestInstancesKeyTellsTwoInstancesOfANameApart(t *testing.T) {
+	older := []wire.Member{member(0, 0), member(1, 1), member(2, 5)}
+	newer := []wire.Member{member(0, 0), member(1, 1), member(2, 7)}
+	names := func(ms []wire.Member) []wire.Name {
+		var out []wire.Name
+		for _, m := range ms {
+			out = append(out, m.Name)
+		}
+		return out
+	}
+	if ID(names(older)) != ID(names(newer)) {
+		t.Fatal("the two lists hold the same names, so the same id")
+	}
+	if InstancesKey(older) == InstancesKey(newer) {
+		t.Fatal("one name at two ordinals must make two keys")
+	}
+	if InstancesKey(older) != InstancesKey(slices.Clone(older)) {
+		t.Fatal("equal lists must make equal keys")
+	}
+}
