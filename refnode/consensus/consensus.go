@@ -678,6 +678,13 @@ func (c *Core) considerAdopting(from wire.Member, v *wire.StablesetView) {
 	// could take the older instance from a majority that holds the newer, and its id would
 	// then never show it the difference (ST-5, ST-8).
 	voted := stableset.InstancesKey(members)
+	if mutant.Enabled && mutant.Is("stableset-votes-by-id") {
+		names := make([]wire.Name, len(members))
+		for i := range members {
+			names[i] = members[i].Name
+		}
+		voted = stableset.ID(names)
+	}
 	if !isElder(from.Name) || voted == stableset.InstancesKey(c.set.Members()) || !c.set.Dominated(v) {
 		return
 	}
