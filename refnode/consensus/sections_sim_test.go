@@ -25,7 +25,7 @@ const sectionSize = 8
 //
 //	go test ./refnode/consensus -run 'TestSections' -sectionseed N -v
 var (
-	sectionSeeds = flag.Int("sectionseeds", 10, "how many seeds each sections simulation runs")
+	sectionSeeds = flag.Int("sectionseeds", 20, "how many seeds each sections simulation runs")
 	sectionSeed  = flag.Uint64("sectionseed", 0, "run the sections simulations with only this seed")
 )
 
