@@ -448,6 +448,28 @@ func (b *dockerBackend) Close(ctx context.Context) error {
 
 // removeNetwork removes a network, retrying briefly while a just-removed container still holds
 // an endpoint on it.
+// removeLeftover removes a container whose owner is gone. Another sweep may be removing it at
+// the same moment (every docker cluster sweeps as it starts, and CI runs packages side by side):
+// the daemon then answers that removal is in progress, and this waits until it is gone.
+func removeLeftover(ctx context.Context, cli *client.Client, id string) error {
+	var err error
+	for try := 0; try < 50; try++ {
+		_, err = cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true})
+		if err == nil || cerrdefs.IsNotFound(err) {
+			return nil
+		}
+		if !cerrdefs.IsConflict(err) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("remove container %s: %w", id[:12], err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("remove container %s: %w", id[:12], err)
+}
+
 func removeNetwork(ctx context.Context, cli *client.Client, id string) error {
 	if id == "" {
 		return nil
@@ -786,9 +808,7 @@ func SweepDocker(ctx context.Context) error {
 	cli, _ := dockerClient(ctx)
 	var errs []error
 	for _, c := range cs {
-		if _, err := cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("remove container %s: %w", c.ID[:12], err))
-		}
+		errs = append(errs, removeLeftover(ctx, cli, c.ID))
 	}
 	for _, n := range ns {
 		errs = append(errs, removeNetwork(ctx, cli, n.ID))
