@@ -446,47 +446,46 @@ func (b *dockerBackend) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// removeNetwork removes a network, retrying briefly while a just-removed container still holds
-// an endpoint on it.
 // removeLeftover removes a container whose owner is gone. Another sweep may be removing it at
 // the same moment (every docker cluster sweeps as it starts, and CI runs packages side by side):
 // the daemon then answers that removal is in progress, and this waits until it is gone.
 func removeLeftover(ctx context.Context, cli *client.Client, id string) error {
-	var err error
-	for try := 0; try < 50; try++ {
-		_, err = cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true})
-		if err == nil || cerrdefs.IsNotFound(err) {
-			return nil
-		}
-		if !cerrdefs.IsConflict(err) {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("remove container %s: %w", id[:12], err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("remove container %s: %w", id[:12], err)
+	return removeUntilGone(ctx, "container", id, cerrdefs.IsConflict, func() error {
+		_, err := cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true})
+		return err
+	})
 }
 
+// removeNetwork removes a network, retrying briefly while a just-removed container still holds
+// an endpoint on it.
 func removeNetwork(ctx context.Context, cli *client.Client, id string) error {
 	if id == "" {
 		return nil
 	}
+	return removeUntilGone(ctx, "network", id, func(error) bool { return true }, func() error {
+		_, err := cli.NetworkRemove(ctx, id, client.NetworkRemoveOptions{})
+		return err
+	})
+}
+
+// removeUntilGone calls remove until it succeeds or the daemon no longer knows id, every 100 ms
+// for up to 5 s while retry says the error may pass.
+func removeUntilGone(ctx context.Context, what, id string, retry func(error) bool, remove func() error) error {
 	var err error
-	for try := 0; try < 20; try++ {
-		_, err = cli.NetworkRemove(ctx, id, client.NetworkRemoveOptions{})
-		if err == nil || cerrdefs.IsNotFound(err) {
+	for try := 0; try < 50; try++ {
+		if err = remove(); err == nil || cerrdefs.IsNotFound(err) {
 			return nil
+		}
+		if !retry(err) {
+			break
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("remove network %s: %w", id[:12], err)
+			return fmt.Errorf("remove %s %s: %w", what, id[:12], err)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("remove network %s: %w", id[:12], err)
+	return fmt.Errorf("remove %s %s: %w", what, id[:12], err)
 }
 
 // dockerInstance is one container of a node. A restart makes a new one.
