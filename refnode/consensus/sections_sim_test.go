@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -130,7 +129,7 @@ func (s *sim) checkSections(live func(i int) bool) []string {
 					i, p, len(k.List.Members), s.memberNames(k.List.Elders(4))))
 			case !slices.Equal(k.List.Members, r.core.Set().Members()):
 				problems = append(problems, fmt.Sprintf("node %d's list for section %v, %v, differs from its stableset, %v",
-					i, p, s.instances(k.List.Members), s.instances(r.core.Set().Members())))
+					i, p, s.instances(k.List.Members), s.names(r)))
 			}
 		}
 	}
@@ -143,15 +142,6 @@ func (s *sim) memberNames(ms []wire.Member) []int {
 		out[i] = s.byKey[m.Name]
 	}
 	return out
-}
-
-// instances are members as node@ordinal.
-func (s *sim) instances(ms []wire.Member) string {
-	out := make([]string, len(ms))
-	for i, m := range ms {
-		out[i] = fmt.Sprintf("%d@%d", s.byKey[m.Name], m.Ordinal)
-	}
-	return strings.Join(out, " ")
 }
 
 func (s *sim) elderIndices(i int) []int { return s.memberNames(s.nodes[i].core.Set().Elders()) }

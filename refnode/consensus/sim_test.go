@@ -492,10 +492,13 @@ func (s *sim) checkBudget() []string {
 	return problems
 }
 
-func (s *sim) names(nd *simNode) string {
-	var out []string
-	for _, m := range nd.core.Set().Members() {
-		out = append(out, fmt.Sprintf("%d@%d", s.byKey[m.Name], m.Ordinal))
+func (s *sim) names(nd *simNode) string { return s.instances(nd.core.Set().Members()) }
+
+// instances are members as [node@ordinal ...].
+func (s *sim) instances(ms []wire.Member) string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = fmt.Sprintf("%d@%d", s.byKey[m.Name], m.Ordinal)
 	}
 	return "[" + strings.Join(out, " ") + "]"
 }

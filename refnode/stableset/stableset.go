@@ -479,10 +479,7 @@ func (s *Set) MaxOrdinal() uint64 {
 func (s *Set) Age() uint64 {
 	var age uint64
 	for _, in := range s.state {
-		age += 2*in.member.Ordinal + 1
-		if in.left {
-			age++
-		}
+		age += 2*in.member.Ordinal + uint64(kindOf(in)) // join 1, leave 2: the order of rank
 	}
 	return age
 }
