@@ -1,7 +1,6 @@
 package conformance
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -745,16 +744,8 @@ func (s *stage) members(text string) ([]wire.Member, error) {
 	return out, nil
 }
 
-// idOf is the stableset id of a member list (WIRE-10): SHA-256 over the names in ascending
-// bytewise order.
-func idOf(members []wire.Member) wire.StablesetID {
-	names := make([][]byte, len(members))
-	for i := range members {
-		names[i] = members[i].Name[:]
-	}
-	slices.SortFunc(names, bytes.Compare)
-	return sha256.Sum256(bytes.Join(names, nil))
-}
+// idOf is the stableset id of a member list (WIRE-10), as the harness computes it.
+func idOf(members []wire.Member) wire.StablesetID { return peer.StablesetID(members) }
 
 // matchObservation matches a frame whose body is the observation, whatever address it gives.
 func (s *stage) matchObservation(want wire.Observation) func(peer.Frame) bool {

@@ -251,8 +251,8 @@ func (w *world) register(sc *godog.ScenarioContext) {
 	sc.Step(`^the connection of peer "([^"]+)" ends with ([A-Z_]+)$`, w.connectionEndsWith)
 	sc.Step(`^the node counts (\d+) connections? it closed with ([A-Z_]+)$`, w.nodeCountsClosed)
 	sc.Step(`^the stableset field of every frame peer "([^"]+)" received is the id the node reports$`, w.stablesetFieldMatches)
-	sc.Step(`^the node's stableset id is the SHA-256 of its members' sorted names$`, w.stablesetIDIsHash)
-	sc.Step(`^the stableset field of every frame peer "([^"]+)" received is the SHA-256 of the node's own name$`, w.stablesetFieldIsOwnHash)
+	sc.Step(`^the node's stableset id is the SHA-256 of its members' names and ordinals, in name order$`, w.stablesetIDIsHash)
+	sc.Step(`^the stableset field of every frame peer "([^"]+)" received is the SHA-256 of the node's own name and ordinal 0$`, w.stablesetFieldIsOwnHash)
 
 	// Admin API.
 	sc.Step(`^GET /healthz answers 200 with status "ok"$`, w.healthz)

@@ -4,16 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"regexp"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/stableset/sskit/harness"
@@ -434,8 +432,8 @@ func (w *world) stablesetFieldMatches(name string) error {
 // stablesetFieldIsOwnHash checks WIRE-10 for a node alone from the frames alone: the node's name
 // is known from its seed, so no part but the core is needed to observe it.
 func (w *world) stablesetFieldIsOwnHash(name string) error {
-	own := sha256.Sum256(w.node.Name[:])
-	return w.everyFrameCarries(name, hex.EncodeToString(own[:]), "SHA-256 of the name of a node alone (WIRE-10)")
+	own := peer.StablesetID([]wire.Member{{Name: w.node.Name}})
+	return w.everyFrameCarries(name, hex.EncodeToString(own[:]), "SHA-256 of the name and ordinal 0 of a node alone (WIRE-10)")
 }
 
 // everyFrameCarries checks that every frame peer name received from the node has the stableset
@@ -462,24 +460,24 @@ func (w *world) stablesetIDIsHash() error {
 	if err != nil {
 		return err
 	}
-	members, _ := s["members"].([]any)
-	var names []string
-	for _, m := range members {
+	listed, _ := s["members"].([]any)
+	var members []wire.Member
+	for _, m := range listed {
 		mm, _ := m.(map[string]any)
-		n, _ := mm["name"].(string)
-		names = append(names, strings.ToLower(n))
-	}
-	sort.Strings(names) // hex order is byte order
-	h := sha256.New()
-	for _, n := range names {
-		b, err := hex.DecodeString(n)
+		text, _ := mm["name"].(string)
+		n, err := wire.ParseName(text)
 		if err != nil {
-			return fmt.Errorf("member name %q is not hex", n)
+			return fmt.Errorf("member name %q: %v", text, err)
 		}
-		h.Write(b)
+		ordinal, ok := mm["ordinal"].(float64)
+		if !ok || ordinal < 0 || ordinal != math.Trunc(ordinal) {
+			return fmt.Errorf("member %s has no whole ordinal: %v", text, mm["ordinal"])
+		}
+		members = append(members, wire.Member{Name: n, Ordinal: uint64(ordinal)})
 	}
-	if want := hex.EncodeToString(h.Sum(nil)); s["id"] != want {
-		return fmt.Errorf("expected id SHA-256(%v) = %s, got %v", names, want, s["id"])
+	id := peer.StablesetID(members)
+	if want := hex.EncodeToString(id[:]); s["id"] != want {
+		return fmt.Errorf("expected id SHA-256 over %d members' names and ordinals in name order = %s, got %v", len(members), want, s["id"])
 	}
 	return nil
 }

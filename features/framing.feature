@@ -142,17 +142,17 @@ Feature: Framing and messages — bad frames close one connection with a defined
       | STABLESET       |
 
   @WIRE-10 @must
-  Scenario: A node alone puts the hash of its own name in every frame's stableset field
+  Scenario: A node alone puts the hash of its own name at ordinal 0 in every frame's stableset field
     When scripted peer "alice" connects to the node
     Then peer "alice" gets a PONG for a PING
-    And the stableset field of every frame peer "alice" received is the SHA-256 of the node's own name
+    And the stableset field of every frame peer "alice" received is the SHA-256 of the node's own name and ordinal 0
 
   @ADM-3 @must
   Scenario: The stableset id the node reports is the hash of its members, and its frames carry it
     When scripted peer "alice" connects to the node
     Then peer "alice" gets a PONG for a PING
     And the stableset field of every frame peer "alice" received is the id the node reports
-    And the node's stableset id is the SHA-256 of its members' sorted names
+    And the node's stableset id is the SHA-256 of its members' names and ordinals, in name order
 
   @WIRE-11 @must
   Scenario: A response to no request is ignored

@@ -11,9 +11,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"time"
 
 	"github.com/stableset/sskit/refnode/wire"
@@ -59,9 +61,26 @@ func NameFromSeed(seed []byte) wire.Name {
 // Name is the identity's name: its 32-byte ed25519 public key.
 func (id *Identity) Name() wire.Name { return id.name }
 
-// StablesetID is the stableset id of a node alone, as WIRE-10 defines it: SHA-256 over its own
-// name. A Conn puts it in the header of every frame it makes up itself (Request, Ping, answers).
-func (id *Identity) StablesetID() wire.StablesetID { return sha256.Sum256(id.name[:]) }
+// StablesetID is the stableset id of a node alone, as WIRE-10 defines it: itself at ordinal 0.
+// A Conn puts it in the header of every frame it makes up itself (Request, Ping, answers).
+func (id *Identity) StablesetID() wire.StablesetID {
+	return StablesetID([]wire.Member{{Name: id.name}})
+}
+
+// StablesetID is the stableset id of a member list (WIRE-10): SHA-256 over each member's name
+// followed by its ordinal (8 bytes, big-endian), in ascending bytewise order of the names. The
+// harness writes it from SPEC.md rather than taking refnode's, so that the two are checked
+// against each other (conformance/vectors/stableset_ids.json).
+func StablesetID(members []wire.Member) wire.StablesetID {
+	byName := slices.Clone(members)
+	slices.SortFunc(byName, func(a, b wire.Member) int { return bytes.Compare(a.Name[:], b.Name[:]) })
+	h := sha256.New()
+	for _, m := range byName {
+		h.Write(m.Name[:])
+		h.Write(binary.BigEndian.AppendUint64(nil, m.Ordinal))
+	}
+	return wire.StablesetID(h.Sum(nil))
+}
 
 // CertKind selects the certificate the peer presents in its handshakes. Only CertValid and
 // CertExpired obey ID-4; the others exist to check that a node rejects them (ID-6).

@@ -204,7 +204,7 @@ func Handler(n Node, log *slog.Logger) http.Handler {
 		"/v1/node": {"GET": func(w http.ResponseWriter, r *http.Request) {
 			info := n.Info()
 			if mutant.Is("spec-version-1") {
-				info.SpecVersion = "13"
+				info.SpecVersion = "14"
 			}
 			writeJSON(w, http.StatusOK, info)
 		}},

@@ -522,18 +522,13 @@ func (c *Core) takeUp(ch stableset.Change, from wire.Member, id uint64) {
 }
 
 // joinsAtOnce is how many joins this elder takes at once (ST-5): MaxJoinsAtOnce once its
-// stableset has elder_size members, in a network of one section; else one. Below elder_size a join
-// makes the joiner an elder, and the majority the next join needs depends on it. In a network of
-// sections SPEC.md (version 14) keeps one at a time: taken at once, the sections simulation saw a
-// name decided as two instances by different nodes, which stableset ids over names cannot tell.
+// stableset has elder_size members; else one. Below elder_size a join makes the joiner an elder,
+// and the majority the next join needs depends on it.
 func (c *Core) joinsAtOnce() int {
 	if mutant.Enabled && mutant.Is("concurrent-joins") {
 		return math.MaxInt
 	}
 	if len(c.set.Members()) < c.cfg.ElderSize && !(mutant.Enabled && mutant.Is("small-stableset-concurrent-joins")) {
-		return 1
-	}
-	if c.cfg.SectionBits > 0 && !(mutant.Enabled && mutant.Is("sections-concurrent-joins")) {
 		return 1
 	}
 	return MaxJoinsAtOnce
@@ -672,20 +667,19 @@ func (c *Core) considerAdopting(from wire.Member, v *wire.StablesetView) {
 		}
 		return
 	}
-	// The stableset voted for is its members with their ordinals, not its id: elders that took
-	// one joiner at once each give it an ordinal, both joins may be decided, and views before
-	// and after the second have one id (WIRE-10 is over names). Counted together, a joiner
-	// could take the older instance from a majority that holds the newer, and its id would
-	// then never show it the difference (ST-5, ST-8).
-	voted := stableset.InstancesKey(members)
-	if mutant.Enabled && mutant.Is("stableset-votes-by-id") {
-		names := make([]wire.Name, len(members))
+	// The stableset voted for is its members with their ordinals, which its id is over
+	// (WIRE-10): elders that took one joiner at once each give it an ordinal, both joins may be
+	// decided, and a joiner must not take the older instance from one elder counted with two
+	// that hold the newer (ST-5).
+	voted := stableset.ID(members)
+	if mutant.Enabled && mutant.Is("stableset-votes-by-names") {
+		names := make([]wire.Member, len(members))
 		for i := range members {
-			names[i] = members[i].Name
+			names[i] = wire.Member{Name: members[i].Name}
 		}
 		voted = stableset.ID(names)
 	}
-	if !isElder(from.Name) || voted == stableset.InstancesKey(c.set.Members()) || !c.set.Dominated(v) {
+	if !isElder(from.Name) || voted == c.set.ID() || !c.set.Dominated(v) {
 		return
 	}
 	if mutant.Enabled && c.phase == Joining && mutant.Is("joiner-votes-any-stableset") {

@@ -94,7 +94,7 @@ type Set struct {
 	members []wire.Member // (ordinal, name) order
 	elders  []wire.Member
 	id      wire.StablesetID
-	nameBuf []wire.Name
+	byName  []wire.Member // the members in name order, for the id
 	idBuf   []byte
 	// viewRanks is Dominated's scratch space: what a view states per name.
 	viewRanks map[wire.Name][2]uint64
@@ -385,46 +385,43 @@ func (s *Set) derive() {
 	if before != nil && len(s.members) < shrinking {
 		s.elders = slices.DeleteFunc(s.elders, func(m wire.Member) bool { return !wire.HasName(before, m.Name) })
 	}
-	s.nameBuf = s.nameBuf[:0]
-	for _, m := range s.members {
-		s.nameBuf = append(s.nameBuf, m.Name)
-	}
-	s.id, s.idBuf = appendID(s.idBuf[:0], s.nameBuf)
+	s.id, s.idBuf, s.byName = appendID(s.idBuf[:0], s.byName, s.members)
 }
 
-// ID is the stableset id of a member set: SHA-256 over the names in ascending bytewise order
-// (WIRE-10). It sorts names in place.
-func ID(names []wire.Name) wire.StablesetID {
-	id, _ := appendID(nil, names)
+// ID is the stableset id of a member list (WIRE-10): SHA-256 over each member's name followed by
+// its ordinal (8 bytes, big-endian), in ascending bytewise order of the names. It is over
+// instances, not names alone, so that two nodes holding one name at two ordinals (two elders
+// that took one joiner at once can each give it one, and both joins can be decided) carry two
+// ids, which anti-entropy (ST-8) then repairs. It leaves members as they are.
+func ID(members []wire.Member) wire.StablesetID {
+	id, _, _ := appendID(nil, nil, members)
 	return id
 }
 
-// InstancesKey identifies a list of members, in (ordinal, name) order, with their ordinals: two
-// lists that hold one name at two ordinals have the same id (WIRE-10 is over names) but another
-// key. Votes for a stableset to take over count the same key, so that a node never takes one
-// instance of a name from some elders' view as agreeing with another instance from the rest.
-func InstancesKey(members []wire.Member) wire.StablesetID {
-	h := sha256.New()
-	var ordinal [8]byte
-	for i := range members {
-		h.Write(members[i].Name[:])
-		binary.BigEndian.PutUint64(ordinal[:], members[i].Ordinal)
-		h.Write(ordinal[:])
+// AloneID is the id of the stableset of n alone, at ordinal 0: what the frames of a node that is
+// joining, or has just started, carry (WIRE-10).
+func AloneID(n wire.Name) wire.StablesetID {
+	var instance [len(wire.Name{}) + 8]byte
+	copy(instance[:], n[:])
+	if mutant.Enabled && mutant.Is("stableset-id-over-names") {
+		return sha256.Sum256(n[:])
 	}
-	return wire.StablesetID(h.Sum(nil))
+	return sha256.Sum256(instance[:])
 }
 
-// AloneID is the id of the stableset of n alone: what the frames of a node that is joining, or
-// has just started, carry (WIRE-10).
-func AloneID(n wire.Name) wire.StablesetID { return sha256.Sum256(n[:]) }
-
-// appendID hashes the sorted names through buf, so that a caller reusing buf allocates nothing.
-func appendID(buf []byte, names []wire.Name) (wire.StablesetID, []byte) {
-	slices.SortFunc(names, func(a, b wire.Name) int { return bytes.Compare(a[:], b[:]) })
-	for i := range names {
-		buf = append(buf, names[i][:]...)
+// appendID hashes through buf and sorts through byName, so that a caller reusing both allocates
+// nothing.
+func appendID(buf []byte, byName, members []wire.Member) (wire.StablesetID, []byte, []wire.Member) {
+	byName = append(byName[:0], members...)
+	slices.SortFunc(byName, func(a, b wire.Member) int { return bytes.Compare(a.Name[:], b.Name[:]) })
+	overNames := mutant.Enabled && mutant.Is("stableset-id-over-names")
+	for i := range byName {
+		buf = append(buf, byName[i].Name[:]...)
+		if !overNames {
+			buf = binary.BigEndian.AppendUint64(buf, byName[i].Ordinal)
+		}
 	}
-	return sha256.Sum256(buf), buf
+	return sha256.Sum256(buf), buf, byName
 }
 
 // Members are the current members in (ordinal, name) order. The slice is the set's own: read it

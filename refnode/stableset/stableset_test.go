@@ -55,8 +55,8 @@ func TestANodeAloneIsItsOwnGenesis(t *testing.T) {
 	if got := s.Members(); len(got) != 1 || got[0].Name != node(7) || got[0].Ordinal != 0 {
 		t.Fatalf("members %+v", got)
 	}
-	if s.ID() != ID([]wire.Name{node(7)}) {
-		t.Fatal("id is not the hash of the node's name alone")
+	if s.ID() != AloneID(node(7)) {
+		t.Fatal("id is not the hash of the node alone at ordinal 0")
 	}
 	// Alone, it is its own elder and a majority: it admits a joiner by itself.
 	if got := witness(s, wire.ChangeJoin, member(8, 1), 7); len(got) != 1 {
@@ -241,7 +241,7 @@ func TestARecentChangeIsNotLackedYet(t *testing.T) {
 // AloneID, which hashes without allocating, is the id ID gives a stableset of that name alone.
 func TestAloneIDIsTheIDOfOneName(t *testing.T) {
 	for i := range 3 {
-		if got, want := AloneID(node(i)), ID([]wire.Name{node(i)}); got != want {
+		if got, want := AloneID(node(i)), ID([]wire.Member{{Name: node(i)}}); got != want {
 			t.Fatalf("AloneID(node %d) = %x, ID of it alone = %x", i, got[:4], want[:4])
 		}
 	}
@@ -293,25 +293,22 @@ func TestSteadyStateAllocatesNothing(t *testing.T) {
 	}
 }
 
-// Two lists that hold one name at two ordinals share an id (WIRE-10 is over names) but not an
-// instances key, which is what votes for a stableset to take over count (ST-5, ST-11).
-func TestInstancesKeyTellsTwoInstancesOfANameApart(t *testing.T) {
+// Two lists that hold one name at two ordinals have two ids (WIRE-10 is over instances), so that
+// anti-entropy sees the difference (ST-8) and votes for a stableset to take over count them apart
+// (ST-5, ST-11). The order the members come in does not matter, and ID leaves them as they were.
+func TestIDTellsTwoInstancesOfANameApart(t *testing.T) {
 	older := []wire.Member{member(0, 0), member(1, 1), member(2, 5)}
 	newer := []wire.Member{member(0, 0), member(1, 1), member(2, 7)}
-	names := func(ms []wire.Member) []wire.Name {
-		var out []wire.Name
-		for _, m := range ms {
-			out = append(out, m.Name)
-		}
-		return out
+	if ID(older) == ID(newer) {
+		t.Fatal("one name at two ordinals must make two ids")
 	}
-	if ID(names(older)) != ID(names(newer)) {
-		t.Fatal("the two lists hold the same names, so the same id")
+	reversed := slices.Clone(older)
+	slices.Reverse(reversed)
+	kept := slices.Clone(reversed)
+	if ID(older) != ID(reversed) {
+		t.Fatal("the id of one list depends on the order its members come in")
 	}
-	if InstancesKey(older) == InstancesKey(newer) {
-		t.Fatal("one name at two ordinals must make two keys")
-	}
-	if InstancesKey(older) != InstancesKey(slices.Clone(older)) {
-		t.Fatal("equal lists must make equal keys")
+	if !slices.Equal(reversed, kept) {
+		t.Fatal("ID reordered the caller's members")
 	}
 }

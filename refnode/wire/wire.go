@@ -46,7 +46,8 @@ func ParseName(s string) (Name, error) {
 	return n, nil
 }
 
-// StablesetID is SHA-256 over the sorted member names; all zero until a node runs consensus.
+// StablesetID is SHA-256 over the members, each name followed by its ordinal, in name order
+// (WIRE-10); all zero until a node runs consensus.
 type StablesetID [32]byte
 
 // Type is the one-byte message type in every header.
