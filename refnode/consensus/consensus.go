@@ -15,6 +15,7 @@ package consensus
 
 import (
 	"bytes"
+	"maps"
 	"math"
 	"net/netip"
 	"slices"
@@ -1027,7 +1028,10 @@ func (c *Core) pingOne(m wire.Member) {
 // pushStuck asks again, after the request timeout, for the witnesses a change this node
 // witnessed still lacks, and lets held requests expire. A fault-free decision never gets here.
 func (c *Core) pushStuck() {
-	for ch, tr := range c.tracks {
+	// In a fixed order, not the map's: what this sends must not vary from run to run of one
+	// simulation seed.
+	for _, ch := range slices.SortedFunc(maps.Keys(c.tracks), stableset.CompareChanges) {
+		tr := c.tracks[ch]
 		tr.held = slices.DeleteFunc(tr.held, func(h heldRequest) bool { return !c.now.Before(h.until) })
 		if !c.set.Live(ch.Kind, ch.Member) {
 			delete(c.tracks, ch)
@@ -1047,7 +1051,8 @@ func (c *Core) pushStuck() {
 		}
 		// A change stuck this long may be one the other elders have gone past: they applied it
 		// and a later event of its name, and ignore requests for it. The stableset id covers
-		// names only, so nothing else shows that this node fell behind. The STABLESET, which
+		// the members only, not departed instances, so nothing else shows that this node fell
+		// behind. The STABLESET, which
 		// lists the change, lacks what they applied, and ST-8 has them answer with theirs. It
 		// keeps ST-8's bound of one per member per 200 ms, but is not itself sent because of
 		// ST-8, so it is not counted as anti-entropy (ADM-8).

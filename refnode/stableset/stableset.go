@@ -15,6 +15,7 @@ package stableset
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"slices"
@@ -37,6 +38,21 @@ type instance struct {
 type Change struct {
 	Kind   wire.ChangeKind
 	Member wire.Member
+}
+
+// CompareChanges orders changes as ST-3 considers them: (ordinal, join before leave, name), and
+// by address last, so that no two distinct changes compare equal.
+func CompareChanges(a, b Change) int {
+	if c := cmp.Compare(a.Member.Ordinal, b.Member.Ordinal); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Kind, b.Kind); c != 0 {
+		return c
+	}
+	if c := bytes.Compare(a.Member.Name[:], b.Member.Name[:]); c != 0 {
+		return c
+	}
+	return a.Member.Addr.Compare(b.Member.Addr)
 }
 
 // key identifies a change by the instance it is about. The address is not part of it: a joiner
