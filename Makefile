@@ -73,6 +73,9 @@ TEST_IMAGE_REPO := sskit-refnode-test
 TEST_TIMEOUT    ?= 20m
 FLAKE_RUNS      ?= 9
 
+# The comparators live in modules of their own, which ./... does not reach.
+SIDE_MODULES = bench/raftcmp bench/memberlistcmp
+
 test: lint ## the whole test suite: -race; allocation tests without it; the mutants build's own tests; every fuzz target for TEST_FUZZTIME (150000 inputs)
 	@status=0; SSKIT_IMAGE_REPO=$(TEST_IMAGE_REPO) $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./... || status=$$?; \
 	  if command -v docker >/dev/null 2>&1; then docker image ls -q $(TEST_IMAGE_REPO) 2>/dev/null | sort -u | xargs -r docker image rm -f >/dev/null 2>&1 || true; fi; \
@@ -80,6 +83,7 @@ test: lint ## the whole test suite: -race; allocation tests without it; the muta
 	$(GO) test -count=1 -run 'Alloc' ./refnode/... ./bench/...
 	$(GO) vet -tags mutants ./refnode/...
 	$(GO) test -count=1 -tags mutants ./refnode/mutant/ ./refnode/cmd/refnode/
+	for m in $(SIDE_MODULES); do (cd $$m && $(GO) test -count=1 ./...) || exit 1; done
 	$(MAKE) -s fuzz FUZZTIME=$(TEST_FUZZTIME)
 
 flakes: ## the conformance suite on refnode 1 + FLAKE_RUNS times (default 10 in all), every scenario, each in another order

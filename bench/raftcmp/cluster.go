@@ -1,9 +1,10 @@
 // Package raftcmp measures one membership change, "add one voter to a 4-node cluster", with
-// hashicorp/raft over loopback TCP, so that sskit's witness consensus can be compared with it.
+// hashicorp/raft over loopback TCP (or QUIC, see quic.go), so that sskit's witness consensus can
+// be compared with it.
 //
 // Each node runs raft.NewRaft with in-memory log, stable and snapshot stores and a
-// raft.NewTCPTransport on 127.0.0.1 (port 0), wrapped in a CountingTransport that counts every
-// RPC request and response between the nodes. The FSM implements raft.ConfigurationStore, so
+// raft.NewTCPTransport on 127.0.0.1 (port 0), or the same NetworkTransport over QUIC, wrapped
+// in a CountingTransport that counts every RPC request and response between the nodes. The FSM implements raft.ConfigurationStore, so
 // each node records the moment it applies a committed configuration entry; that gives the time
 // until all nodes have applied the new configuration without polling.
 //
@@ -68,27 +69,43 @@ type Node struct {
 type Cluster struct {
 	Counter *Counter
 	Nodes   []*Node
+	// Transport is the stream layer every node's raft.NetworkTransport runs over.
+	Transport TransportKind
 }
 
 // NewNode starts a raft node listening on 127.0.0.1 (a free port) whose transport counts into
 // c.Counter. The node is not part of any configuration: it waits to be added with AddVoter.
 func (c *Cluster) NewNode(id raft.ServerID) (*Node, error) {
-	nt, err := newTransport()
+	nt, err := newTransport(c.Transport)
 	if err != nil {
 		return nil, err
 	}
 	return startNode(id, nt, nil, c.Counter)
 }
 
-// newTransport listens on a free loopback port.
-func newTransport() (*raft.NetworkTransport, error) {
-	return raft.NewTCPTransportWithConfig("127.0.0.1:0", nil, &raft.NetworkTransportConfig{
+// newTransport listens on a free loopback port, TCP or UDP (QUIC) as kind says. Both kinds are
+// a raft.NetworkTransport with the same configuration (transportConfig); only the stream layer
+// differs.
+func newTransport(kind TransportKind) (*raft.NetworkTransport, error) {
+	switch kind {
+	case TransportTCP:
+		return raft.NewTCPTransportWithConfig("127.0.0.1:0", nil, transportConfig())
+	case TransportQUIC:
+		return newQUICTransport()
+	}
+	return nil, fmt.Errorf("raftcmp: unknown transport %q", kind)
+}
+
+// transportConfig is the raft.NetworkTransportConfig of every node; newQUICTransport sets its
+// Stream.
+func transportConfig() *raft.NetworkTransportConfig {
+	return &raft.NetworkTransportConfig{
 		MaxPool: 3,
 		Timeout: time.Second,
 		Logger:  hclog.NewNullLogger(),
 		// Pipelining is refused by CountingTransport anyway; say so here too.
 		MaxRPCsInFlight: 1,
-	})
+	}
 }
 
 // startNode starts raft node id on transport nt, counting its messages into counter and
@@ -118,16 +135,16 @@ func startNode(id raft.ServerID, nt *raft.NetworkTransport, conf *raft.Configura
 	return n, nil
 }
 
-// NewCluster starts voters raft nodes n1..nN on loopback, bootstraps them as one configuration
-// and waits until the cluster is stable: one leader, and every node follows it and has applied
-// the leader's whole log (the bootstrap configuration and the leader's no-op).
-func NewCluster(voters int) (*Cluster, error) {
-	c := &Cluster{Counter: new(Counter)}
+// NewCluster starts voters raft nodes n1..nN on loopback over transport, bootstraps them as one
+// configuration and waits until the cluster is stable: one leader, and every node follows it and
+// has applied the leader's whole log (the bootstrap configuration and the leader's no-op).
+func NewCluster(voters int, transport TransportKind) (*Cluster, error) {
+	c := &Cluster{Counter: new(Counter), Transport: transport}
 	// Listen first: the bootstrap configuration needs every address.
 	var conf raft.Configuration
 	nts := make([]*raft.NetworkTransport, voters)
 	for i := range voters {
-		nt, err := newTransport()
+		nt, err := newTransport(transport)
 		if err != nil {
 			closeAll(nts)
 			return nil, err

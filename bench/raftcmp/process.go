@@ -6,7 +6,7 @@ package raftcmp
 // node (startNode) in a process of its own for the like-for-like figure.
 //
 // The parent drives each node process over the process's stdin and stdout, one JSON object per
-// line. The process first writes the address it listens on. Then it answers each request
+// line. The process first writes the address it listens on and its transport. Then it answers each request
 // (nodeRequest) with one reply, in order, and between replies it pushes a report whenever it has
 // applied a configuration entry. It exits when its stdin ends, so a parent that dies leaves no
 // node processes behind.
@@ -69,11 +69,12 @@ type appliedReport struct {
 	AtUnixNano int64
 }
 
-// nodeReply answers one request; the first one, sent unasked, carries Addr. Error is set if the
-// request failed.
+// nodeReply answers one request; the first one, sent unasked, carries Addr and Transport. Error
+// is set if the request failed.
 type nodeReply struct {
-	Error string             `json:",omitempty"`
-	Addr  raft.ServerAddress `json:",omitempty"`
+	Error     string             `json:",omitempty"`
+	Addr      raft.ServerAddress `json:",omitempty"`
+	Transport TransportKind      `json:",omitempty"`
 
 	// opState
 	State        string        `json:",omitempty"`
@@ -92,11 +93,11 @@ type nodeReply struct {
 }
 
 // ServeNodeProcess runs one raft node in this process for a parent that drives it through in
-// and out (see the top of this file). It listens on 127.0.0.1 at once, writes the address, and
-// returns when in ends. The node is not shut down: the caller is expected to exit, which closes
-// its sockets, and a raft shutdown would only delay that.
-func ServeNodeProcess(in io.Reader, out io.Writer) error {
-	nt, err := newTransport()
+// and out (see the top of this file). It listens on 127.0.0.1 at once over transport, writes the
+// address, and returns when in ends. The node is not shut down: the caller is expected to exit,
+// which closes its sockets, and a raft shutdown would only delay that.
+func ServeNodeProcess(in io.Reader, out io.Writer, transport TransportKind) error {
+	nt, err := newTransport(transport)
 	if err != nil {
 		return fmt.Errorf("raftcmp node process: %w", err)
 	}
@@ -107,7 +108,7 @@ func ServeNodeProcess(in io.Reader, out io.Writer) error {
 		done:    make(chan struct{}),
 	}
 	defer close(s.done)
-	if err := s.out.reply(nodeReply{Addr: nt.LocalAddr()}); err != nil {
+	if err := s.out.reply(nodeReply{Addr: nt.LocalAddr(), Transport: transport}); err != nil {
 		return fmt.Errorf("raftcmp node process: %w", err)
 	}
 	dec := json.NewDecoder(in)
@@ -219,6 +220,8 @@ func (w *messageWriter) reply(r nodeReply) error { return w.write(nodeMessage{Re
 type NodeProcess struct {
 	ID   raft.ServerID
 	Addr raft.ServerAddress
+	// Transport is the stream layer the process says its node runs over.
+	Transport TransportKind
 
 	cmd      *exec.Cmd
 	stdin    io.WriteCloser
@@ -286,8 +289,9 @@ func (p *NodeProcess) read(stdout io.Reader) {
 	}
 }
 
-// awaitAddr waits for the address the process listens on.
-func (p *NodeProcess) awaitAddr() error {
+// awaitAddr waits for the address the process listens on and checks that it listens over
+// transport.
+func (p *NodeProcess) awaitAddr(transport TransportKind) error {
 	r, err := p.recv()
 	if err != nil {
 		return err
@@ -295,7 +299,10 @@ func (p *NodeProcess) awaitAddr() error {
 	if r.Addr == "" {
 		return fmt.Errorf("raftcmp: node process %s: first line carries no address", p.ID)
 	}
-	p.Addr = r.Addr
+	p.Addr, p.Transport = r.Addr, r.Transport
+	if r.Transport != transport {
+		return fmt.Errorf("raftcmp: node process %s runs over %q, want %q", p.ID, r.Transport, transport)
+	}
 	return nil
 }
 
@@ -389,17 +396,20 @@ func (p *NodeProcess) Stop() {
 }
 
 // ProcessCluster is a raft cluster whose every node runs in its own OS process, made by
-// command (the process must run ServeNodeProcess). Each process counts the messages its node
-// sends; the cluster sums them.
+// command (the process must run ServeNodeProcess over Transport). Each process counts the
+// messages its node sends; the cluster sums them.
 type ProcessCluster struct {
-	Nodes   []*NodeProcess
-	command func() *exec.Cmd
+	Nodes []*NodeProcess
+	// Transport is the stream layer every node process must report running over.
+	Transport TransportKind
+	command   func() *exec.Cmd
 }
 
 // NewProcessCluster starts voters node processes n1..nN, bootstraps them as one configuration
-// and waits until the cluster is stable, as NewCluster does.
-func NewProcessCluster(voters int, command func() *exec.Cmd) (*ProcessCluster, error) {
-	c := &ProcessCluster{command: command}
+// and waits until the cluster is stable, as NewCluster does. command must start a process that
+// runs ServeNodeProcess over transport; a process that reports another transport is an error.
+func NewProcessCluster(voters int, transport TransportKind, command func() *exec.Cmd) (*ProcessCluster, error) {
+	c := &ProcessCluster{Transport: transport, command: command}
 	// Start every process before waiting for any, so that they start up in parallel.
 	for i := range voters {
 		p, err := spawnNodeProcess(command(), raft.ServerID(fmt.Sprintf("n%d", i+1)))
@@ -411,7 +421,7 @@ func NewProcessCluster(voters int, command func() *exec.Cmd) (*ProcessCluster, e
 	}
 	var conf []raft.Server
 	for _, p := range c.Nodes {
-		if err := p.awaitAddr(); err != nil {
+		if err := p.awaitAddr(transport); err != nil {
 			c.Shutdown()
 			return nil, err
 		}
@@ -441,7 +451,7 @@ func (c *ProcessCluster) NewNode(id raft.ServerID) (*NodeProcess, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.awaitAddr(); err != nil {
+	if err := p.awaitAddr(c.Transport); err != nil {
 		p.Stop()
 		return nil, err
 	}

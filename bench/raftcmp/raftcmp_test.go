@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,21 +25,40 @@ const defaultBenchtime = "30x"
 // join at N nodes with raft's AddVoter at N voters, for each N both measured.
 var votersFlag = flag.String("raft.voters", "4,16", "comma-separated numbers of voters before the change")
 
+// transportFlag chooses the stream layer under raft's NetworkTransport in both benchmarks:
+// loopback TCP, as raft ships it, or QUIC, as refnode sends its frames (see quic.go), so that
+// the part of the gap between the two that is the transport shows.
+var transportFlag = flag.String("raft.transport", string(TransportTCP), "raft's transport in the benchmarks: tcp or quic")
+
 // nodeProcessEnv, set to 1 in a child's environment, makes the test binary run one raft node
 // (ServeNodeProcess) instead of the tests: the per-process benchmark re-executes itself so.
-const nodeProcessEnv = "RAFTCMP_NODE_PROCESS"
+// transportEnv tells that child its transport (TransportKind; empty means tcp).
+const (
+	nodeProcessEnv = "RAFTCMP_NODE_PROCESS"
+	transportEnv   = "RAFTCMP_TRANSPORT"
+)
 
 func TestMain(m *testing.M) {
 	if os.Getenv(nodeProcessEnv) == "1" {
 		// Before m.Run, so that the testing package writes nothing to stdout, which carries the
 		// node's replies.
-		if err := ServeNodeProcess(os.Stdin, os.Stdout); err != nil {
+		if err := serveNodeProcess(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
 		os.Exit(0)
 	}
 	flag.Parse()
+	transport, err := ParseTransportKind(*transportFlag)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "-raft.transport: %v\n", err)
+		os.Exit(2)
+	}
+	if f := flag.Lookup("test.bench"); f != nil && f.Value.String() != "" {
+		// A configuration line of the benchmark format (benchfmt reads it as a label), so that
+		// the output says which transport its results are from.
+		fmt.Printf("raft-transport: %s\n", transport)
+	}
 	set := false
 	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.benchtime" })
 	if !set {
@@ -49,11 +69,94 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestAddVoter checks the measured path: after AddVoter every node, the new one included, has a
-// configuration with 5 voters, and the counter saw the configuration entry go out in an
-// AppendEntries.
+// serveNodeProcess runs this process as one node over the transport transportEnv names.
+func serveNodeProcess() error {
+	kind := TransportTCP
+	if v := os.Getenv(transportEnv); v != "" {
+		var err error
+		if kind, err = ParseTransportKind(v); err != nil {
+			return err
+		}
+	}
+	return ServeNodeProcess(os.Stdin, os.Stdout, kind)
+}
+
+// transports are the stream layers the tests run raft over.
+var transports = []TransportKind{TransportTCP, TransportQUIC}
+
+// benchTransport is -raft.transport (TestMain has checked it).
+func benchTransport(b *testing.B) TransportKind {
+	kind, err := ParseTransportKind(*transportFlag)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return kind
+}
+
+// quicDials returns the QUIC streams (raft's connections) this process has opened and accepted
+// so far.
+func quicDials() (dials, accepts int64) {
+	return quicStats.streams.Load(), quicStats.accepts.Load()
+}
+
+// checkQUICUse fails t unless raft's connections went over QUIC exactly when kind is QUIC: at
+// least minDials QUIC streams opened and accepted since d0 and a0 (from quicDials), or none.
+func checkQUICUse(t *testing.T, kind TransportKind, d0, a0, minDials int64) {
+	t.Helper()
+	d1, a1 := quicDials()
+	d, a := d1-d0, a1-a0
+	switch kind {
+	case TransportQUIC:
+		if d < minDials || a < minDials {
+			t.Errorf("over QUIC: %d streams opened and %d accepted, want at least %d each", d, a, minDials)
+		}
+	default:
+		if d != 0 || a != 0 {
+			t.Errorf("over %s: %d QUIC streams opened and %d accepted, want none", kind, d, a)
+		}
+	}
+	t.Logf("QUIC streams: %d opened, %d accepted", d, a)
+}
+
+// checkNoGoroutineLeak registers a cleanup that fails t unless the number of goroutines falls
+// back to what it is now within a few seconds.
+func checkNoGoroutineLeak(t *testing.T) {
+	t.Helper()
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			n := runtime.NumGoroutine()
+			if n <= before {
+				return
+			}
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				buf = buf[:runtime.Stack(buf, true)]
+				t.Errorf("%d goroutines left, %d before:\n%s", n, before, buf)
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}
+
+// TestAddVoter checks the measured path, over TCP and over QUIC: after AddVoter every node, the
+// new one included, has a configuration with 5 voters, and the counter saw the configuration
+// entry go out in an AppendEntries. Over QUIC it also checks that the traffic went over QUIC
+// and that shutting the cluster down leaves no goroutine behind.
 func TestAddVoter(t *testing.T) {
-	c, err := NewCluster(4)
+	for _, kind := range transports {
+		t.Run(string(kind), func(t *testing.T) { testAddVoter(t, kind) })
+	}
+}
+
+func testAddVoter(t *testing.T, kind TransportKind) {
+	if kind == TransportQUIC {
+		checkNoGoroutineLeak(t)
+	}
+	d0, a0 := quicDials()
+	c, err := NewCluster(4, kind)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,13 +204,23 @@ func TestAddVoter(t *testing.T) {
 		t.Logf("%-15s req %3d resp %3d   (background: req %3d resp %3d)", k, s.Msgs.Req[k], s.Msgs.Resp[k], s.Background.Req[k], s.Background.Resp[k])
 	}
 	t.Logf("AppendEntries carrying the configuration entry: %d", s.Msgs.ConfigAppends)
+	// The leader dialed each of the 4 others at least once.
+	checkQUICUse(t, kind, d0, a0, 4)
 }
 
-// TestAddVoterProcesses is TestAddVoter with every node in its own OS process: after AddVoter
-// the 5 processes have each applied the configuration entry and hold a configuration with 5
-// voters, and the summed counters saw the configuration entry go out in an AppendEntries.
+// TestAddVoterProcesses is TestAddVoter with every node in its own OS process, over TCP and
+// over QUIC: after AddVoter the 5 processes have each applied the configuration entry and hold
+// a configuration with 5 voters, and the summed counters saw the configuration entry go out in
+// an AppendEntries. Every process says which transport it runs over, and NewProcessCluster and
+// NewNode refuse one that runs over another.
 func TestAddVoterProcesses(t *testing.T) {
-	c, err := NewProcessCluster(4, nodeProcessCommand)
+	for _, kind := range transports {
+		t.Run(string(kind), func(t *testing.T) { testAddVoterProcesses(t, kind) })
+	}
+}
+
+func testAddVoterProcesses(t *testing.T, kind TransportKind) {
+	c, err := NewProcessCluster(4, kind, nodeProcessCommand(kind))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,6 +243,9 @@ func TestAddVoterProcesses(t *testing.T) {
 			t.Errorf("%s runs in the process of %s (pid %d)", p.ID, other, p.Pid())
 		}
 		pids[p.Pid()] = p.ID
+		if p.Transport != kind {
+			t.Errorf("%s runs over %q, want %q", p.ID, p.Transport, kind)
+		}
 		if idx, _, _ := p.applied.last(); idx < s.Index {
 			t.Errorf("%s: last configuration entry applied %d < %d", p.ID, idx, s.Index)
 		}
@@ -179,11 +295,11 @@ func TestClassifyAppend(t *testing.T) {
 }
 
 // BenchmarkRaftAddVoter measures "add one voter to an N-node cluster" with hashicorp/raft over
-// loopback TCP, for each N in -raft.voters (sub-benchmarks voters=N). Every iteration starts a
-// fresh, stable N-voter cluster (not timed), then times leader.AddVoter(nN+1) until its future
-// returns (ns/op: the leader has committed and applied the configuration entry), and counts the
-// messages between the nodes from just before AddVoter until all N+1 nodes have applied the
-// entry.
+// loopback TCP (or QUIC with -raft.transport=quic), for each N in -raft.voters (sub-benchmarks
+// voters=N). Every iteration starts a fresh, stable N-voter cluster (not timed), then times
+// leader.AddVoter(nN+1) until its future returns (ns/op: the leader has committed and applied
+// the configuration entry), and counts the messages between the nodes from just before
+// AddVoter until all N+1 nodes have applied the entry.
 func BenchmarkRaftAddVoter(b *testing.B) {
 	for _, v := range voterSizes(b) {
 		b.Run(fmt.Sprintf("voters=%d", v), func(b *testing.B) { benchmarkAddVoter(b, v) })
@@ -192,9 +308,10 @@ func BenchmarkRaftAddVoter(b *testing.B) {
 
 func benchmarkAddVoter(b *testing.B, voters int) {
 	b.StopTimer()
+	kind := benchTransport(b)
 	var st changeStats
 	for i := 0; i < b.N; i++ {
-		c, err := NewCluster(voters)
+		c, err := NewCluster(voters, kind)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -230,9 +347,10 @@ func BenchmarkRaftAddVoterProcesses(b *testing.B) {
 
 func benchmarkAddVoterProcesses(b *testing.B, voters int) {
 	b.StopTimer()
+	kind := benchTransport(b)
 	var st changeStats
 	for i := 0; i < b.N; i++ {
-		s, err := addVoterInProcesses(voters, b)
+		s, err := addVoterInProcesses(voters, kind, b)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -242,10 +360,10 @@ func benchmarkAddVoterProcesses(b *testing.B, voters int) {
 	b.ReportMetric(float64(mean(st.commits).Nanoseconds()), "ns/op")
 }
 
-// addVoterInProcesses adds a node process to a fresh cluster of voters node processes and stops
-// them all again.
-func addVoterInProcesses(voters int, t Timer) (Sample, error) {
-	c, err := NewProcessCluster(voters, nodeProcessCommand)
+// addVoterInProcesses adds a node process to a fresh cluster of voters node processes over
+// transport and stops them all again.
+func addVoterInProcesses(voters int, transport TransportKind, t Timer) (Sample, error) {
+	c, err := NewProcessCluster(voters, transport, nodeProcessCommand(transport))
 	if err != nil {
 		return Sample{}, err
 	}
@@ -261,15 +379,18 @@ func addVoterInProcesses(voters int, t Timer) (Sample, error) {
 	return s, err
 }
 
-// nodeProcessCommand re-executes the test binary as one raft node.
-func nodeProcessCommand() *exec.Cmd {
-	self, err := os.Executable()
-	if err != nil {
-		self = os.Args[0]
+// nodeProcessCommand returns a command that re-executes the test binary as one raft node over
+// transport.
+func nodeProcessCommand(transport TransportKind) func() *exec.Cmd {
+	return func() *exec.Cmd {
+		self, err := os.Executable()
+		if err != nil {
+			self = os.Args[0]
+		}
+		cmd := exec.Command(self)
+		cmd.Env = append(os.Environ(), nodeProcessEnv+"=1", transportEnv+"="+string(transport))
+		return cmd
 	}
-	cmd := exec.Command(self)
-	cmd.Env = append(os.Environ(), nodeProcessEnv+"=1")
-	return cmd
 }
 
 // voterSizes parses -raft.voters.
