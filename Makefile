@@ -113,7 +113,7 @@ bench-baseline: ## measure the gate's subset again into BASELINE (do it on a qui
 bench-cluster: ## refnode clusters of BENCH_NODES: decision latency, frames per decision, concurrent joins, anti-entropy, gossip convergence (BENCH_SAMPLES, BENCH_JOINERS, GOSSIP_RUNS, BACKEND)
 	$(GO) test -run '^$$' -bench 'Cluster' -benchtime 1x -count $(CLUSTER_COUNT) -timeout 60m ./bench/cluster/ -args $(CLUSTER_FLAGS)
 
-bench-report: build ## bench-cluster and the hashicorp/raft and hashicorp/memberlist (MEMBERLIST_RUNS) comparisons into results/bench/<UTC time>/ with report.md, report.html and figures
+bench-report: build ## bench-cluster and the hashicorp/raft (over TCP and over QUIC) and hashicorp/memberlist (MEMBERLIST_RUNS) comparisons into results/bench/<UTC time>/ with report.md, report.html and figures
 	@run=results/bench/$$(date -u +%Y-%m-%dT%H%MZ) && { test ! -e $$run || { echo "bench-report: $$run exists; start again in a minute"; exit 1; }; } && \
 	mkdir -p $$run && echo "bench-report: writing $$run" && \
 	{ echo "# Machine of this run"; echo; echo "- measured: $$(date -u +%Y-%m-%dT%H:%MZ) at commit $$(git describe --always --dirty 2>/dev/null || echo unknown)"; \
@@ -127,6 +127,8 @@ bench-report: build ## bench-cluster and the hashicorp/raft and hashicorp/member
 	    $(CLUSTER_FLAGS) -cluster.out=$$run > $$run/cluster.txt || { tail -n 30 $$run/cluster.txt; exit 1; }; } && \
 	echo "bench-report: hashicorp/raft AddVoter (bench/raftcmp) to $(RAFT_VOTERS) voters, $(RAFT_COUNT) runs" && \
 	{ (cd bench/raftcmp && $(GO) test -run '^$$' -bench . -benchmem -count $(RAFT_COUNT) -args -raft.voters=$(RAFT_VOTERS)) > $$run/raft.txt || { tail -n 30 $$run/raft.txt; exit 1; }; } && \
+	echo "bench-report: the same over QUIC, refnode's transport (-raft.transport=quic)" && \
+	{ (cd bench/raftcmp && $(GO) test -run '^$$' -bench . -benchmem -count $(RAFT_COUNT) -args -raft.voters=$(RAFT_VOTERS) -raft.transport=quic) > $$run/raft-quic.txt || { tail -n 30 $$run/raft-quic.txt; exit 1; }; } && \
 	echo "bench-report: hashicorp/memberlist join convergence (bench/memberlistcmp), $(MEMBERLIST_RUNS) runs per size" && \
 	{ (cd bench/memberlistcmp && $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m \
 	    -args -memberlist.nodes=$(BENCH_NODES) -memberlist.runs=$(MEMBERLIST_RUNS)) > $$run/memberlist.txt || { tail -n 30 $$run/memberlist.txt; exit 1; }; } && \

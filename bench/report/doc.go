@@ -3,6 +3,7 @@
 //
 //	cluster.txt     go test -bench output of bench/cluster (Go benchmark format)
 //	raft.txt        go test -bench output of bench/raftcmp, the hashicorp/raft comparison
+//	raft-quic.txt   the same with raft over QUIC (-raft.transport=quic), refnode's transport
 //	memberlist.txt  go test -bench output of bench/memberlistcmp, the hashicorp/memberlist comparison
 //	decisions.csv   one row per measured decision, for latency CDFs
 //	MACHINE.md      where and how the run was made

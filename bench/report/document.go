@@ -111,7 +111,7 @@ func (r *Run) document(drawn map[string]bool) []block {
 	}
 	add(r.configTable())
 	add(heading{2, "Files"}, bullets{
-		"`" + ClusterFile + "`, `" + RaftFile + "`, `" + MemberlistFile + "`: the benchmark output, Go benchmark format: `benchstat cluster.txt` " +
+		"`" + ClusterFile + "`, `" + RaftFile + "`, `" + RaftQUICFile + "` (raft over QUIC), `" + MemberlistFile + "`: the benchmark output, Go benchmark format: `benchstat cluster.txt` " +
 			"shows one table per unit with a row per size and experiment, and `benchstat old/cluster.txt new/cluster.txt` " +
 			"compares two runs (make bench-report CLUSTER_COUNT=6 gives confidence intervals).",
 		"`" + SamplesFile + "`: one row per decision (size, experiment, kind, member, latency, frames); the CDFs come from it.",
@@ -520,6 +520,16 @@ func (r *Run) raftPerSize() []block {
 				"not between goroutines of one process. This is the like-for-like comparison; the one above is the "+
 				"figure #17 set its target by."),
 			procs)
+	}
+	if quic := r.raftTable(r.raftQUICProcs, "raft over QUIC, a process per node"); len(quic.rows) > 0 {
+		out = append(out,
+			paragraph("The same again over QUIC (`"+RaftQUICFile+"`: bench/raftcmp with -raft.transport=quic), the "+
+				"transport refnode sends every frame over, with a process per node: only raft's stream layer differs "+
+				"from the table above, so the two tell the transport's share of the gap from the protocol's."),
+			quic)
+	}
+	if quic := r.raftTable(r.raftQUIC, "raft over QUIC, one process"); len(quic.rows) > 0 {
+		out = append(out, paragraph("And over QUIC with every raft node in one process:"), quic)
 	}
 	return append(out, r.newMemberWaits()...)
 }

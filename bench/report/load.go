@@ -22,6 +22,7 @@ import (
 const (
 	ClusterFile    = "cluster.txt"    // go test -bench output of bench/cluster
 	RaftFile       = "raft.txt"       // go test -bench output of bench/raftcmp
+	RaftQUICFile   = "raft-quic.txt"  // the same with -raft.transport=quic: raft over QUIC, as refnode's frames
 	MemberlistFile = "memberlist.txt" // go test -bench output of bench/memberlistcmp
 	SamplesFile    = "decisions.csv"  // one row per decision, written by bench/cluster
 	MachineFile    = "MACHINE.md"     // where and how the run was made
@@ -62,6 +63,9 @@ type Run struct {
 	// raftProcs holds BenchmarkRaftAddVoterProcesses's values the same way: the same change with
 	// every raft node in its own process, as refnode runs its nodes.
 	raftProcs map[sizeUnit][]float64
+	// raftQUIC and raftQUICProcs are the same two over QUIC (RaftQUICFile), the transport refnode
+	// sends every frame over, so that the transport can be told from the protocol.
+	raftQUIC, raftQUICProcs map[sizeUnit][]float64
 	// memberlist holds BenchmarkJoinConvergence's values per size and unit (bench/memberlistcmp).
 	memberlist map[sizeUnit][]float64
 	// memberlistProcs holds BenchmarkJoinConvergenceProcesses's: every memberlist node in its own
@@ -77,11 +81,15 @@ type Run struct {
 // comparisons, the samples and the machine description are shown when present.
 func Load(dir string) (*Run, error) {
 	r := &Run{Dir: dir, cluster: map[metricKey][]float64{}, raft: map[sizeUnit][]float64{}, raftProcs: map[sizeUnit][]float64{},
+		raftQUIC: map[sizeUnit][]float64{}, raftQUICProcs: map[sizeUnit][]float64{},
 		memberlist: map[sizeUnit][]float64{}, memberlistProcs: map[sizeUnit][]float64{}, config: map[string]string{}}
 	if err := r.loadCluster(filepath.Join(dir, ClusterFile)); err != nil {
 		return nil, err
 	}
-	if err := r.loadRaft(filepath.Join(dir, RaftFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := loadRaft(filepath.Join(dir, RaftFile), r.raft, r.raftProcs); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err := loadRaft(filepath.Join(dir, RaftQUICFile), r.raftQUIC, r.raftQUICProcs); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
 	if err := r.loadMemberlist(filepath.Join(dir, MemberlistFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -161,17 +169,17 @@ func original(v benchfmt.Value) (unit string, value float64) {
 // and the size of a raft result that names none, as bench/raftcmp wrote before it measured more.
 const raftVoters = 4
 
-// loadRaft reads BenchmarkRaftAddVoter/voters=N of bench/raftcmp into r.raft, and
-// BenchmarkRaftAddVoterProcesses/voters=N into r.raftProcs; a result without a size added a
-// voter to raftVoters.
-func (r *Run) loadRaft(file string) error {
+// loadRaft reads BenchmarkRaftAddVoter/voters=N of bench/raftcmp into oneProcess, and
+// BenchmarkRaftAddVoterProcesses/voters=N into procs; a result without a size added a voter to
+// raftVoters.
+func loadRaft(file string, oneProcess, procs map[sizeUnit][]float64) error {
 	return results(file, func(res *benchfmt.Result) {
 		base, parts := res.Name.Parts()
-		into := r.raft
+		into := oneProcess
 		switch string(base) {
 		case "RaftAddVoter":
 		case "RaftAddVoterProcesses":
-			into = r.raftProcs
+			into = procs
 		default:
 			return
 		}

@@ -357,6 +357,50 @@ func TestRaftWithAProcessPerNode(t *testing.T) {
 	}
 }
 
+// raft over QUIC (raft-quic.txt) gets its own tables beside raft over TCP, with and without a
+// process per node, and the TCP tables keep their figures.
+func TestRaftOverQUIC(t *testing.T) {
+	dir := writeRun(t, false)
+	tcp := "goos: linux\n" +
+		"BenchmarkRaftAddVoter/voters=4-2 \t 30 \t 340000 ns/op \t 400000 latency-p50-ns \t 1200000 latency-p99-ns \t 23.1 msgs/change \t 8 msgs-entries/change\n" +
+		"BenchmarkRaftAddVoterProcesses/voters=4-2 \t 30 \t 700000 ns/op \t 800000 latency-p50-ns \t 1600000 latency-p99-ns \t 27.7 msgs/change \t 8 msgs-entries/change\n"
+	quic := "goos: linux\nraft-transport: quic\n" +
+		"BenchmarkRaftAddVoter/voters=4-2 \t 30 \t 500000 ns/op \t 500000 latency-p50-ns \t 2000000 latency-p99-ns \t 23.1 msgs/change \t 8 msgs-entries/change\n" +
+		"BenchmarkRaftAddVoterProcesses/voters=4-2 \t 30 \t 900000 ns/op \t 1000000 latency-p50-ns \t 4000000 latency-p99-ns \t 27.7 msgs/change \t 8 msgs-entries/change\n"
+	for file, text := range map[string]string{RaftFile: tcp, RaftQUICFile: quic} {
+		if err := os.WriteFile(filepath.Join(dir, file), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	report := renderMarkdown(t, dir)
+	// Each table's first row, under its header: writeRun's N = 4 join and leave are p50 4 ms,
+	// p99 8 ms.
+	for raft, row := range map[string]string{
+		"raft, a process per node":           "| 4 | 4 / 8 | 4 / 8 | 0.80 / 1.60 | 5.00 | 5.00 | 5.00 | 5.00 |",
+		"raft over QUIC, a process per node": "| 4 | 4 / 8 | 4 / 8 | 1 / 4 | 4.00 | 2.00 | 4.00 | 2.00 |",
+		"raft over QUIC, one process":        "| 4 | 4 / 8 | 4 / 8 | 0.50 / 2 | 8.00 | 4.00 | 8.00 | 4.00 |",
+	} {
+		header := "| N | refnode join p50 / p99 ms | refnode leave p50 / p99 ms | " + raft + " p50 / p99 ms | join ÷ raft p50 | p99 | leave ÷ raft p50 | p99 |\n"
+		i := strings.Index(report, header)
+		if i < 0 {
+			t.Errorf("no table headed %q", header)
+			continue
+		}
+		if lines := strings.SplitN(report[i:], "\n", 4); len(lines) < 3 || lines[2] != row {
+			t.Errorf("the table of %s starts %q, want %q", raft, lines[2], row)
+		}
+	}
+	if t.Failed() {
+		t.Logf("report:\n%s", report)
+	}
+	if err := os.Remove(filepath.Join(dir, RaftQUICFile)); err != nil {
+		t.Fatal(err)
+	}
+	if report := renderMarkdown(t, dir); strings.Contains(report, "raft over QUIC, a process per node") || strings.Contains(report, "raft over QUIC, one process") {
+		t.Errorf("a run without %s shows raft over QUIC:\n%s", RaftQUICFile, report)
+	}
+}
+
 // memberlist with a process per node gets its own table and growth line beside the in-process
 // one; the in-process table keeps its figures.
 func TestMemberlistWithAProcessPerNode(t *testing.T) {
