@@ -1052,10 +1052,9 @@ func (c *Core) pushStuck() {
 		// A change stuck this long may be one the other elders have gone past: they applied it
 		// and a later event of its name, and ignore requests for it. The stableset id covers
 		// the members only, not departed instances, so nothing else shows that this node fell
-		// behind. The STABLESET, which
-		// lists the change, lacks what they applied, and ST-8 has them answer with theirs. It
-		// keeps ST-8's bound of one per member per 200 ms, but is not itself sent because of
-		// ST-8, so it is not counted as anti-entropy (ADM-8).
+		// behind. The STABLESET, which lists the change, lacks what they applied, and ST-8 has
+		// them answer with theirs. It keeps ST-8's bound of one per member per 200 ms, but is
+		// not itself sent because of ST-8, so it is not counted as anti-entropy (ADM-8).
 		for _, e := range c.set.Elders() {
 			if e.Name != c.self.Name && !c.syncedRecently(c.peer(e.Name)) {
 				c.sync(e, false)
