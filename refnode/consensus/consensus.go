@@ -532,6 +532,9 @@ func (c *Core) joinsAtOnce() int {
 	if len(c.set.Members()) < c.cfg.ElderSize && !(mutant.Enabled && mutant.Is("small-stableset-concurrent-joins")) {
 		return 1
 	}
+	if mutant.Enabled && c.cfg.SectionBits > 0 && mutant.Is("sections-joins-one-at-a-time") {
+		return 1
+	}
 	return MaxJoinsAtOnce
 }
 

@@ -99,6 +99,7 @@ var All = []Mutant{
 	{"lacking-stableset-unanswered", "ST", "ST-8", "a STABLESET that lacks a member the node applied is not answered with the node's own"},
 	{"joiner-trusts-one", "ST", "ST-5", "a joiner takes the first stableset that lists it from one of that stableset's elders, instead of waiting for a strict majority of them"},
 	{"joiner-votes-any-stableset", "ST", "ST-5", "a joiner counts the elders that sent it any stableset listing it together, although they sent different ones"},
+	{"sections-joins-one-at-a-time", "ST", "ST-5", "an elder in a network of sections takes one join at a time, as before version 15, instead of up to 8 at once"},
 	{"stableset-votes-by-names", "ST", "ST-5", "a joiner counts the elders that sent it stablesets of the same names together, although they hold one name at two ordinals"},
 	{"silence-witness-kept", "ST", "ST-7", "an elder that witnessed a member's leave because it was silent keeps that witness after it hears the member again, so old witnesses of a healed partition count, with later ones, towards removing a healthy member"},
 	{"witnesses-never-lapse", "ST", "ST-13", "a witness recorded from another node stands until the change applies, however long ago its sender last said it, instead of lapsing 5 s after"},
