@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"net/netip"
 	"regexp"
 	"strconv"
@@ -456,28 +455,19 @@ func (w *world) everyFrameCarries(name, want, what string) error {
 }
 
 func (w *world) stablesetIDIsHash() error {
-	s, err := w.stableset()
+	ctx, cancel := stepContext()
+	defer cancel()
+	var st stablesetJSON
+	if err := w.node.GetJSON(ctx, "/v1/stableset", &st); err != nil {
+		return w.admin(err)
+	}
+	members, err := wireMembers(st)
 	if err != nil {
 		return err
 	}
-	listed, _ := s["members"].([]any)
-	var members []wire.Member
-	for _, m := range listed {
-		mm, _ := m.(map[string]any)
-		text, _ := mm["name"].(string)
-		n, err := wire.ParseName(text)
-		if err != nil {
-			return fmt.Errorf("member name %q: %v", text, err)
-		}
-		ordinal, ok := mm["ordinal"].(float64)
-		if !ok || ordinal < 0 || ordinal != math.Trunc(ordinal) {
-			return fmt.Errorf("member %s has no whole ordinal: %v", text, mm["ordinal"])
-		}
-		members = append(members, wire.Member{Name: n, Ordinal: uint64(ordinal)})
-	}
 	id := peer.StablesetID(members)
-	if want := hex.EncodeToString(id[:]); s["id"] != want {
-		return fmt.Errorf("expected id SHA-256 over %d members' names and ordinals in name order = %s, got %v", len(members), want, s["id"])
+	if want := hex.EncodeToString(id[:]); st.ID != want {
+		return fmt.Errorf("expected id SHA-256 over %d members' names and ordinals in name order = %s, got %s", len(members), want, st.ID)
 	}
 	return nil
 }
