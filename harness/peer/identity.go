@@ -26,8 +26,9 @@ import (
 
 // Identity is the peer's ed25519 key pair. Its name is the public key (ID-1).
 type Identity struct {
-	key  ed25519.PrivateKey
-	name wire.Name
+	key   ed25519.PrivateKey
+	name  wire.Name
+	alone wire.StablesetID // the stableset id of name alone, put in every frame a Conn makes up
 }
 
 // NewIdentity derives the identity a node with this 32-byte seed has (ID-3, RFC 8032 §5.1.5).
@@ -37,6 +38,7 @@ func NewIdentity(seed []byte) (*Identity, error) {
 	}
 	id := &Identity{key: ed25519.NewKeyFromSeed(seed)}
 	copy(id.name[:], id.key[ed25519.SeedSize:]) // an ed25519 private key is seed || public key
+	id.alone = StablesetID([]wire.Member{{Name: id.name}})
 	return id, nil
 }
 
@@ -63,9 +65,8 @@ func (id *Identity) Name() wire.Name { return id.name }
 
 // StablesetID is the stableset id of a node alone, as WIRE-10 defines it: itself at ordinal 0.
 // A Conn puts it in the header of every frame it makes up itself (Request, Ping, answers).
-func (id *Identity) StablesetID() wire.StablesetID {
-	return StablesetID([]wire.Member{{Name: id.name}})
-}
+// Hashed once, since a flooding peer sends frames at full speed.
+func (id *Identity) StablesetID() wire.StablesetID { return id.alone }
 
 // StablesetID is the stableset id of a member list (WIRE-10): SHA-256 over each member's name
 // followed by its ordinal (8 bytes, big-endian), in ascending bytewise order of the names. The
