@@ -205,8 +205,8 @@ func TestPingRoundTrip(t *testing.T) {
 	if first.Header.Type != wire.TypePong || first.Header.ID != 1 || !bytes.Equal(first.Body, payload) || first.At.IsZero() {
 		t.Fatalf("first frame %v body %q, want PONG id=1 with the payload", first, first.Body)
 	}
-	if want := sha256Name(n.name); first.Header.Stableset != want {
-		t.Fatalf("PONG stableset field %x, want SHA-256 of the node's name %x (WIRE-10)", first.Header.Stableset, want)
+	if want := StablesetID([]wire.Member{{Name: n.name}}); first.Header.Stableset != want {
+		t.Fatalf("PONG stableset field %x, want the id of the node alone at ordinal 0 %x (WIRE-10)", first.Header.Stableset, want)
 	}
 	for i := 1; i < len(frames); i++ {
 		if frames[i].At.Before(frames[i-1].At) {
@@ -220,11 +220,6 @@ func TestPingRoundTrip(t *testing.T) {
 	if c.Err() != nil || c.Closed() != nil {
 		t.Fatalf("connection ended: %v %v", c.Err(), c.Closed())
 	}
-}
-
-func sha256Name(n wire.Name) wire.StablesetID {
-	id := &Identity{name: n}
-	return id.StablesetID()
 }
 
 // Frames the node has no use for are ignored, and the connection stays open (WIRE-9, WIRE-11).
