@@ -2,7 +2,6 @@ package record
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"encoding/binary"
 	"net/netip"
 
@@ -81,7 +80,7 @@ func (v *View) Verify() error {
 	var msg [maxMessage]byte
 	n := copy(msg[:], Context)
 	n += copy(msg[n:], payload)
-	if !ed25519.Verify(ed25519.PublicKey(v.b[nameOff:addrOff]), msg[:n], sig) {
+	if !verifySignature(v.b[nameOff:addrOff], msg[:n], sig) {
 		return ErrSignature
 	}
 	return nil
