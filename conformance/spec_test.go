@@ -27,7 +27,7 @@ func loadSuite(t *testing.T) (*Spec, []Scenario) {
 // Every MUST rule of SPEC.md has a scenario, and every scenario cites real rules and a level.
 func TestEveryMustRuleHasAScenario(t *testing.T) {
 	spec, scenarios := loadSuite(t)
-	if spec.Version != "15" {
+	if spec.Version != "16" {
 		t.Fatalf("spec version %q", spec.Version)
 	}
 	for _, p := range CoverageProblems(spec, scenarios) {

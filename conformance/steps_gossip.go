@@ -44,6 +44,7 @@ type neighborhoodJSON struct {
 	} `json:"bans"`
 	PendingDebuts  []string `json:"pending_debuts"`
 	DroppedRecords uint64   `json:"dropped_records"`
+	Changed        string   `json:"changed"` // ADM-12, a SHOULD: "" from a node that leaves it out
 }
 
 type routeJSON struct {
@@ -68,7 +69,8 @@ type gossiper struct {
 type gossipSteps struct {
 	w         *world
 	gossipers map[string]*gossiper
-	before    uint64 // the node's version before a restart
+	before    uint64    // the node's version before a restart
+	changed   time.Time // the node's neighborhood's changed as last read (ADM-12)
 
 	// event is when the scenario's latest run of When steps began: what a Then step says
 	// happens "on the change" is judged from the frames received after it.
@@ -101,6 +103,8 @@ func registerGossipSteps(sc *godog.ScenarioContext, w *world) {
 	sc.Step(`^peer "([^"]+)" receives a GOSSIP_FAILURE with reason NO_SUITABLE_NEIGHBORS$`, g.receivesFailure)
 	sc.Step(`^peer "([^"]+)" receives a debut back: the node's record alone, with its address, listing "([^"]+)"$`, g.receivesDebutBack)
 	sc.Step(`^the node lists (\d+) full neighbors and is at version (\d+)$`, g.nodeListsFull)
+	sc.Step(`^the node's neighborhood says when it last changed, a time that stays put while nothing changes$`, g.changedStaysPut)
+	sc.Step(`^the node's neighborhood last changed after the debut began, and stays put again$`, g.changedSinceEvent)
 	sc.Step(`^peer "([^"]+)" sends gossip holding (.+)$`, g.sendsGossip)
 	sc.Step(`^the node lists "([^"]+)" among its bans$`, g.nodeBans)
 	sc.Step(`^peer "([^"]+)" receives within (\d+) seconds? gossip in which the node's next version no longer lists "([^"]+)"$`, g.receivesWithdrawal)
@@ -365,6 +369,71 @@ func (g *gossipSteps) nodeListsFull(count int, version uint64) error {
 		}
 		return nil
 	})
+}
+
+// --- when the neighborhood last changed (ADM-12) ---------------------------------------------
+
+// changedQuiet is how long an idle node's changed is watched for not moving: two reads this far
+// apart, with a GET /v1/neighborhood between them that must not move it either.
+const changedQuiet = 300 * time.Millisecond
+
+// changedSlack is how much earlier than the harness's clock a node's changed may read: a node
+// that gives milliseconds only truncates up to one.
+const changedSlack = 2 * time.Millisecond
+
+// readChanged reads ADM-12's changed from the node under test.
+func (g *gossipSteps) readChanged() (time.Time, error) {
+	nb, err := g.neighborhood(g.w.node)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if nb.Changed == "" {
+		return time.Time{}, violates(errors.New("GET /v1/neighborhood gives no changed"), "ADM-12")
+	}
+	at, err := time.Parse(time.RFC3339Nano, nb.Changed)
+	if err != nil {
+		return time.Time{}, violates(fmt.Errorf("changed %q is not an RFC 3339 time: %w", nb.Changed, err), "ADM-12")
+	}
+	if now := time.Now(); at.After(now) {
+		return time.Time{}, violates(fmt.Errorf("changed %s is after the harness's now, %s", nb.Changed, now.UTC().Format(time.RFC3339Nano)), "ADM-12")
+	}
+	return at, nil
+}
+
+// changedStaysPut reads changed three times over changedQuiet and requires the same time each
+// time: nothing changed, so the admin requests themselves must not move it.
+func (g *gossipSteps) changedStaysPut() error {
+	first, err := g.readChanged()
+	if err != nil {
+		return err
+	}
+	for range 2 {
+		time.Sleep(changedQuiet / 2) // nothing to await: the point is that nothing happens
+		again, err := g.readChanged()
+		if err != nil {
+			return err
+		}
+		if !again.Equal(first) {
+			return violates(fmt.Errorf("changed moved from %s to %s while nothing changed but admin requests",
+				first.UTC().Format(time.RFC3339Nano), again.UTC().Format(time.RFC3339Nano)), "ADM-12")
+		}
+	}
+	g.changed = first
+	return nil
+}
+
+// changedSinceEvent requires changed to have moved into the time since the scenario's When step
+// began (its debut stored a record and raised the node's version), then to stay put again.
+func (g *gossipSteps) changedSinceEvent() error {
+	at, err := g.readChanged()
+	if err != nil {
+		return err
+	}
+	if at.Before(g.event.Add(-changedSlack)) {
+		return violates(fmt.Errorf("changed %s (before: %s) is before the debut began at %s, although the debut changed the node's records",
+			at.UTC().Format(time.RFC3339Nano), g.changed.UTC().Format(time.RFC3339Nano), g.event.UTC().Format(time.RFC3339Nano)), "ADM-12")
+	}
+	return g.changedStaysPut()
 }
 
 // --- deceptive and honest gossip ------------------------------------------------------------

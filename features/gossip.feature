@@ -25,6 +25,14 @@ Feature: Neighborhood gossip
     When scripted peer "olivia" debuts to the node
     Then peer "olivia" receives a debut back: the node's record alone, with its address, listing "olivia"
 
+  @ADM-12 @should
+  Scenario: The neighborhood says when it last changed
+    Given a node under test
+    And the node's neighborhood says when it last changed, a time that stays put while nothing changes
+    When scripted peer "olivia" debuts to the node
+    Then peer "olivia" receives a debut back: the node's record alone, with its address, listing "olivia"
+    And the node's neighborhood last changed after the debut began, and stays put again
+
   @NB-5 @NB-8 @must
   Scenario: At the degree limit a debutant is passed to a neighbor
     Given a node under test

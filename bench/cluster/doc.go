@@ -56,6 +56,14 @@
 // every node), and the GOSSIP and GOSSIP_FAILURE frames sent in all (gossip-frames, mean) of
 // those that did; a run that did not names what was missing and keeps its node logs.
 //
+// The time of a run is from the debuts to the latest last change (SPEC.md ADM-12's changed)
+// among the nodes, read once the polls show them converged: the moment the last node reached
+// its final state, by the nodes' own clocks, as memberlist's time is. A node that gives no
+// changed leaves the run timed by the polls, late by up to one round and pause (a round of 64
+// polls took up to 0.8 s while the nodes were busy). converge-polled-p50-ms is when the polls
+// saw it, and timed-by-nodes the share of runs timed by the nodes; known-p50-ms is always
+// polled.
+//
 // # Definitions
 //
 // A decision is one join or leave of one instance, named (kind, member name, ordinal) the same

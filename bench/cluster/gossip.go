@@ -23,6 +23,7 @@ type neighborhood struct {
 		Name    string `json:"name"`
 		Version uint64 `json:"version"`
 	} `json:"records"`
+	Changed string `json:"changed"` // SPEC.md ADM-12, a SHOULD: "" from a node that leaves it out
 }
 
 // GossipResult is one run of GossipConvergence.
@@ -31,6 +32,13 @@ type GossipResult struct {
 	// time waited, and Missing says what was still missing.
 	Converged bool
 	Time      time.Duration
+	// Polled is when the polls first saw the nodes converged. Time is the same unless every
+	// node gives its neighborhood's last change (SPEC.md ADM-12, changed): Time is then from the
+	// debuts to the latest of those, the moment the last node reached its final state, as
+	// memberlist's time comes from its nodes' own clocks; a poll notices it up to one round and
+	// pause later.
+	Polled    time.Duration
+	FromNodes bool
 	// Known is when every node first held a record, of any version, of every other node: the
 	// moment memberlist's convergence is judged by (every node lists every node), read by the
 	// same polls; zero if that never happened.
@@ -64,16 +72,20 @@ func (c *Cluster) GossipConvergence(ctx context.Context, deadline time.Duration)
 	}
 	out := GossipResult{}
 	for {
-		missing, known, err := c.gossipMissing(ctx)
+		hoods, err := c.neighborhoods(ctx)
 		if err != nil {
 			return out, err
 		}
+		missing, known := describeMissing(hoods)
 		out.Time = time.Since(start)
 		if known && out.Known == 0 {
 			out.Known = out.Time
 		}
 		if missing == "" {
-			out.Converged = true
+			out.Converged, out.Polled = true, out.Time
+			if last, ok := lastChange(hoods); ok && last.After(start) && last.Sub(start) <= out.Time {
+				out.Time, out.FromNodes = last.Sub(start), true
+			}
 			break
 		}
 		if out.Time > deadline {
@@ -92,20 +104,32 @@ func (c *Cluster) GossipConvergence(ctx context.Context, deadline time.Duration)
 	return out, nil
 }
 
-// gossipMissing reads every node's neighborhood and says what keeps them from having
-// converged, or "" once they have; known reports whether every node holds a record, of any
-// version, of every other node.
-func (c *Cluster) gossipMissing(ctx context.Context) (missing string, known bool, err error) {
+// neighborhoods reads every live node's GET /v1/neighborhood.
+func (c *Cluster) neighborhoods(ctx context.Context) ([]neighborhood, error) {
 	hoods := make([]neighborhood, len(c.live))
-	err = c.forEach(c.live, func(i int, n *harness.Node) error { return n.GetJSON(ctx, "/v1/neighborhood", &hoods[i]) })
-	if err != nil {
-		return "", false, err
-	}
-	missing, known = describeMissing(hoods)
-	return missing, known, nil
+	err := c.forEach(c.live, func(i int, n *harness.Node) error { return n.GetJSON(ctx, "/v1/neighborhood", &hoods[i]) })
+	return hoods, err
 }
 
-// describeMissing is gossipMissing on neighborhoods already read.
+// lastChange is the latest changed (SPEC.md ADM-12) among the neighborhoods; false when a node
+// gives none, or one that is not an RFC 3339 time.
+func lastChange(hoods []neighborhood) (time.Time, bool) {
+	var last time.Time
+	for _, h := range hoods {
+		at, err := time.Parse(time.RFC3339Nano, h.Changed)
+		if err != nil {
+			return time.Time{}, false
+		}
+		if at.After(last) {
+			last = at
+		}
+	}
+	return last, len(hoods) > 0
+}
+
+// describeMissing says what keeps the nodes whose neighborhoods these are from having
+// converged, or "" once they have; known reports whether every node holds a record, of any
+// version, of every other node.
 func describeMissing(hoods []neighborhood) (string, bool) {
 	known := true
 	current := map[string]uint64{}

@@ -257,3 +257,24 @@ func TestDescribeMissing(t *testing.T) {
 		}
 	}
 }
+
+// lastChange takes the latest changed (ADM-12) among the nodes, and gives up, so that the run is
+// timed by the polls, when any node gives none or one that does not parse.
+func TestLastChange(t *testing.T) {
+	at := func(changed ...string) []neighborhood {
+		hoods := make([]neighborhood, len(changed))
+		for i, c := range changed {
+			hoods[i].Changed = c
+		}
+		return hoods
+	}
+	want := time.Date(2026, 12, 8, 3, 0, 1, 250_000_000, time.UTC)
+	if got, ok := lastChange(at("2026-12-08T03:00:00.5Z", "2026-12-08T03:00:01.25Z", "2026-12-08T03:00:01.000000001Z")); !ok || !got.Equal(want) {
+		t.Errorf("lastChange = %v, %v; want %v", got, ok, want)
+	}
+	for _, hoods := range [][]neighborhood{at(), at("2026-12-08T03:00:00.5Z", ""), at("yesterday")} {
+		if got, ok := lastChange(hoods); ok {
+			t.Errorf("lastChange(%+v) = %v, true; want false", hoods, got)
+		}
+	}
+}

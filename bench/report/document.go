@@ -697,7 +697,9 @@ func (r *Run) memberlistSection(drawn map[string]bool) []block {
 		"detector's pings and acks included. refnode runs one process per node over QUIC with TLS and counts only "+
 		"GOSSIP and GOSSIP_FAILURE frames. memberlist has converged when every node lists every node as alive; "+
 		"refnode only when every node also holds every other's current record and no link of its bounded "+
-		"neighborhood is half (SPEC.md NB-9), polled every 50 ms or 3 ms per node, whichever is longer. Compare the converged shares and the growth "+
+		"neighborhood is half (SPEC.md NB-9), polled every 50 ms or 3 ms per node, whichever is longer; once the polls see it, "+
+		"refnode's time is taken from its nodes' own clocks (the latest last change among them, SPEC.md ADM-12), as memberlist's is, "+
+		"and the polls' time is kept beside it (converge-polled-p50-ms). Compare the converged shares and the growth "+
 		"of the frames before absolute times."))
 	return out
 }

@@ -378,7 +378,7 @@ var rulePrefixes = map[string][]string{
 	"refnode/consensus": {"ST-", "SEC-"},
 	"refnode/stableset": {"ST-", "SEC-"},
 	"refnode/sections":  {"ST-", "SEC-"},
-	"refnode/gossip":    {"NB-", "ADM-9", "ADM-10", "ADM-11"},
+	"refnode/gossip":    {"NB-", "ADM-9", "ADM-10", "ADM-11", "ADM-12"},
 }
 
 // tagsFor selects the scenarios of the rules the mutated packages answer for: the consensus and

@@ -52,7 +52,7 @@ func TestTagsForSelectTheScenariosOfThePackagesRules(t *testing.T) {
 		of       []string // rule prefixes every selected scenario must have one of
 	}{
 		{gen.DefaultPackages, []string{"@ST-1,", "@ST-12,", "@SEC-1,", "@SEC-10"}, []string{"ST-", "SEC-"}},
-		{[]string{"refnode/gossip"}, []string{"@NB-1,", "@NB-13,", "@ADM-11"}, []string{"NB-", "ADM-9", "ADM-10", "ADM-11"}},
+		{[]string{"refnode/gossip"}, []string{"@NB-1,", "@NB-13,", "@ADM-11"}, []string{"NB-", "ADM-9", "ADM-10", "ADM-11", "ADM-12"}},
 	} {
 		tags := tagsFor(c.packages)
 		for _, want := range c.want {

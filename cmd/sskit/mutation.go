@@ -36,7 +36,7 @@ func cmdMutation(args []string, stdout, stderr io.Writer) int {
 	binary := fs.String("binary", filepath.Join("bin", "refnode-mutants"), "refnode built with -tags mutants")
 	only := fs.String("only", "", "comma-separated mutant names to run (default: all)")
 	parallel := fs.Int("parallel", 2, "scenarios to run at once")
-	tags := fs.String("tags", "", "run only the scenarios with these tags, for the baseline and every mutant (default: the whole suite; with --generated, the scenarios of the rules the mutated packages answer for: ST and SEC for the consensus code, NB and ADM-9 to ADM-11 for refnode/gossip)")
+	tags := fs.String("tags", "", "run only the scenarios with these tags, for the baseline and every mutant (default: the whole suite; with --generated, the scenarios of the rules the mutated packages answer for: ST and SEC for the consensus code, NB and ADM-9 to ADM-12 for refnode/gossip)")
 	var generated generatedFlags
 	generated.register(fs)
 	fs.Usage = mutationUsage(fs)

@@ -114,6 +114,9 @@ type Neighborhood struct {
 	PendingDebuts []string     `json:"pending_debuts"`
 	// DroppedRecords counts relayed records the node did not store, at NB-15's bound.
 	DroppedRecords uint64 `json:"dropped_records"`
+	// Changed is when the node last changed its own record's version or a record it holds
+	// (ADM-12), RFC 3339 with nanoseconds.
+	Changed string `json:"changed"`
 }
 
 // Sections is the JSON of GET /v1/sections (SPEC.md SEC-7).
@@ -178,7 +181,7 @@ type Part string
 const (
 	PartCore      Part = "core"
 	PartConsensus Part = "consensus" // §8, ADM-3, ADM-8
-	PartGossip    Part = "gossip"    // §9, ADM-9 to ADM-11
+	PartGossip    Part = "gossip"    // §9, ADM-9 to ADM-12
 	PartSections  Part = "sections"  // §10; depends on consensus
 )
 
@@ -204,7 +207,7 @@ func Handler(n Node, log *slog.Logger) http.Handler {
 		"/v1/node": {"GET": func(w http.ResponseWriter, r *http.Request) {
 			info := n.Info()
 			if mutant.Is("spec-version-1") {
-				info.SpecVersion = "14"
+				info.SpecVersion = "15"
 			}
 			writeJSON(w, http.StatusOK, info)
 		}},

@@ -77,6 +77,7 @@ type DB struct {
 	placed   map[wire.Name]placement // debutants sent on to each neighbor since its record we hold
 	now      time.Time               // the time of the gossip being accepted
 	dropped  uint64                  // relayed records not stored because MaxHeldRecords were held
+	changes  uint64                  // see Changes
 
 	lastCull time.Time
 
@@ -202,6 +203,7 @@ func (db *DB) sign() error {
 // bump records one change to the own record: exactly one version more, re-signed (rulebook 76).
 func (db *DB) bump() {
 	db.own.Version++
+	db.changes++
 	if err := db.sign(); err != nil {
 		// New checked the key and address, and neighbors stay sorted and at most MaxDegree.
 		panic("gossip: own record no longer signs: " + err.Error())
@@ -469,6 +471,7 @@ func (db *DB) Ban(name wire.Name, reason error, now time.Time) Result {
 func (db *DB) forget(name wire.Name) {
 	if _, ok := db.nodes[name]; ok {
 		delete(db.nodes, name)
+		db.changes++
 		i, _ := slices.BinarySearchFunc(db.names, name, compareNames)
 		db.names = slices.Delete(db.names, i, i+1)
 	}
@@ -549,6 +552,11 @@ func (db *DB) referenced() map[wire.Name]struct{} {
 	return db.refs
 }
 
+// Changes counts the changes to what the database holds of records (ADM-12): the own record's
+// version raised, a record stored or replaced by a newer version, a record dropped. It does not
+// count a second copy of a version held (concealed or addressed), which changes no version.
+func (db *DB) Changes() uint64 { return db.changes }
+
 // DroppedRecords counts the relayed records of unknown nodes the node did not store because it
 // held MaxHeldRecords records of other nodes (SPEC.md NB-15).
 func (db *DB) DroppedRecords() uint64 { return db.dropped }
@@ -614,6 +622,7 @@ func (db *DB) store(v *record.View, now time.Time) bool {
 		}
 		e.seen = now
 		changed = true
+		db.changes++
 	case v.Version() == e.view.Version() && !hasAddr && e.concealed == nil && sameContent(&e.view, v):
 		// Until now this version could go only to the node's neighbors (rulebook 84); now it
 		// can go to everyone, so the others must hear of it.

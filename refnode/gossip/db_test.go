@@ -179,3 +179,34 @@ func TestRecordOfSelfIsTheConcealedOwnRecord(t *testing.T) {
 }
 
 func wireName(k ed25519.PrivateKey) [32]byte { return [32]byte(k.Public().(ed25519.PublicKey)) }
+
+// TestChangesCountWhatTheRecordsHeldShow: the count behind ADM-12's changed moves for the own
+// record's new version, a record stored, a newer version of it and a record dropped, and for
+// nothing else: the same version again, its other form (concealed after addressed), or a change
+// to the own record that changes nothing.
+func TestChangesCountWhatTheRecordsHeldShow(t *testing.T) {
+	f := newFixture(t)
+	a := newPeer(1)
+	want := uint64(0)
+	step := func(what string, moves bool, do func()) {
+		t.Helper()
+		do()
+		if moves {
+			want++
+		}
+		if got := f.db.Changes(); got != want {
+			t.Fatalf("after %s: %d changes, want %d", what, got, want)
+		}
+	}
+	step("nothing", false, func() {})
+	step("a's record stored", true, func() { f.store(a.addressed(t, 1)) })
+	step("the same version again", false, func() { f.store(a.addressed(t, 1)) })
+	step("its concealed form", false, func() { f.store(a.concealed(t, 1)) })
+	step("a newer version", true, func() { f.store(a.concealed(t, 2)) })
+	step("an older version", false, func() { f.store(a.addressed(t, 1)) })
+	step("a listed", true, func() { f.db.addNeighbor(a.name) })
+	step("a listed again", false, func() { f.db.addNeighbor(a.name) })
+	step("a withdrawn", true, func() { f.db.removeNeighbor(a.name) })
+	step("a forgotten", true, func() { f.db.forget(a.name) })
+	step("a forgotten again", false, func() { f.db.forget(a.name) })
+}

@@ -65,12 +65,13 @@ var All = []Mutant{
 	{"silent", "NC", "NC-4", "the node writes no log line at all, to standard output or standard error"},
 	{"bad-settings-exit-1", "NC", "NC-6", "settings the node cannot use make it exit with code 1 instead of 2"},
 	// 7. Admin API
-	{"spec-version-1", "ADM", "ADM-2", `GET /v1/node reports spec_version "14" (the previous version) instead of "15"`},
+	{"spec-version-1", "ADM", "ADM-2", `GET /v1/node reports spec_version "15" (the previous version) instead of "16"`},
 	{"stableset-ordinal-1", "ADM", "ADM-3", "GET /v1/stableset reports the node alone with ordinal 1 instead of 0"},
 	{"counters-miss-pong", "ADM", "ADM-4", "PONGs the node sends are not counted in sent"},
 	{"peer-close-counted-in-reader", "ADM", "ADM-4", "a peer's close is counted only while the node reads the stream: a close before the stream is accepted is not counted, and the peer's NO_ERROR close after an orderly end (WIRE-4) is counted as the node's own"},
 	{"admin-errors-as-200", "ADM", "ADM-5", "a request for an unknown path is answered with the JSON error body but status 200 instead of 404"},
 	{"sections-404", "ADM", "ADM-7", "GET /v1/sections answers 404 not_found, as if the path were unknown, instead of the node's sections"},
+	{"changed-never-moves", "ADM", "ADM-12", "GET /v1/neighborhood's changed stays at the time the node started, whatever it stores or drops later"},
 	// 8. Stableset consensus
 	{"quorum-of-one", "ST", "ST-3", "a change is applied as soon as one elder witnessed it, instead of a strict majority of the elders"},
 	{"majority-rounds-up", "ST", "ST-3", "the majority is computed as (n+1)/2+1, the same as a strict majority for an even number of elders but one too many for an odd number: 3 elders need all 3"},

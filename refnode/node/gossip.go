@@ -99,6 +99,10 @@ type neighborhood struct {
 	lastTarget *debutTarget // where the operator last asked us to debut, to try again
 	retry      *time.Timer  // the next Debut to lastTarget, while one is scheduled (NB-16)
 	retryWait  time.Duration
+	// changedAt is when the database last changed what it holds of records (ADM-12), found by
+	// its change count moving from seenChanges.
+	changedAt   time.Time
+	seenChanges uint64
 
 	// held is how many records the database holds, as of the last messages queued: drain reads
 	// it for the pace without taking mu, which enqueue holds while it takes qmu.
@@ -167,6 +171,7 @@ func (g *neighborhood) start(addr netip.AddrPort) error {
 	}
 	g.mu.Lock()
 	g.db = db
+	g.changedAt, g.seenChanges = time.Now(), db.Changes() // the own record's first version
 	err = g.saveLocked()
 	g.mu.Unlock()
 	if err != nil {
@@ -175,6 +180,15 @@ func (g *neighborhood) start(addr netip.AddrPort) error {
 	g.n.wg.Add(1)
 	go g.clock()
 	return nil
+}
+
+// noteChangesLocked keeps the time of the database's last change to the records it holds, for
+// GET /v1/neighborhood's changed (ADM-12): a benchmark takes the latest among the nodes as the
+// moment their gossip converged, rather than when its polls saw it.
+func (g *neighborhood) noteChangesLocked() {
+	if c := g.db.Changes(); c != g.seenChanges && !mutant.Is("changed-never-moves") {
+		g.changedAt, g.seenChanges = time.Now(), c
+	}
 }
 
 // saveLocked writes the version and the bans when either changed since the last write. It
@@ -200,6 +214,7 @@ func (g *neighborhood) saveLocked() error {
 func (g *neighborhood) update(event func(db *gossip.DB) gossip.Result) gossip.Result {
 	g.mu.Lock()
 	res := event(g.db)
+	g.noteChangesLocked()
 	if res.Ban != nil {
 		g.banned.Store(res.Ban.Name, struct{}{})
 	}
@@ -453,6 +468,7 @@ func (g *neighborhood) clock() {
 		case now := <-t.C:
 			g.mu.Lock()
 			g.db.Cull(now)
+			g.noteChangesLocked()
 			msgs := g.db.Broadcast()
 			g.enqueue(msgs) // under the lock, in the order made (see update)
 			g.scheduleRetryLocked()
@@ -576,6 +592,7 @@ func (n *Node) Neighborhood() admin.Neighborhood {
 		Name: own.Name.String(), Version: own.Version, Accepts: own.Accepts,
 		Full: names(nil), Half: names(nil), Records: []admin.NodeRecord{}, Bans: []admin.Ban{},
 		PendingDebuts: names(db.PendingDebuts()), DroppedRecords: db.DroppedRecords(),
+		Changed: g.changedAt.UTC().Format(time.RFC3339Nano),
 	}
 	if own.Addr.IsValid() {
 		out.Addr = own.Addr.String()

@@ -27,7 +27,7 @@ import (
 // Implementation and SpecVersion are reported by GET /v1/node.
 const (
 	Implementation = "refnode"
-	SpecVersion    = "15"
+	SpecVersion    = "16"
 )
 
 // Bootstrap is a peer given on the command line as NAME@IP:PORT.
