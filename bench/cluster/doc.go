@@ -62,7 +62,7 @@
 // changed leaves the run timed by the polls, late by up to one round and pause (a round of 64
 // polls took up to 0.8 s while the nodes were busy). converge-polled-p50-ms is when the polls
 // saw it, and timed-by-nodes the share of runs timed by the nodes; known-p50-ms is always
-// polled.
+// polled, and taken as at most the converged time, since convergence implies it.
 //
 // # Definitions
 //

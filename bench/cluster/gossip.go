@@ -41,7 +41,7 @@ type GossipResult struct {
 	FromNodes bool
 	// Known is when every node first held a record, of any version, of every other node: the
 	// moment memberlist's convergence is judged by (every node lists every node), read by the
-	// same polls; zero if that never happened.
+	// same polls, and at most Time (convergence implies it); zero if that never happened.
 	Known time.Duration
 	// Frames is the GOSSIP and GOSSIP_FAILURE frames every node sent, from just before the
 	// debuts until convergence (GET /v1/counters).
@@ -83,9 +83,10 @@ func (c *Cluster) GossipConvergence(ctx context.Context, deadline time.Duration)
 		}
 		if missing == "" {
 			out.Converged, out.Polled = true, out.Time
-			if last, ok := lastChange(hoods); ok && last.After(start) && last.Sub(start) <= out.Time {
-				out.Time, out.FromNodes = last.Sub(start), true
-			}
+			out.Time, out.FromNodes = convergedAt(start, out.Time, hoods)
+			// Every node holding every current record implies every node holding some record
+			// of every other: known was true by then, whatever the coarser polls saw.
+			out.Known = min(out.Known, out.Time)
 			break
 		}
 		if out.Time > deadline {
@@ -109,6 +110,16 @@ func (c *Cluster) neighborhoods(ctx context.Context) ([]neighborhood, error) {
 	hoods := make([]neighborhood, len(c.live))
 	err := c.forEach(c.live, func(i int, n *harness.Node) error { return n.GetJSON(ctx, "/v1/neighborhood", &hoods[i]) })
 	return hoods, err
+}
+
+// convergedAt is when nodes whose neighborhoods are hoods, converged as the polls at polled
+// (from start) saw, reached that state: the latest changed among them (ADM-12) when every node
+// gives one between start and the polls, and then true; else the polls' time.
+func convergedAt(start time.Time, polled time.Duration, hoods []neighborhood) (time.Duration, bool) {
+	if last, ok := lastChange(hoods); ok && last.After(start) && last.Sub(start) <= polled {
+		return last.Sub(start), true
+	}
+	return polled, false
 }
 
 // lastChange is the latest changed (SPEC.md ADM-12) among the neighborhoods; false when a node

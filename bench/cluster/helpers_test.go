@@ -278,3 +278,33 @@ func TestLastChange(t *testing.T) {
 		}
 	}
 }
+
+// convergedAt takes the nodes' last change only when every node gives one that lies between the
+// debuts and the poll that saw convergence; anything else leaves the polls' time.
+func TestConvergedAt(t *testing.T) {
+	start := time.Date(2026, 12, 8, 3, 0, 0, 0, time.UTC)
+	polled := 2 * time.Second
+	at := func(changed ...string) []neighborhood {
+		hoods := make([]neighborhood, len(changed))
+		for i, c := range changed {
+			hoods[i].Changed = c
+		}
+		return hoods
+	}
+	for _, c := range []struct {
+		hoods     []neighborhood
+		want      time.Duration
+		fromNodes bool
+	}{
+		{at("2026-12-08T03:00:00.5Z", "2026-12-08T03:00:01.25Z"), 1250 * time.Millisecond, true},
+		{at("2026-12-08T03:00:00.5Z", ""), polled, false},                           // a node without changed
+		{at("2026-12-08T02:59:59Z", "2026-12-08T02:59:58Z"), polled, false},         // before the debuts
+		{at("2026-12-08T03:00:00.5Z", "2026-12-08T03:00:02.5Z"), polled, false},     // after the poll that saw it
+		{at("2026-12-08T03:00:01Z", "2026-12-08T03:00:02Z"), 2 * time.Second, true}, // at the poll itself
+	} {
+		got, fromNodes := convergedAt(start, polled, c.hoods)
+		if got != c.want || fromNodes != c.fromNodes {
+			t.Errorf("convergedAt(%+v) = %v, %v; want %v, %v", c.hoods, got, fromNodes, c.want, c.fromNodes)
+		}
+	}
+}
