@@ -112,9 +112,9 @@ func (c *Cluster) neighborhoods(ctx context.Context) ([]neighborhood, error) {
 	return hoods, err
 }
 
-// convergedAt is when nodes whose neighborhoods are hoods, converged as the polls at polled
-// (from start) saw, reached that state: the latest changed among them (ADM-12) when every node
-// gives one between start and the polls, and then true; else the polls' time.
+// convergedAt times a convergence the polls saw at polled (counted from start): it returns the
+// latest changed among the nodes (ADM-12) and true when every node gives one that lies between
+// start and the polls, and otherwise the polls' time and false.
 func convergedAt(start time.Time, polled time.Duration, hoods []neighborhood) (time.Duration, bool) {
 	if last, ok := lastChange(hoods); ok && last.After(start) && last.Sub(start) <= polled {
 		return last.Sub(start), true

@@ -261,18 +261,11 @@ func TestDescribeMissing(t *testing.T) {
 // lastChange takes the latest changed (ADM-12) among the nodes, and gives up, so that the run is
 // timed by the polls, when any node gives none or one that does not parse.
 func TestLastChange(t *testing.T) {
-	at := func(changed ...string) []neighborhood {
-		hoods := make([]neighborhood, len(changed))
-		for i, c := range changed {
-			hoods[i].Changed = c
-		}
-		return hoods
-	}
 	want := time.Date(2026, 12, 8, 3, 0, 1, 250_000_000, time.UTC)
-	if got, ok := lastChange(at("2026-12-08T03:00:00.5Z", "2026-12-08T03:00:01.25Z", "2026-12-08T03:00:01.000000001Z")); !ok || !got.Equal(want) {
+	if got, ok := lastChange(withChanged("2026-12-08T03:00:00.5Z", "2026-12-08T03:00:01.25Z", "2026-12-08T03:00:01.000000001Z")); !ok || !got.Equal(want) {
 		t.Errorf("lastChange = %v, %v; want %v", got, ok, want)
 	}
-	for _, hoods := range [][]neighborhood{at(), at("2026-12-08T03:00:00.5Z", ""), at("yesterday")} {
+	for _, hoods := range [][]neighborhood{withChanged(), withChanged("2026-12-08T03:00:00.5Z", ""), withChanged("yesterday")} {
 		if got, ok := lastChange(hoods); ok {
 			t.Errorf("lastChange(%+v) = %v, true; want false", hoods, got)
 		}
@@ -284,27 +277,29 @@ func TestLastChange(t *testing.T) {
 func TestConvergedAt(t *testing.T) {
 	start := time.Date(2026, 12, 8, 3, 0, 0, 0, time.UTC)
 	polled := 2 * time.Second
-	at := func(changed ...string) []neighborhood {
-		hoods := make([]neighborhood, len(changed))
-		for i, c := range changed {
-			hoods[i].Changed = c
-		}
-		return hoods
-	}
 	for _, c := range []struct {
 		hoods     []neighborhood
 		want      time.Duration
 		fromNodes bool
 	}{
-		{at("2026-12-08T03:00:00.5Z", "2026-12-08T03:00:01.25Z"), 1250 * time.Millisecond, true},
-		{at("2026-12-08T03:00:00.5Z", ""), polled, false},                           // a node without changed
-		{at("2026-12-08T02:59:59Z", "2026-12-08T02:59:58Z"), polled, false},         // before the debuts
-		{at("2026-12-08T03:00:00.5Z", "2026-12-08T03:00:02.5Z"), polled, false},     // after the poll that saw it
-		{at("2026-12-08T03:00:01Z", "2026-12-08T03:00:02Z"), 2 * time.Second, true}, // at the poll itself
+		{withChanged("2026-12-08T03:00:00.5Z", "2026-12-08T03:00:01.25Z"), 1250 * time.Millisecond, true},
+		{withChanged("2026-12-08T03:00:00.5Z", ""), polled, false},                           // a node without changed
+		{withChanged("2026-12-08T02:59:59Z", "2026-12-08T02:59:58Z"), polled, false},         // before the debuts
+		{withChanged("2026-12-08T03:00:00.5Z", "2026-12-08T03:00:02.5Z"), polled, false},     // after the poll that saw it
+		{withChanged("2026-12-08T03:00:01Z", "2026-12-08T03:00:02Z"), 2 * time.Second, true}, // at the poll itself
 	} {
 		got, fromNodes := convergedAt(start, polled, c.hoods)
 		if got != c.want || fromNodes != c.fromNodes {
 			t.Errorf("convergedAt(%+v) = %v, %v; want %v, %v", c.hoods, got, fromNodes, c.want, c.fromNodes)
 		}
 	}
+}
+
+// withChanged makes one neighborhood per changed time, each with nothing else.
+func withChanged(changed ...string) []neighborhood {
+	hoods := make([]neighborhood, len(changed))
+	for i, c := range changed {
+		hoods[i].Changed = c
+	}
+	return hoods
 }

@@ -104,7 +104,7 @@ func (r *Record) AppendSigned(dst []byte, key ed25519.PrivateKey) ([]byte, error
 	sig := ed25519.Sign(key, msg[:n])
 	// The public half of an ed25519.PrivateKey is not checked against its seed by Sign; a key
 	// whose halves disagree would sign records nobody can verify.
-	if !ed25519.Verify(r.Name[:], msg[:n], sig) {
+	if !verifySignature(r.Name[:], msg[:n], sig) {
 		return dst[:start], ErrKey
 	}
 	return append(dst, sig...), nil
