@@ -1,5 +1,5 @@
 #!/bin/sh
-# Repeats the certification of refnode 0.1.0-dev: sskit 0.1.0-dev at commit 90b183ea4f95f1d3814e2247403bf2126e45a2df, spec version 16.
+# Repeats the certification of refnode 0.1.0-dev: sskit 0.1.0-dev at commit 5d3eb92d988e18075b5379b7fdf3be9ab07b3bd8, spec version 16.
 # It clones sskit into a temporary directory, checks out that commit there, builds it and runs
 # the recorded certify command there, then removes the clone; your own checkout is only read.
 # Paths in the node command resolve inside the clone, as they did in the certifying checkout.
@@ -10,7 +10,7 @@
 # SSKIT_REPRODUCE_DRY_RUN=1 prints the build and certify commands instead of running them.
 set -eu
 version='0.1.0-dev'
-commit='90b183ea4f95f1d3814e2247403bf2126e45a2df'
+commit='5d3eb92d988e18075b5379b7fdf3be9ab07b3bd8'
 repo=${1:-${SSKIT_REPO:-}}
 if [ -z "$repo" ]; then
 	repo=$(git -C "$(dirname "$0")" rev-parse --show-toplevel 2>/dev/null) || {
@@ -33,7 +33,7 @@ fi
 cd "$tmp/sskit"
 # Only the recorded flags may decide the run, not variables sskit would otherwise read.
 unset NODE_CMD NODE_IMAGE IMPL_NAME BACKEND SEED TAGS KNOWN_FAILURES CERT_DIR RESULTS
-set -- certify --backend process --runs 3 --seed 132207 --parallel 2 --out "$out"
+set -- certify --backend process --runs 3 --seed 831412 --parallel 2 --out "$out"
 if [ "${SSKIT_REPRODUCE_DRY_RUN:-}" = 1 ]; then
 	echo "reproduce.sh: dry run in $(pwd) at $(git rev-parse HEAD)"
 	echo "make build"
